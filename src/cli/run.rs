@@ -1,0 +1,338 @@
+//! `ttc run`: one strategy on one problem, headless.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Args;
+
+use super::{Failure, GlobalArgs, Resolved};
+use crate::event::Event;
+use crate::model::ollama::OllamaClient;
+use crate::model::Generator;
+use crate::problem::{load_indexed, resolve_pick, Problem};
+use crate::run::SolvePrompt;
+use crate::strategy::{RunConfig, SelectionRule, StrategyKind, VerifierKind};
+use crate::tree::RunTree;
+use crate::verify::{
+    Aggregation, ArithVerifier, JudgeTemplate, JudgeVerifier, NoVerifier, OracleVerifier, Verifier,
+};
+
+/// Flags of `ttc run` (the interactive view accepts the same ones).
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The problem text.
+    #[arg(long, value_name = "TEXT", conflicts_with_all = ["pick", "dataset"])]
+    pub problem: Option<String>,
+    /// Gold answer for --problem, to grade candidates.
+    #[arg(long, value_name = "ANSWER", requires = "problem")]
+    pub gold: Option<String>,
+    /// A bundled problem: bundled:math500:7 or bundled:gsm8k:0 (0-based).
+    #[arg(long, value_name = "SPEC", conflicts_with = "dataset")]
+    pub pick: Option<String>,
+    /// A JSONL file of problems (MATH-500, GSM8K or {"problem","answer"} lines).
+    #[arg(long, value_name = "FILE")]
+    pub dataset: Option<PathBuf>,
+    /// Which problem of --dataset (0-based, counting valid lines).
+    #[arg(long, value_name = "I", default_value_t = 0, requires = "dataset")]
+    pub index: usize,
+    /// Stop at the first malformed line of --dataset instead of skipping it.
+    #[arg(long, requires = "dataset")]
+    pub strict: bool,
+
+    /// Search strategy.
+    #[arg(long, value_enum, default_value_t = StrategyKind::BestOfN)]
+    pub strategy: StrategyKind,
+    /// Number of candidates [config: run.n; default: 8].
+    #[arg(short = 'n', long = "n", value_name = "N")]
+    pub n: Option<usize>,
+    /// Verifier that scores each step [config: run.verifier; default: arith].
+    #[arg(long, value_enum)]
+    pub verifier: Option<VerifierKind>,
+    /// How step scores become a solution score [config: run.aggregation; default: last].
+    #[arg(long, value_enum)]
+    pub aggregation: Option<Aggregation>,
+    /// How the final answer is picked [config: run.selection; default: weighted].
+    #[arg(long, value_enum)]
+    pub selection: Option<SelectionRule>,
+    /// Policy model [config: model; default: the first model the server lists].
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+    /// Model for the judge verifier [config: verifier_model; default: the policy model].
+    #[arg(long, value_name = "MODEL")]
+    pub verifier_model: Option<String>,
+    /// Sampling temperature [config: run.temperature; default: 0.8].
+    #[arg(long, value_name = "T")]
+    pub temperature: Option<f32>,
+    /// Base seed; candidate i uses SEED + i.
+    #[arg(long, value_name = "SEED", default_value_t = 0)]
+    pub seed: u64,
+    /// Most tokens per candidate [config: run.max_tokens; default: 1024].
+    #[arg(long, value_name = "TOKENS")]
+    pub max_tokens: Option<u32>,
+    /// Nucleus sampling threshold.
+    #[arg(long, value_name = "P")]
+    pub top_p: Option<f32>,
+    /// Top-k sampling.
+    #[arg(long, value_name = "K")]
+    pub top_k: Option<u32>,
+    /// Context window to ask the server for.
+    #[arg(long, value_name = "TOKENS")]
+    pub num_ctx: Option<u32>,
+    /// A judge template file (TOML, like assets/verifiers/judge.toml).
+    #[arg(long, value_name = "FILE")]
+    pub judge_template: Option<PathBuf>,
+    /// A solve prompt file (TOML, like assets/prompts/solve.toml).
+    #[arg(long, value_name = "FILE")]
+    pub prompt: Option<PathBuf>,
+
+    /// Print one JSON object with the candidates, the selection and the budget.
+    #[arg(long, conflicts_with = "events")]
+    pub json: bool,
+    /// Print the event stream as JSON lines.
+    #[arg(long)]
+    pub events: bool,
+}
+
+/// Find the problem the flags name.
+pub fn resolve_problem(args: &RunArgs) -> Result<Problem, Failure> {
+    if let Some(text) = &args.problem {
+        if text.trim().is_empty() {
+            return Err(Failure::new("--problem is empty; give the problem text"));
+        }
+        return Ok(Problem::inline(text.clone(), args.gold.clone()));
+    }
+    if let Some(spec) = &args.pick {
+        return Ok(resolve_pick(spec)?);
+    }
+    if let Some(path) = &args.dataset {
+        let (problem, skipped) = load_indexed(path, args.index, args.strict)?;
+        for s in skipped.iter().take(5) {
+            eprintln!("ttc: skipped {s}");
+        }
+        if skipped.len() > 5 {
+            eprintln!(
+                "ttc: skipped {} more malformed lines (use --strict to stop at the first)",
+                skipped.len() - 5
+            );
+        }
+        return Ok(problem);
+    }
+    Err(Failure::new(
+        "no problem given: use --problem TEXT, --pick bundled:math500:7, or --dataset FILE --index I",
+    ))
+}
+
+/// The run configuration from flags over config defaults.
+pub fn run_config(args: &RunArgs, resolved: &Resolved) -> RunConfig {
+    let d = &resolved.config.run;
+    let base = RunConfig::default();
+    RunConfig {
+        strategy: args.strategy,
+        n: args.n.or(d.n).unwrap_or(base.n).max(1),
+        temperature: args.temperature.or(d.temperature).unwrap_or(base.temperature),
+        seed: args.seed,
+        max_tokens: args.max_tokens.or(d.max_tokens).unwrap_or(base.max_tokens).max(1),
+        top_p: args.top_p,
+        top_k: args.top_k,
+        num_ctx: args.num_ctx,
+        verifier: args.verifier.or(d.verifier).unwrap_or(base.verifier),
+        aggregation: args.aggregation.or(d.aggregation).unwrap_or(base.aggregation),
+        selection: args.selection.or(d.selection).unwrap_or(base.selection),
+    }
+}
+
+fn read_file(path: &PathBuf, what: &str) -> Result<String, Failure> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Failure::new(format!("cannot read {what} {}: {e}", path.display())))
+}
+
+/// Everything a run needs, checked against the server.
+pub struct Prepared {
+    pub problem: Problem,
+    pub config: RunConfig,
+    pub generator: Arc<dyn Generator>,
+    pub verifier: Arc<dyn Verifier>,
+    pub prompt: SolvePrompt,
+}
+
+/// Resolve the problem, reach the server, check the models, build the verifier.
+pub async fn prepare(global: &GlobalArgs, args: &RunArgs) -> Result<Prepared, Failure> {
+    let resolved = global.resolve();
+    let problem = resolve_problem(args)?;
+    let config = run_config(args, &resolved);
+    let prompt = match &args.prompt {
+        Some(p) => SolvePrompt::parse(&read_file(p, "prompt file")?, &p.display().to_string())?,
+        None => SolvePrompt::bundled(),
+    };
+    if config.verifier == VerifierKind::Oracle && problem.gold.is_none() {
+        return Err(Failure::new(
+            "the oracle verifier needs a gold answer: pass --gold with --problem, or pick a dataset problem",
+        ));
+    }
+    let client = resolved.client()?;
+    let model = match args.model.clone().or(resolved.config.model.clone()) {
+        Some(m) => m,
+        None => default_model(&client).await?,
+    };
+    let generator = client.generator(&model).await?;
+    client.show(&model).await?;
+    let generator: Arc<dyn Generator> = Arc::new(generator);
+    let verifier: Arc<dyn Verifier> = match config.verifier {
+        VerifierKind::Arith => Arc::new(ArithVerifier),
+        VerifierKind::Oracle => Arc::new(OracleVerifier),
+        VerifierKind::None => Arc::new(NoVerifier),
+        VerifierKind::Judge => {
+            let template = match &args.judge_template {
+                Some(p) => JudgeTemplate::parse(&read_file(p, "judge template")?, &p.display().to_string())?,
+                None => JudgeTemplate::bundled(),
+            };
+            let judge_model = args.verifier_model.clone().or(resolved.config.verifier_model.clone());
+            let judge: Arc<dyn Generator> = match judge_model {
+                Some(m) if m != model => {
+                    client.show(&m).await?;
+                    Arc::new(client.generator(&m).await?)
+                }
+                _ => generator.clone(),
+            };
+            if !judge.info().logprobs {
+                eprintln!(
+                    "ttc: note: the server at {} returns no logprobs (Ollama 0.12.11 or newer does); the judge samples {} verdicts per step instead",
+                    client.host(),
+                    template.samples
+                );
+            }
+            Arc::new(JudgeVerifier::new(judge, template))
+        }
+    };
+    Ok(Prepared { problem, config, generator, verifier, prompt })
+}
+
+async fn default_model(client: &OllamaClient) -> Result<String, Failure> {
+    let models = client.list_models().await?;
+    models.into_iter().next().map(|m| m.name).ok_or_else(|| {
+        Failure::new(format!(
+            "no models are installed on {}. Pull one with `ollama pull qwen2.5:1.5b`, then pass --model",
+            client.host()
+        ))
+    })
+}
+
+/// Run and report.
+pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<ExitCode, Failure> {
+    let p = prepare(global, &args).await?;
+    let mut handle = crate::run::start(p.problem, p.config, p.generator, p.verifier, p.prompt);
+    let mut tree = RunTree::new();
+    let stdout = std::io::stdout();
+    let mut interrupted = false;
+    loop {
+        let event = tokio::select! {
+            e = handle.events.recv() => e,
+            _ = tokio::signal::ctrl_c(), if !interrupted => {
+                interrupted = true;
+                eprintln!("ttc: interrupted; cancelling the run");
+                handle.cancel.cancel();
+                continue;
+            }
+        };
+        let Some(event) = event else { break };
+        if args.events {
+            let mut out = stdout.lock();
+            serde_json::to_writer(&mut out, &event)?;
+            writeln!(out)?;
+        } else if !args.json {
+            progress(&event, &tree);
+        }
+        tree.apply(&event);
+    }
+    let _ = handle.task.await;
+    if args.json {
+        let mut out = stdout.lock();
+        serde_json::to_writer_pretty(&mut out, &tree.summary())?;
+        writeln!(out)?;
+    } else if !args.events {
+        print_result(&tree);
+    }
+    if interrupted {
+        return Ok(ExitCode::from(130));
+    }
+    match &tree.error {
+        Some(e) => Err(Failure::new(e.clone())),
+        None if !tree.finished => Err(Failure::new("the run ended without finishing (this is a bug)")),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// One line on stderr for the events a person watching wants to see.
+fn progress(event: &Event, tree: &RunTree) {
+    match event {
+        Event::RunStarted(info) => eprintln!(
+            "ttc: {} with n={} on {} ({} at {}), verifier {}",
+            info.config.strategy,
+            info.config.n,
+            info.problem.id,
+            info.generator.model,
+            info.generator.location,
+            info.verifier
+        ),
+        Event::NodeFinished { node, answer, correct, score, tokens, .. } => eprintln!(
+            "  candidate {node}: answer {}{} score {} ({tokens} tokens)",
+            answer.as_deref().unwrap_or("—"),
+            match correct {
+                Some(true) => " ✓",
+                Some(false) => " ✗",
+                None => "",
+            },
+            score.map(|s| format!("{s:.3}")).unwrap_or_else(|| "—".into()),
+        ),
+        Event::NodeFailed { node, error } => eprintln!("  candidate {node} failed: {error}"),
+        Event::Selection(s) => {
+            if let Some(note) = &s.note {
+                eprintln!("ttc: note: {note}");
+            }
+        }
+        _ => {}
+    }
+    let _ = tree;
+}
+
+fn print_result(tree: &RunTree) {
+    if let Some(sel) = &tree.selection {
+        for t in &sel.answers {
+            println!(
+                "{:>3} votes  weight {:>6.3}  {}{}",
+                t.votes,
+                t.weight,
+                t.answer,
+                match t.correct {
+                    Some(true) => "  ✓",
+                    Some(false) => "  ✗",
+                    None => "",
+                }
+            );
+        }
+    }
+    let b = &tree.budget;
+    match &tree.selected {
+        Some(a) => println!(
+            "selected: {a}{}",
+            match tree.correct {
+                Some(true) => " (correct)",
+                Some(false) => " (wrong)",
+                None => "",
+            }
+        ),
+        None => println!("selected: nothing"),
+    }
+    println!(
+        "budget: {} generated + {} prompt tokens in {} requests, verifier {} calls / {} requests, {:.2} generation-equivalents, {:.2} s",
+        b.policy_generated_tokens,
+        b.policy_prompt_tokens,
+        b.policy_requests,
+        b.verifier_calls,
+        b.verifier_requests,
+        b.generation_equivalents,
+        b.elapsed_ms as f64 / 1000.0
+    );
+}

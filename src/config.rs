@@ -1,0 +1,148 @@
+//! Configuration layers: built-in defaults → user `config.toml` → environment → command-line flags.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::strategy::{SelectionRule, VerifierKind};
+use crate::verify::Aggregation;
+
+/// Settings a user may keep in `config.toml`. Every key is optional.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Ollama server URL.
+    pub host: Option<String>,
+    /// Policy model used when `--model` is not given.
+    pub model: Option<String>,
+    /// Judge model used when `--verifier-model` is not given.
+    pub verifier_model: Option<String>,
+    /// Requests in flight at once per server.
+    pub concurrency: Option<usize>,
+    /// Seconds without data before a stream fails.
+    pub stall_timeout_secs: Option<f64>,
+    /// Defaults for runs.
+    pub run: RunDefaults,
+}
+
+/// Run settings used when the command line does not give them.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunDefaults {
+    pub n: Option<usize>,
+    pub temperature: Option<f32>,
+    pub max_tokens: Option<u32>,
+    pub verifier: Option<VerifierKind>,
+    pub aggregation: Option<Aggregation>,
+    pub selection: Option<SelectionRule>,
+}
+
+/// A config file that could not be used; the defaults apply instead.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigWarning(pub String);
+
+impl std::fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where ttc keeps its files.
+pub fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "ttc")
+}
+
+/// The user's config file path (it may not exist).
+pub fn default_config_path() -> Option<PathBuf> {
+    project_dirs().map(|d| d.config_dir().join("config.toml"))
+}
+
+impl Config {
+    /// Parse config text; errors name `origin` and the offending key.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| {
+            let place = e.span().map(|s| line_of(text, s.start)).map(|l| format!(":{l}")).unwrap_or_default();
+            format!("{origin}{place}: {}", e.message().trim())
+        })
+    }
+
+    /// Load `path` (or the default location). A missing default file is not an
+    /// error; a broken file yields the defaults and a warning naming the file and key.
+    pub fn load(path: Option<&Path>) -> (Self, Option<ConfigWarning>) {
+        let (path, explicit) = match path {
+            Some(p) => (p.to_path_buf(), true),
+            None => match default_config_path() {
+                Some(p) => (p, false),
+                None => return (Self::default(), None),
+            },
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => match Self::parse(&text, &path.display().to_string()) {
+                Ok(c) => (c, None),
+                Err(e) => {
+                    (Self::default(), Some(ConfigWarning(format!("{e} — using the built-in defaults"))))
+                }
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => (Self::default(), None),
+            Err(e) => (
+                Self::default(),
+                Some(ConfigWarning(format!(
+                    "cannot read config file {}: {e} — using the built-in defaults",
+                    path.display()
+                ))),
+            ),
+        }
+    }
+}
+
+fn line_of(text: &str, byte: usize) -> usize {
+    text[..byte.min(text.len())].matches('\n').count() + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_config_parses() {
+        let c = Config::parse(
+            "host = \"http://gpu:11434\"\nmodel = \"qwen2.5:1.5b\"\nconcurrency = 8\n\n[run]\nn = 16\nverifier = \"judge\"\naggregation = \"min\"\nselection = \"majority\"\n",
+            "c.toml",
+        )
+        .unwrap();
+        assert_eq!(c.host.as_deref(), Some("http://gpu:11434"));
+        assert_eq!(c.concurrency, Some(8));
+        assert_eq!(c.run.n, Some(16));
+        assert_eq!(c.run.verifier, Some(VerifierKind::Judge));
+        assert_eq!(c.run.aggregation, Some(Aggregation::Min));
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_with_its_line() {
+        let e =
+            Config::parse("host = \"x\"\nconcurrancy = 3\n", "/home/u/.config/ttc/config.toml").unwrap_err();
+        assert!(e.starts_with("/home/u/.config/ttc/config.toml:2:"), "{e}");
+        assert!(e.contains("concurrancy"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_value_is_named() {
+        let e = Config::parse("[run]\nverifier = \"magic\"\n", "c.toml").unwrap_err();
+        assert!(e.contains("c.toml:2") && e.contains("magic"), "{e}");
+    }
+
+    #[test]
+    fn broken_files_fall_back_to_defaults_with_a_warning() {
+        let dir = std::env::temp_dir().join(format!("ttc-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("config.toml");
+        std::fs::write(&p, "concurrency = \"lots\"").unwrap();
+        let (c, w) = Config::load(Some(&p));
+        assert_eq!(c, Config::default());
+        let w = w.unwrap().0;
+        assert!(w.contains("config.toml") && w.contains("defaults"), "{w}");
+        let (_, w) = Config::load(Some(&dir.join("missing.toml")));
+        assert!(w.unwrap().0.contains("cannot read config file"));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

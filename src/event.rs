@@ -1,0 +1,100 @@
+//! The event stream: everything a run does, as serialisable events.
+//!
+//! Views never call models; they fold these events (see [`crate::tree`]).
+
+use serde::{Deserialize, Serialize};
+
+use crate::budget::Budget;
+use crate::model::GeneratorInfo;
+use crate::problem::Problem;
+use crate::strategy::{RunConfig, Selection};
+use crate::verify::StepScore;
+
+/// Identifies a node (one partial or finished solution) within a run.
+pub type NodeId = u32;
+
+/// What a run is, announced when it starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub problem: Problem,
+    pub config: RunConfig,
+    pub generator: GeneratorInfo,
+    pub verifier: String,
+}
+
+/// One thing that happened in a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The run began, with its full configuration.
+    RunStarted(RunInfo),
+    /// A node was created; its request may still wait in the client queue.
+    NodeStarted {
+        node: NodeId,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        parent: Option<NodeId>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        seed: Option<i64>,
+        depth: u32,
+    },
+    /// The node's request was admitted and its response began.
+    NodeStreaming { node: NodeId },
+    /// New text for a node.
+    TextDelta { node: NodeId, text: String },
+    /// A step of a node is complete (0-based index).
+    StepCompleted { node: NodeId, step: u32, text: String },
+    /// The verifier's verdict on a step. A later event for the same step replaces it.
+    StepScored { node: NodeId, step: u32, score: StepScore },
+    /// A node finished generating.
+    NodeFinished {
+        node: NodeId,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        answer: Option<String>,
+        /// Whether the answer equals the gold answer, when one is known.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        correct: Option<bool>,
+        /// Aggregated step score under the run's aggregation.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        score: Option<f64>,
+        tokens: u64,
+        done_reason: String,
+    },
+    /// A node failed; the others continue.
+    NodeFailed { node: NodeId, error: String },
+    /// A node was cancelled (run cancelled, or N lowered).
+    NodeCancelled { node: NodeId },
+    /// Requests running and waiting at the backend.
+    Load { running: usize, queued: usize, limit: usize },
+    /// The answer chosen, with every distinct answer's tally.
+    Selection(Selection),
+    /// Compute spent so far.
+    Budget(Budget),
+    /// The run ended.
+    RunFinished {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        selected: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        correct: Option<bool>,
+        budget: Budget,
+        /// Why the run produced no answer, if it did not.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_as_tagged_json() {
+        let e = Event::TextDelta { node: 3, text: "12 + 30".into() };
+        let j = serde_json::to_string(&e).unwrap();
+        assert_eq!(j, r#"{"event":"text_delta","node":3,"text":"12 + 30"}"#);
+        assert_eq!(serde_json::from_str::<Event>(&j).unwrap(), e);
+        let b = Event::Budget(Budget { policy_requests: 2, ..Budget::default() });
+        let j = serde_json::to_string(&b).unwrap();
+        assert!(j.starts_with(r#"{"event":"budget","policy_prompt_tokens":0"#), "{j}");
+        assert_eq!(serde_json::from_str::<Event>(&j).unwrap(), b);
+    }
+}

@@ -1,0 +1,19 @@
+//! ttc — a terminal lab for test-time compute.
+//!
+//! The engine applies a [`strategy`] to one [`problem::Problem`] against a
+//! [`model::Generator`], scores steps with a [`verify::Verifier`], selects an
+//! answer, and reports everything as a stream of [`event::Event`]s. Views
+//! (headless JSON, the TUI, trace files) are built only from those events.
+
+pub mod budget;
+pub mod cli;
+pub mod config;
+pub mod event;
+pub mod grade;
+pub mod model;
+pub mod problem;
+pub mod run;
+pub mod steps;
+pub mod strategy;
+pub mod tree;
+pub mod verify;

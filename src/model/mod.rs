@@ -1,0 +1,224 @@
+//! Generators: the policy (and judge) models that write text.
+
+pub mod limiter;
+pub mod ollama;
+
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use futures::Stream;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+pub use limiter::{Limiter, Load};
+
+/// Who wrote a chat message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+/// One chat message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    pub content: String,
+}
+
+impl Message {
+    /// A system message.
+    pub fn system(content: impl Into<String>) -> Self {
+        Self { role: Role::System, content: content.into() }
+    }
+    /// A user message.
+    pub fn user(content: impl Into<String>) -> Self {
+        Self { role: Role::User, content: content.into() }
+    }
+    /// An assistant message; as the last message it is a partial answer to continue.
+    pub fn assistant(content: impl Into<String>) -> Self {
+        Self { role: Role::Assistant, content: content.into() }
+    }
+}
+
+/// Sampling options, sent as Ollama's `options`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GenOptions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_predict: Option<i32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stop: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_k: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_ctx: Option<u32>,
+}
+
+/// One generation request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenRequest {
+    pub messages: Vec<Message>,
+    pub options: GenOptions,
+    /// Ask for this many alternatives per generated token (0 = no logprobs).
+    pub top_logprobs: u8,
+}
+
+impl GenRequest {
+    /// A request with default options and no logprobs.
+    pub fn new(messages: Vec<Message>) -> Self {
+        Self { messages, options: GenOptions::default(), top_logprobs: 0 }
+    }
+}
+
+/// One alternative token and its log-probability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopLogprob {
+    pub token: String,
+    pub logprob: f64,
+}
+
+/// Log-probabilities of one generated token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenLogprob {
+    pub token: String,
+    pub logprob: f64,
+    #[serde(default)]
+    pub top_logprobs: Vec<TopLogprob>,
+}
+
+/// Statistics reported when a generation ends.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GenStats {
+    pub prompt_tokens: u64,
+    pub generated_tokens: u64,
+    /// Time spent on the prompt, in nanoseconds, as the server reports it.
+    pub prompt_ns: u64,
+    /// Time spent generating, in nanoseconds, as the server reports it.
+    pub eval_ns: u64,
+    pub total_ns: u64,
+    /// Why generation stopped: "stop", "length", ...
+    pub done_reason: String,
+}
+
+/// One piece of a streaming response.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Chunk {
+    /// New text, with per-token log-probabilities when they were asked for and exist.
+    Delta { text: String, logprobs: Option<Vec<TokenLogprob>> },
+    /// The end of the response.
+    Done(GenStats),
+}
+
+/// A streaming response.
+pub type ChunkStream = Pin<Box<dyn Stream<Item = Result<Chunk, GenError>> + Send>>;
+
+/// What a generator can do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeneratorInfo {
+    /// Backend name: "ollama", "pocket", ...
+    pub backend: String,
+    pub model: String,
+    /// Where it runs (a URL for servers).
+    pub location: String,
+    /// Whether responses can carry per-token log-probabilities.
+    pub logprobs: bool,
+}
+
+/// Why a generation failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GenError {
+    #[error("cannot reach the Ollama server at {host}: {detail}. Start it with `ollama serve`, or point ttc at another server with --host URL (or OLLAMA_HOST)")]
+    Unreachable { host: String, detail: String },
+    #[error("model \"{model}\" not found on {host}{}. Pull it with `ollama pull {model}`, or pick another with --model", installed_list(.installed))]
+    ModelNotFound { model: String, host: String, installed: Vec<String> },
+    #[error("server {host} is busy (HTTP 503) after {attempts} attempts: {detail}. Lower --concurrency or raise OLLAMA_NUM_PARALLEL / OLLAMA_MAX_QUEUE on the server")]
+    Busy { host: String, attempts: u32, detail: String },
+    #[error("the model reported an error mid-stream: {0}")]
+    Stream(String),
+    #[error("the stream stalled: no data for {secs:.1} s (raise --stall-timeout if the model is slow)")]
+    Stalled { secs: f64 },
+    #[error("the connection dropped before the response ended: {0}")]
+    Dropped(String),
+    #[error("HTTP {status} from {url}: {detail}")]
+    Http { status: u16, url: String, detail: String },
+    #[error("unexpected response from {url}: {detail}")]
+    Protocol { url: String, detail: String },
+    #[error("cancelled")]
+    Cancelled,
+}
+
+fn installed_list(installed: &[String]) -> String {
+    if installed.is_empty() {
+        " (no models are installed)".to_string()
+    } else {
+        format!(" (installed: {})", installed.join(", "))
+    }
+}
+
+/// A model that writes text: async, streaming, cancellable.
+#[async_trait]
+pub trait Generator: Send + Sync {
+    /// What this generator is.
+    fn info(&self) -> GeneratorInfo;
+
+    /// Start a generation. The future resolves once the request is admitted
+    /// (past any client-side queue) and the response has started; the stream
+    /// then yields text deltas and ends with [`Chunk::Done`]. Cancelling
+    /// `cancel`, or dropping the stream, abandons the request.
+    async fn generate(&self, req: GenRequest, cancel: CancellationToken) -> Result<ChunkStream, GenError>;
+
+    /// Requests running and queued at this generator's backend, if it tracks them.
+    fn load(&self) -> Option<tokio::sync::watch::Receiver<Load>> {
+        None
+    }
+}
+
+/// A finished generation collected into one value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Collected {
+    pub text: String,
+    pub logprobs: Vec<TokenLogprob>,
+    /// Whether any chunk carried logprobs.
+    pub had_logprobs: bool,
+    pub stats: GenStats,
+}
+
+/// Run a request to completion and collect its text, logprobs and stats.
+pub async fn collect(
+    gen: &dyn Generator,
+    req: GenRequest,
+    cancel: CancellationToken,
+) -> Result<Collected, GenError> {
+    use futures::StreamExt;
+    let mut stream = gen.generate(req, cancel.clone()).await?;
+    let mut out = Collected::default();
+    loop {
+        let next = tokio::select! {
+            _ = cancel.cancelled() => return Err(GenError::Cancelled),
+            next = stream.next() => next,
+        };
+        match next {
+            Some(Ok(Chunk::Delta { text, logprobs })) => {
+                out.text.push_str(&text);
+                if let Some(lp) = logprobs {
+                    out.had_logprobs = true;
+                    out.logprobs.extend(lp);
+                }
+            }
+            Some(Ok(Chunk::Done(stats))) => {
+                out.stats = stats;
+                return Ok(out);
+            }
+            Some(Err(e)) => return Err(e),
+            None => return Err(GenError::Dropped("the stream ended without a final chunk".into())),
+        }
+    }
+}

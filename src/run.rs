@@ -1,0 +1,153 @@
+//! Starting a run: wiring a strategy to a generator, a verifier and an event channel.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::event::{Event, RunInfo};
+use crate::model::{Generator, Message};
+use crate::problem::Problem;
+use crate::strategy::{best_of_n, Command, RunConfig, StrategyKind};
+use crate::verify::Verifier;
+
+/// The bundled solve prompt.
+pub const SOLVE_PROMPT: &str = include_str!("../assets/prompts/solve.toml");
+
+/// How the policy model is asked to solve a problem.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SolvePrompt {
+    #[serde(default)]
+    pub system: String,
+    pub user: String,
+}
+
+impl SolvePrompt {
+    /// Parse a prompt file; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, String> {
+        let p: SolvePrompt = toml::from_str(text).map_err(|e| format!("{origin}: {}", e.message().trim()))?;
+        if !p.user.contains("{problem}") {
+            return Err(format!("{origin}: `user` must contain the {{problem}} placeholder"));
+        }
+        Ok(p)
+    }
+
+    /// The prompt that ships with ttc.
+    pub fn bundled() -> Self {
+        match Self::parse(SOLVE_PROMPT, "assets/prompts/solve.toml") {
+            Ok(p) => p,
+            Err(e) => unreachable!("the bundled solve prompt is valid: {e}"),
+        }
+    }
+
+    /// The chat messages that ask for a solution of `problem`.
+    pub fn messages(&self, problem: &Problem) -> Vec<Message> {
+        let mut m = Vec::with_capacity(2);
+        if !self.system.is_empty() {
+            m.push(Message::system(self.system.clone()));
+        }
+        m.push(Message::user(self.user.replace("{problem}", &problem.text)));
+        m
+    }
+}
+
+/// Sends events and stamps time; sending never blocks a strategy.
+#[derive(Clone)]
+pub struct EventSink {
+    tx: mpsc::UnboundedSender<Event>,
+    started: Instant,
+}
+
+impl EventSink {
+    /// A sink and the receiver its events arrive on.
+    pub fn channel() -> (Self, mpsc::UnboundedReceiver<Event>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Self { tx, started: Instant::now() }, rx)
+    }
+
+    /// Send an event; a consumer that went away is not an error.
+    pub fn emit(&self, e: Event) {
+        let _ = self.tx.send(e);
+    }
+
+    /// Milliseconds since the run started.
+    pub fn elapsed_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+}
+
+/// What a strategy runs with.
+pub struct RunContext {
+    pub problem: Problem,
+    pub config: RunConfig,
+    pub generator: Arc<dyn Generator>,
+    pub verifier: Arc<dyn Verifier>,
+    pub prompt: SolvePrompt,
+    pub sink: EventSink,
+    pub cancel: CancellationToken,
+}
+
+/// A run in progress.
+pub struct RunHandle {
+    /// The run's events, ending with `RunFinished`.
+    pub events: mpsc::UnboundedReceiver<Event>,
+    /// Live changes for the strategy.
+    pub commands: mpsc::UnboundedSender<Command>,
+    /// Cancels the run and every request in it.
+    pub cancel: CancellationToken,
+    pub task: JoinHandle<()>,
+}
+
+/// Start a run on the current tokio runtime.
+pub fn start(
+    problem: Problem,
+    config: RunConfig,
+    generator: Arc<dyn Generator>,
+    verifier: Arc<dyn Verifier>,
+    prompt: SolvePrompt,
+) -> RunHandle {
+    let (sink, events) = EventSink::channel();
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let cancel = CancellationToken::new();
+    sink.emit(Event::RunStarted(RunInfo {
+        problem: problem.clone(),
+        config: config.clone(),
+        generator: generator.info(),
+        verifier: verifier.name(),
+    }));
+    let ctx = RunContext { problem, config, generator, verifier, prompt, sink, cancel: cancel.clone() };
+    let task = tokio::spawn(async move {
+        let load = forward_load(&ctx);
+        match ctx.config.strategy {
+            StrategyKind::BestOfN => best_of_n::run(ctx, cmd_rx).await,
+        }
+        // With the forwarder gone every sender is dropped, so consumers see the end.
+        if let Some(load) = load {
+            load.abort();
+        }
+    });
+    RunHandle { events, commands: cmd_tx, cancel, task }
+}
+
+/// Report the backend's queue as `Load` events until the run ends.
+fn forward_load(ctx: &RunContext) -> Option<JoinHandle<()>> {
+    let mut rx = ctx.generator.load()?;
+    let sink = ctx.sink.clone();
+    Some(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = sink.tx.closed() => return,
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    let l = *rx.borrow_and_update();
+                    sink.emit(Event::Load { running: l.running, queued: l.queued, limit: l.limit });
+                }
+            }
+        }
+    }))
+}

@@ -1,0 +1,303 @@
+//! Best-of-N: N independent samples, each with its own seed, scored step by step.
+
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::{select, Candidate, Command};
+use crate::budget::BudgetTracker;
+use crate::event::{Event, NodeId};
+use crate::grade::{answers_equal, extract_answer};
+use crate::model::{Chunk, GenError, GenRequest};
+use crate::run::RunContext;
+use crate::steps::StepSplitter;
+use crate::verify::{ScoreRequest, VerifyError};
+
+/// How one candidate ended.
+enum Outcome {
+    Finished(Candidate),
+    Failed(String),
+    Cancelled,
+}
+
+/// State shared by the candidates of one run.
+struct Shared {
+    ctx: RunContext,
+    budget: Mutex<BudgetTracker>,
+}
+
+impl Shared {
+    /// Update the budget and report it.
+    fn budget(&self, f: impl FnOnce(&mut BudgetTracker)) {
+        let mut b = self.budget.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut b);
+        // Emitting under the lock keeps budget events in order.
+        self.ctx.sink.emit(Event::Budget(b.snapshot(self.ctx.sink.elapsed_ms())));
+    }
+}
+
+/// Run best-of-N to completion, following live commands.
+pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>) {
+    let n = ctx.config.n.max(1);
+    let run_cancel = ctx.cancel.clone();
+    let shared = Arc::new(Shared { ctx, budget: Mutex::new(BudgetTracker::default()) });
+    let mut tasks: JoinSet<(NodeId, Outcome)> = JoinSet::new();
+    // Per node: its cancel token, and whether it is still running.
+    let mut nodes: Vec<(CancellationToken, bool)> = Vec::new();
+    let mut task_nodes = std::collections::HashMap::new();
+    let spawn = |tasks: &mut JoinSet<(NodeId, Outcome)>, nodes: &mut Vec<(CancellationToken, bool)>| {
+        let node = nodes.len() as NodeId;
+        let cancel = run_cancel.child_token();
+        nodes.push((cancel.clone(), true));
+        let shared = shared.clone();
+        let handle = tasks.spawn(async move { (node, candidate(shared, node, cancel).await) });
+        (handle.id(), node)
+    };
+    for _ in 0..n {
+        let (id, node) = spawn(&mut tasks, &mut nodes);
+        task_nodes.insert(id, node);
+    }
+    let mut finished: Vec<Candidate> = Vec::new();
+    let mut errors: Vec<String> = Vec::new();
+    let mut commands_open = true;
+    loop {
+        tokio::select! {
+            cmd = commands.recv(), if commands_open => match cmd {
+                None => commands_open = false,
+                Some(Command::SetN(want)) => {
+                    let want = want.max(1);
+                    let live: Vec<usize> = (0..nodes.len()).filter(|&i| nodes[i].1).collect();
+                    let have = finished.len() + live.len();
+                    if want > have {
+                        for _ in have..want {
+                            let (id, node) = spawn(&mut tasks, &mut nodes);
+                            task_nodes.insert(id, node);
+                        }
+                    } else {
+                        // Cancel the newest unfinished candidates; finished work stays.
+                        for &i in live.iter().rev().take(have - want) {
+                            nodes[i].0.cancel();
+                        }
+                    }
+                }
+            },
+            joined = tasks.join_next_with_id() => {
+                let Some(joined) = joined else { break };
+                let (node, outcome) = match joined {
+                    Ok((_, r)) => r,
+                    // A panic inside a candidate becomes that candidate's failure.
+                    Err(e) => {
+                        let node = task_nodes.get(&e.id()).copied().unwrap_or(0);
+                        let msg = if e.is_panic() { "the candidate task panicked" } else { "the candidate task was aborted" };
+                        shared.ctx.sink.emit(Event::NodeFailed { node, error: msg.into() });
+                        shared.budget(|b| b.failed());
+                        (node, Outcome::Failed(msg.into()))
+                    }
+                };
+                if let Some(slot) = nodes.get_mut(node as usize) {
+                    slot.1 = false;
+                }
+                match outcome {
+                    Outcome::Finished(c) => finished.push(c),
+                    Outcome::Failed(e) => errors.push(e),
+                    Outcome::Cancelled => {}
+                }
+            }
+        }
+    }
+    finish(&shared, finished, errors);
+}
+
+/// Select, report and end the run.
+fn finish(shared: &Shared, mut finished: Vec<Candidate>, errors: Vec<String>) {
+    let ctx = &shared.ctx;
+    finished.sort_by_key(|c| c.node);
+    let selection =
+        select(&finished, ctx.config.selection, ctx.config.aggregation, ctx.problem.gold.as_deref());
+    let (selected, correct) = (selection.selected.clone(), selection.correct);
+    ctx.sink.emit(Event::Selection(selection));
+    let budget = shared.budget.lock().unwrap_or_else(|p| p.into_inner()).snapshot(ctx.sink.elapsed_ms());
+    ctx.sink.emit(Event::Budget(budget.clone()));
+    let error = if ctx.cancel.is_cancelled() && finished.is_empty() {
+        Some("the run was cancelled".to_string())
+    } else if finished.is_empty() && !errors.is_empty() {
+        Some(format!("all {} candidates failed; the first error: {}", errors.len(), errors[0]))
+    } else if selected.is_none() {
+        Some("no candidate wrote an answer that could be extracted".to_string())
+    } else {
+        None
+    };
+    ctx.sink.emit(Event::RunFinished { selected, correct, budget, error });
+}
+
+/// Generate, split, score and grade one candidate.
+async fn candidate(shared: Arc<Shared>, node: NodeId, cancel: CancellationToken) -> Outcome {
+    let ctx = &shared.ctx;
+    let cfg = &ctx.config;
+    let seed = cfg.seed as i64 + node as i64;
+    ctx.sink.emit(Event::NodeStarted { node, parent: None, seed: Some(seed), depth: 0 });
+    let mut req = GenRequest::new(ctx.prompt.messages(&ctx.problem));
+    req.options.temperature = Some(cfg.temperature);
+    req.options.seed = Some(seed);
+    req.options.num_predict = Some(cfg.max_tokens as i32);
+    req.options.top_p = cfg.top_p;
+    req.options.top_k = cfg.top_k;
+    req.options.num_ctx = cfg.num_ctx;
+
+    let fail = |e: GenError, tokens: u64| {
+        if e == GenError::Cancelled || cancel.is_cancelled() {
+            ctx.sink.emit(Event::NodeCancelled { node });
+            shared.budget(|b| {
+                if tokens > 0 {
+                    b.policy(0, tokens);
+                }
+                b.cancelled();
+            });
+            Outcome::Cancelled
+        } else {
+            let msg = e.to_string();
+            ctx.sink.emit(Event::NodeFailed { node, error: msg.clone() });
+            shared.budget(|b| {
+                b.policy(0, tokens);
+                b.failed();
+            });
+            Outcome::Failed(msg)
+        }
+    };
+
+    let mut stream = match ctx.generator.generate(req, cancel.clone()).await {
+        Ok(s) => s,
+        Err(e) => return fail(e, 0),
+    };
+    ctx.sink.emit(Event::NodeStreaming { node });
+
+    let (score_tx, score_rx) = mpsc::unbounded_channel();
+    let scorer = tokio::spawn(scorer(shared.clone(), node, score_rx, cancel.clone()));
+    // Abort the scorer on every early return.
+    let mut scorer_guard = AbortOnDrop(Some(scorer.abort_handle()));
+
+    let mut splitter = StepSplitter::new();
+    let mut steps: Vec<String> = Vec::new();
+    let mut text = String::new();
+    let mut chunks: u64 = 0;
+    let stats = loop {
+        let next = tokio::select! {
+            _ = cancel.cancelled() => return fail(GenError::Cancelled, chunks),
+            n = stream.next() => n,
+        };
+        match next {
+            Some(Ok(Chunk::Delta { text: delta, .. })) => {
+                if delta.is_empty() {
+                    continue;
+                }
+                chunks += 1;
+                text.push_str(&delta);
+                ctx.sink.emit(Event::TextDelta { node, text: delta.clone() });
+                for step in splitter.feed(&delta) {
+                    complete_step(ctx, node, &mut steps, step, false, &score_tx);
+                }
+            }
+            Some(Ok(Chunk::Done(stats))) => break stats,
+            Some(Err(e)) => return fail(e, chunks),
+            None => return fail(GenError::Dropped("the stream ended without a final chunk".into()), chunks),
+        }
+    };
+    drop(stream);
+    if let Some(step) = splitter.finish() {
+        complete_step(ctx, node, &mut steps, step, true, &score_tx);
+    } else if ctx.verifier.final_only() && !steps.is_empty() {
+        // The last step was sent before the end was known; score it again as final.
+        let k = steps.len() - 1;
+        let _ = score_tx.send((Arc::new(steps.clone()), k, true));
+    }
+    drop(score_tx);
+    scorer_guard.disarm();
+    let scores = match scorer.await {
+        Ok(Ok(scores)) => scores,
+        Ok(Err(VerifyError::Cancelled)) => return fail(GenError::Cancelled, chunks),
+        Ok(Err(e)) => return fail(GenError::Stream(format!("verifier: {e}")), chunks),
+        Err(_) => return fail(GenError::Stream("the verifier task panicked".into()), chunks),
+    };
+    let tokens = if stats.generated_tokens > 0 { stats.generated_tokens } else { chunks };
+    let answer = extract_answer(&text);
+    let correct = match (&answer, &ctx.problem.gold) {
+        (Some(a), Some(g)) => Some(answers_equal(a, g)),
+        (None, Some(_)) => Some(false),
+        _ => None,
+    };
+    let score = cfg.aggregation.apply(scores.iter().copied());
+    ctx.sink.emit(Event::NodeFinished {
+        node,
+        answer: answer.clone(),
+        correct,
+        score,
+        tokens,
+        done_reason: stats.done_reason.clone(),
+    });
+    shared.budget(|b| {
+        b.policy(stats.prompt_tokens, tokens);
+        b.finished(tokens);
+    });
+    Outcome::Finished(Candidate { node, answer, score })
+}
+
+/// Aborts a task when dropped, unless disarmed.
+struct AbortOnDrop(Option<tokio::task::AbortHandle>);
+
+impl AbortOnDrop {
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(h) = self.0.take() {
+            h.abort();
+        }
+    }
+}
+
+type ScoreJob = (Arc<Vec<String>>, usize, bool);
+
+/// Record a completed step and queue it for scoring.
+fn complete_step(
+    ctx: &RunContext,
+    node: NodeId,
+    steps: &mut Vec<String>,
+    step: String,
+    finished: bool,
+    score_tx: &mpsc::UnboundedSender<ScoreJob>,
+) {
+    let k = steps.len();
+    ctx.sink.emit(Event::StepCompleted { node, step: k as u32, text: step.clone() });
+    steps.push(step);
+    let _ = score_tx.send((Arc::new(steps.clone()), k, finished));
+}
+
+/// Score one candidate's steps in order as they complete.
+async fn scorer(
+    shared: Arc<Shared>,
+    node: NodeId,
+    mut jobs: mpsc::UnboundedReceiver<ScoreJob>,
+    cancel: CancellationToken,
+) -> Result<Vec<Option<f64>>, VerifyError> {
+    let ctx = &shared.ctx;
+    let mut scores: Vec<Option<f64>> = Vec::new();
+    while let Some((steps, k, finished)) = jobs.recv().await {
+        let req = ScoreRequest { problem: &ctx.problem, steps: &steps[..=k], start: k, finished };
+        let mut out = ctx.verifier.score(req, cancel.clone()).await?;
+        let Some(s) = out.pop() else { continue };
+        if scores.len() <= k {
+            scores.resize(k + 1, None);
+        }
+        scores[k] = s.score;
+        let usage = s.usage;
+        ctx.sink.emit(Event::StepScored { node, step: k as u32, score: s });
+        shared.budget(|b| b.verifier(usage));
+    }
+    Ok(scores)
+}

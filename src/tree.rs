@@ -1,0 +1,210 @@
+//! The run tree: pure state built only from events. Live runs, replays and
+//! headless output all fold the same events through [`RunTree::apply`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::budget::Budget;
+use crate::event::{Event, NodeId, RunInfo};
+use crate::model::Load;
+use crate::strategy::{select, Candidate, Selection, SelectionRule};
+use crate::verify::{Aggregation, StepScore};
+
+/// Where a node is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeStatus {
+    Queued,
+    Streaming,
+    Done,
+    Failed,
+    Cancelled,
+}
+
+/// One step of a node, with its verdict once scored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepView {
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<StepScore>,
+}
+
+/// One node (a candidate solution) as events describe it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeView {
+    pub node: NodeId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<NodeId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+    pub depth: u32,
+    pub status: NodeStatus,
+    pub text: String,
+    pub steps: Vec<StepView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correct: Option<bool>,
+    /// Aggregated score under the run's aggregation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    /// Tokens generated (streamed chunks until the node finishes).
+    pub tokens: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub done_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl NodeView {
+    fn new(node: NodeId) -> Self {
+        Self {
+            node,
+            parent: None,
+            seed: None,
+            depth: 0,
+            status: NodeStatus::Queued,
+            text: String::new(),
+            steps: Vec::new(),
+            answer: None,
+            correct: None,
+            score: None,
+            tokens: 0,
+            done_reason: None,
+            error: None,
+        }
+    }
+
+    /// The node's score under any aggregation, from its step verdicts.
+    pub fn score_with(&self, agg: Aggregation) -> Option<f64> {
+        agg.apply(self.steps.iter().map(|s| s.verdict.as_ref().and_then(|v| v.score)))
+    }
+}
+
+/// Everything known about one run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunTree {
+    pub info: Option<RunInfo>,
+    pub nodes: Vec<NodeView>,
+    pub selection: Option<Selection>,
+    pub budget: Budget,
+    pub load: Load,
+    pub finished: bool,
+    pub selected: Option<String>,
+    pub correct: Option<bool>,
+    pub error: Option<String>,
+}
+
+impl RunTree {
+    /// An empty tree.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn node(&mut self, id: NodeId) -> &mut NodeView {
+        let i = id as usize;
+        if self.nodes.len() <= i {
+            let start = self.nodes.len() as NodeId;
+            self.nodes.extend((start..=id).map(NodeView::new));
+        }
+        &mut self.nodes[i]
+    }
+
+    /// Fold one event into the state.
+    pub fn apply(&mut self, e: &Event) {
+        match e {
+            Event::RunStarted(info) => self.info = Some(info.clone()),
+            Event::NodeStarted { node, parent, seed, depth } => {
+                let n = self.node(*node);
+                n.parent = *parent;
+                n.seed = *seed;
+                n.depth = *depth;
+            }
+            Event::NodeStreaming { node } => self.node(*node).status = NodeStatus::Streaming,
+            Event::TextDelta { node, text } => {
+                let n = self.node(*node);
+                n.text.push_str(text);
+                n.tokens += 1;
+            }
+            Event::StepCompleted { node, step, text } => {
+                let n = self.node(*node);
+                let k = *step as usize;
+                if n.steps.len() <= k {
+                    n.steps.resize(k + 1, StepView { text: String::new(), verdict: None });
+                }
+                n.steps[k].text = text.clone();
+            }
+            Event::StepScored { node, step, score } => {
+                let n = self.node(*node);
+                let k = *step as usize;
+                if n.steps.len() <= k {
+                    n.steps.resize(k + 1, StepView { text: String::new(), verdict: None });
+                }
+                n.steps[k].verdict = Some(score.clone());
+            }
+            Event::NodeFinished { node, answer, correct, score, tokens, done_reason } => {
+                let n = self.node(*node);
+                n.status = NodeStatus::Done;
+                n.answer = answer.clone();
+                n.correct = *correct;
+                n.score = *score;
+                n.tokens = *tokens;
+                n.done_reason = Some(done_reason.clone());
+            }
+            Event::NodeFailed { node, error } => {
+                let n = self.node(*node);
+                n.status = NodeStatus::Failed;
+                n.error = Some(error.clone());
+            }
+            Event::NodeCancelled { node } => self.node(*node).status = NodeStatus::Cancelled,
+            Event::Load { running, queued, limit } => {
+                self.load = Load { running: *running, queued: *queued, limit: *limit }
+            }
+            Event::Selection(s) => self.selection = Some(s.clone()),
+            Event::Budget(b) => self.budget = b.clone(),
+            Event::RunFinished { selected, correct, budget, error } => {
+                self.finished = true;
+                self.selected = selected.clone();
+                self.correct = *correct;
+                self.budget = budget.clone();
+                self.error = error.clone();
+            }
+        }
+    }
+
+    /// Select again under another rule or aggregation, with no regeneration.
+    pub fn reselect(&self, rule: SelectionRule, agg: Aggregation) -> Selection {
+        let cands: Vec<Candidate> = self
+            .nodes
+            .iter()
+            .filter(|n| n.status == NodeStatus::Done)
+            .map(|n| Candidate { node: n.node, answer: n.answer.clone(), score: n.score_with(agg) })
+            .collect();
+        let gold = self.info.as_ref().and_then(|i| i.problem.gold.as_deref());
+        select(&cands, rule, agg, gold)
+    }
+
+    /// The headless result: the run, every candidate, the selection and the budget.
+    pub fn summary(&self) -> RunSummary {
+        RunSummary {
+            run: self.info.clone(),
+            candidates: self.nodes.clone(),
+            selected: self.selected.clone(),
+            correct: self.correct,
+            selection: self.selection.clone(),
+            budget: self.budget.clone(),
+            error: self.error.clone(),
+        }
+    }
+}
+
+/// What `ttc run --json` prints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub run: Option<RunInfo>,
+    pub candidates: Vec<NodeView>,
+    pub selected: Option<String>,
+    pub correct: Option<bool>,
+    pub selection: Option<Selection>,
+    pub budget: Budget,
+    pub error: Option<String>,
+}

@@ -1,0 +1,344 @@
+//! The judge verifier: an LLM asked "is this step correct? Yes or No", scored
+//! as p(Yes)/(p(Yes)+p(No)) from next-token log-probabilities.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+
+use super::{JudgeMethod, ScoreRequest, StepDetail, StepScore, Usage, Verifier, VerifyError};
+use crate::model::{collect, GenError, GenRequest, Generator, Message, TopLogprob};
+
+/// The bundled judge template.
+pub const DEFAULT_TEMPLATE: &str = include_str!("../../assets/verifiers/judge.toml");
+
+/// The judge's prompt and verdict tokens, read from a TOML data file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JudgeTemplate {
+    pub yes: String,
+    pub no: String,
+    #[serde(default = "default_top")]
+    pub top_logprobs: u8,
+    #[serde(default = "default_samples")]
+    pub samples: u32,
+    #[serde(default = "default_sample_temperature")]
+    pub sample_temperature: f32,
+    #[serde(default)]
+    pub system: String,
+    pub template: String,
+}
+
+fn default_top() -> u8 {
+    20
+}
+fn default_samples() -> u32 {
+    5
+}
+fn default_sample_temperature() -> f32 {
+    1.0
+}
+
+impl JudgeTemplate {
+    /// Parse a template file; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, String> {
+        let t: JudgeTemplate =
+            toml::from_str(text).map_err(|e| format!("{origin}: {}", e.message().trim()))?;
+        if t.yes.trim().is_empty() || t.no.trim().is_empty() {
+            return Err(format!("{origin}: `yes` and `no` must be non-empty tokens"));
+        }
+        if !t.template.contains("{step}") {
+            return Err(format!("{origin}: `template` must contain the {{step}} placeholder"));
+        }
+        Ok(t)
+    }
+
+    /// The template that ships with ttc.
+    pub fn bundled() -> Self {
+        match Self::parse(DEFAULT_TEMPLATE, "assets/verifiers/judge.toml") {
+            Ok(t) => t,
+            Err(e) => unreachable!("the bundled judge template is valid: {e}"),
+        }
+    }
+
+    /// The prompt for step `k` (0-based) of `steps`.
+    pub fn render(&self, problem: &str, steps: &[String], k: usize) -> String {
+        let previous = if k == 0 {
+            "(none)".to_string()
+        } else {
+            steps[..k]
+                .iter()
+                .enumerate()
+                .map(|(i, s)| format!("Step {}: {}", i + 1, s))
+                .collect::<Vec<_>>()
+                .join("\n\n")
+        };
+        // `{step}` goes last so text inside a step is never taken for a placeholder.
+        self.template
+            .replace("{problem}", problem)
+            .replace("{previous}", &previous)
+            .replace("{step_number}", &(k + 1).to_string())
+            .replace("{step}", &steps[k])
+    }
+
+    fn is(&self, token: &str, verdict: &str) -> bool {
+        token.trim().eq_ignore_ascii_case(verdict.trim())
+    }
+
+    /// p(yes), p(no) summed over matching alternatives; `None` when neither appears.
+    pub fn verdict_probs(&self, top: &[TopLogprob]) -> Option<(f64, f64)> {
+        let (mut y, mut n) = (0.0, 0.0);
+        let mut seen = false;
+        for t in top {
+            if self.is(&t.token, &self.yes) {
+                y += t.logprob.exp();
+                seen = true;
+            } else if self.is(&t.token, &self.no) {
+                n += t.logprob.exp();
+                seen = true;
+            }
+        }
+        (seen && y + n > 0.0).then_some((y, n))
+    }
+
+    /// Read a sampled verdict: its first word, without punctuation.
+    pub fn parse_verdict(&self, text: &str) -> Option<bool> {
+        let word: String = text.split_whitespace().next()?.chars().filter(|c| c.is_alphanumeric()).collect();
+        if self.is(&word, &self.yes) {
+            Some(true)
+        } else if self.is(&word, &self.no) {
+            Some(false)
+        } else {
+            None
+        }
+    }
+}
+
+/// An LLM as a generative process reward model.
+pub struct JudgeVerifier {
+    gen: Arc<dyn Generator>,
+    template: JudgeTemplate,
+}
+
+impl JudgeVerifier {
+    /// A judge asking `gen` with `template`.
+    pub fn new(gen: Arc<dyn Generator>, template: JudgeTemplate) -> Self {
+        Self { gen, template }
+    }
+
+    fn messages(&self, prompt: &str) -> Vec<Message> {
+        let mut m = Vec::with_capacity(2);
+        if !self.template.system.is_empty() {
+            m.push(Message::system(self.template.system.clone()));
+        }
+        m.push(Message::user(prompt.to_string()));
+        m
+    }
+
+    async fn score_one(&self, prompt: String, cancel: &CancellationToken) -> Result<StepScore, VerifyError> {
+        let mut usage = Usage::default();
+        if self.gen.info().logprobs {
+            let mut req = GenRequest::new(self.messages(&prompt));
+            req.options.temperature = Some(0.0);
+            req.options.num_predict = Some(1);
+            req.top_logprobs = self.template.top_logprobs.clamp(5, 20);
+            match collect(self.gen.as_ref(), req, cancel.clone()).await {
+                Err(GenError::Cancelled) => return Err(VerifyError::Cancelled),
+                Err(e) => {
+                    return Ok(StepScore::unscored(
+                        format!("judge request failed: {e}"),
+                        judge_detail(JudgeMethod::Logprobs, prompt, None, vec![], vec![]),
+                        usage,
+                    ))
+                }
+                Ok(out) => {
+                    usage.requests += 1;
+                    usage.prompt_tokens += out.stats.prompt_tokens;
+                    usage.generated_tokens += out.stats.generated_tokens;
+                    // Without logprobs in the reply the server ignored the request: sample verdicts instead.
+                    if let Some(first) = out.logprobs.first() {
+                        let top = if first.top_logprobs.is_empty() {
+                            vec![TopLogprob { token: first.token.clone(), logprob: first.logprob }]
+                        } else {
+                            first.top_logprobs.clone()
+                        };
+                        return Ok(match self.template.verdict_probs(&top) {
+                            Some((y, n)) => StepScore::scored(
+                                y / (y + n),
+                                judge_detail(JudgeMethod::Logprobs, prompt, Some((y, n)), top, vec![]),
+                                usage,
+                            ),
+                            None => {
+                                let got: Vec<String> =
+                                    top.iter().take(6).map(|t| format!("{:?}", t.token)).collect();
+                                StepScore::unscored(
+                                    format!(
+                                        "neither {:?} nor {:?} is among the judge's top {} next tokens (got {})",
+                                        self.template.yes,
+                                        self.template.no,
+                                        top.len(),
+                                        got.join(", ")
+                                    ),
+                                    judge_detail(JudgeMethod::Logprobs, prompt, None, top, vec![]),
+                                    usage,
+                                )
+                            }
+                        });
+                    }
+                }
+            }
+        }
+        self.score_sampled(prompt, usage, cancel).await
+    }
+
+    /// Fallback without logprobs: the fraction of K sampled verdicts that say yes.
+    async fn score_sampled(
+        &self,
+        prompt: String,
+        mut usage: Usage,
+        cancel: &CancellationToken,
+    ) -> Result<StepScore, VerifyError> {
+        let k = self.template.samples.max(1);
+        let runs = (0..k).map(|i| {
+            let mut req = GenRequest::new(self.messages(&prompt));
+            req.options.temperature = Some(self.template.sample_temperature);
+            req.options.seed = Some(i as i64 + 1);
+            req.options.num_predict = Some(4);
+            collect(self.gen.as_ref(), req, cancel.clone())
+        });
+        let results = futures::future::join_all(runs).await;
+        let mut verdicts = Vec::new();
+        let (mut yes, mut no) = (0u32, 0u32);
+        let mut last_err = None;
+        for r in results {
+            match r {
+                Err(GenError::Cancelled) => return Err(VerifyError::Cancelled),
+                Err(e) => last_err = Some(e.to_string()),
+                Ok(out) => {
+                    usage.requests += 1;
+                    usage.prompt_tokens += out.stats.prompt_tokens;
+                    usage.generated_tokens += out.stats.generated_tokens;
+                    match self.template.parse_verdict(&out.text) {
+                        Some(true) => yes += 1,
+                        Some(false) => no += 1,
+                        None => {}
+                    }
+                    verdicts.push(out.text.trim().to_string());
+                }
+            }
+        }
+        let detail = judge_detail(JudgeMethod::Sampled, prompt, None, vec![], verdicts);
+        Ok(if yes + no == 0 {
+            let why = match last_err {
+                Some(e) if usage.requests == 0 => format!("every judge request failed: {e}"),
+                _ => format!(
+                    "none of {k} sampled verdicts was {:?} or {:?}",
+                    self.template.yes, self.template.no
+                ),
+            };
+            StepScore::unscored(why, detail, usage)
+        } else {
+            StepScore::scored(yes as f64 / (yes + no) as f64, detail, usage)
+        })
+    }
+}
+
+fn judge_detail(
+    method: JudgeMethod,
+    prompt: String,
+    probs: Option<(f64, f64)>,
+    top_logprobs: Vec<TopLogprob>,
+    verdicts: Vec<String>,
+) -> StepDetail {
+    StepDetail::Judge {
+        method,
+        prompt,
+        p_yes: probs.map(|p| p.0),
+        p_no: probs.map(|p| p.1),
+        top_logprobs,
+        verdicts,
+    }
+}
+
+#[async_trait]
+impl Verifier for JudgeVerifier {
+    fn name(&self) -> String {
+        let info = self.gen.info();
+        if info.logprobs {
+            format!("judge:{}", info.model)
+        } else {
+            format!("judge:{} (sampled verdicts, no logprobs)", info.model)
+        }
+    }
+
+    async fn score(
+        &self,
+        req: ScoreRequest<'_>,
+        cancel: CancellationToken,
+    ) -> Result<Vec<StepScore>, VerifyError> {
+        let start = req.start.min(req.steps.len());
+        let jobs = (start..req.steps.len()).map(|k| {
+            let prompt = self.template.render(&req.problem.text, req.steps, k);
+            self.score_one(prompt, &cancel)
+        });
+        futures::future::join_all(jobs).await.into_iter().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tl(token: &str, p: f64) -> TopLogprob {
+        TopLogprob { token: token.into(), logprob: p.ln() }
+    }
+
+    #[test]
+    fn bundled_template_parses_and_renders() {
+        let t = JudgeTemplate::bundled();
+        let steps = vec!["12 + 30 = 42".to_string(), "The answer is 42.".to_string()];
+        let p = t.render("What is 12 + 30?", &steps, 1);
+        assert!(p.contains("Step 1: 12 + 30 = 42"));
+        assert!(p.contains("Step to check:\nThe answer is 42."));
+        assert!(p.contains("Is step 2 correct?"));
+        let p0 = t.render("Q", &steps, 0);
+        assert!(p0.contains("(none)"));
+    }
+
+    #[test]
+    fn yes_no_probabilities_normalise_and_merge_variants() {
+        let t = JudgeTemplate::bundled();
+        let (y, n) =
+            t.verdict_probs(&[tl("Yes", 0.6), tl(" yes", 0.1), tl("No", 0.2), tl("The", 0.1)]).unwrap();
+        assert!((y - 0.7).abs() < 1e-9 && (n - 0.2).abs() < 1e-9);
+        assert!((y / (y + n) - 0.7 / 0.9).abs() < 1e-9);
+    }
+
+    #[test]
+    fn neither_token_is_none() {
+        let t = JudgeTemplate::bundled();
+        assert_eq!(t.verdict_probs(&[tl("Step", 0.5), tl("The", 0.3)]), None);
+    }
+
+    #[test]
+    fn verdict_parsing() {
+        let t = JudgeTemplate::bundled();
+        assert_eq!(t.parse_verdict(" Yes."), Some(true));
+        assert_eq!(t.parse_verdict("no, because"), Some(false));
+        assert_eq!(t.parse_verdict("**Yes**"), Some(true));
+        assert_eq!(t.parse_verdict("Maybe"), None);
+        assert_eq!(t.parse_verdict(""), None);
+    }
+
+    #[test]
+    fn broken_templates_name_the_problem() {
+        assert!(JudgeTemplate::parse("yes = 1", "x.toml").unwrap_err().starts_with("x.toml:"));
+        let e =
+            JudgeTemplate::parse("yes=\"Y\"\nno=\"N\"\ntemplate=\"no placeholder\"", "x.toml").unwrap_err();
+        assert!(e.contains("{step}"), "{e}");
+        let e =
+            JudgeTemplate::parse("yes=\"Y\"\nno=\"N\"\ntemplate=\"{step}\"\nbogus=1", "x.toml").unwrap_err();
+        assert!(e.contains("bogus"), "{e}");
+    }
+}
