@@ -1,0 +1,287 @@
+//! The real `ttc` binary: flags, output formats, exit codes and messages.
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use super::ollama_server::{ServerConfig, TestServer};
+
+/// Run `ttc` with `args`, isolated from the user's config and environment.
+async fn ttc(args: &[&str]) -> Output {
+    ttc_stdin(args, None).await
+}
+
+async fn ttc_stdin(args: &[&str], stdin: Option<&str>) -> Output {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let stdin = stdin.map(str::to_string);
+    let home = std::env::temp_dir().join(format!("ttc-cli-home-{}", std::process::id()));
+    let run = tokio::task::spawn_blocking(move || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ttc"));
+        cmd.args(&args)
+            .env_remove("OLLAMA_HOST")
+            .env_remove("TTC_CONFIG")
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_DATA_HOME", home.join("data"));
+        match stdin {
+            None => cmd.output().unwrap(),
+            Some(input) => {
+                use std::io::Write;
+                cmd.stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped());
+                let mut child = cmd.spawn().unwrap();
+                child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+                child.wait_with_output().unwrap()
+            }
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(60), run).await.expect("ttc finishes").unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_server_prints_one_clear_line_and_fails() {
+    let o = ttc(&["run", "--host", "http://127.0.0.1:1", "--pick", "bundled:gsm8k:0"]).await;
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.starts_with("ttc: error: cannot reach the Ollama server at http://127.0.0.1:1"), "{err}");
+    assert!(err.contains("ollama serve"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_json_reports_candidates_selection_and_budget() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    let o = ttc(&[
+        "run",
+        "--host",
+        &server.url,
+        "--model",
+        "tiny-math",
+        "--problem",
+        "What is 12 + 30?",
+        "--gold",
+        "42",
+        "-n",
+        "4",
+        "--verifier",
+        "arith",
+        "--selection",
+        "weighted",
+        "--aggregation",
+        "min",
+        "--temperature",
+        "0.7",
+        "--seed",
+        "100",
+        "--json",
+    ])
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["selected"], "42");
+    assert_eq!(v["correct"], true);
+    let cands = v["candidates"].as_array().unwrap();
+    assert_eq!(cands.len(), 4);
+    // Seeds 100..103; 103 % 4 == 3 writes a wrong claim.
+    assert_eq!(cands[3]["seed"], 103);
+    assert_eq!(cands[3]["answer"], "43");
+    assert_eq!(cands[3]["correct"], false);
+    assert_eq!(cands[3]["score"], 0.0);
+    assert_eq!(cands[0]["steps"][1]["text"], "12 + 30 = 42");
+    assert_eq!(cands[0]["steps"][1]["verdict"]["score"], 1.0);
+    assert_eq!(v["run"]["config"]["aggregation"], "min");
+    assert_eq!(v["run"]["config"]["temperature"], 0.7);
+    assert_eq!(v["budget"]["policy_requests"], 4);
+    assert_eq!(v["selection"]["answers"][0]["votes"], 3);
+    let sent = server.chat_requests();
+    assert!(sent.iter().all(|b| b["options"]["temperature"].as_f64().unwrap() > 0.69));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_events_is_jsonl_from_start_to_finish() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    let o = ttc(&[
+        "run",
+        "--host",
+        &server.url,
+        "--model",
+        "tiny-math",
+        "--pick",
+        "bundled:gsm8k:1",
+        "-n",
+        "2",
+        "--events",
+    ])
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> =
+        stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.first().unwrap()["event"], "run_started");
+    assert_eq!(lines.first().unwrap()["problem"]["id"], "bundled:gsm8k:1");
+    assert_eq!(lines.last().unwrap()["event"], "run_finished");
+    for kind in [
+        "node_started",
+        "node_streaming",
+        "text_delta",
+        "step_completed",
+        "step_scored",
+        "node_finished",
+        "selection",
+        "budget",
+    ] {
+        assert!(lines.iter().any(|l| l["event"] == kind), "no {kind} event");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plain_output_shows_the_tally_and_budget() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    let o = ttc(&[
+        "run",
+        "--host",
+        &server.url,
+        "--model",
+        "tiny-math",
+        "--problem",
+        "What is 2 * 21?",
+        "--gold",
+        "42",
+        "-n",
+        "4",
+    ])
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("selected: 42 (correct)"), "{out}");
+    assert!(out.contains("budget:"), "{out}");
+    assert!(stderr(&o).contains("candidate 3: answer 43 ✗"), "{}", stderr(&o));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_model_lists_what_is_installed() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    let o = ttc(&["run", "--host", &server.url, "--model", "nope:1b", "--problem", "1 + 1?"]).await;
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("model \"nope:1b\" not found") && err.contains("ollama pull nope:1b"), "{err}");
+    assert!(err.contains("tiny-math"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn models_lists_the_server_models() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    let o = ttc(&["models", "--host", &server.url]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("tiny-math:latest"));
+    let o = ttc(&["models", "--host", &server.url, "--json"]).await;
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(v.as_array().unwrap().iter().any(|m| m["name"] == "judge:latest"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oracle_without_gold_is_refused_before_any_request() {
+    let o =
+        ttc(&["run", "--host", "http://127.0.0.1:1", "--problem", "1 + 1?", "--verifier", "oracle"]).await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("needs a gold answer"), "{}", stderr(&o));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_picks_and_missing_problems_explain_themselves() {
+    let o = ttc(&["run", "--pick", "bundled:nope:1"]).await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("math500"), "{}", stderr(&o));
+    let o = ttc(&["run", "--pick", "bundled:gsm8k:9999"]).await;
+    assert!(stderr(&o).contains("out of range"), "{}", stderr(&o));
+    let o = ttc(&["run"]).await;
+    assert!(stderr(&o).contains("--pick"), "{}", stderr(&o));
+    let o = ttc(&["run", "--dataset", "/nonexistent/problems.jsonl"]).await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("/nonexistent/problems.jsonl"), "{}", stderr(&o));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dataset_lines_that_are_malformed_are_reported_and_skipped() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    let dir = std::env::temp_dir().join(format!("ttc-cli-ds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("mixed.jsonl");
+    std::fs::write(&file, "{\"problem\": \"What is 1 + 1?\", \"answer\": \"2\"}\n{not json\n{\"problem\": \"What is 5 * 9?\", \"answer\": \"45\"}\n").unwrap();
+    let f = file.to_str().unwrap();
+    let o = ttc(&[
+        "run",
+        "--host",
+        &server.url,
+        "--model",
+        "tiny-math",
+        "--dataset",
+        f,
+        "--index",
+        "1",
+        "-n",
+        "2",
+        "--json",
+    ])
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&format!("{f}:2:")), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["selected"], "45");
+    let o = ttc(&[
+        "run",
+        "--host",
+        &server.url,
+        "--model",
+        "tiny-math",
+        "--dataset",
+        f,
+        "--index",
+        "1",
+        "--strict",
+    ])
+    .await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains(&format!("{f}:2:")), "{}", stderr(&o));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn grade_writes_one_line_per_input_line() {
+    let input = "{\"pred\": \"\\\\frac{1}{2}\", \"gold\": \"0.5\"}\nnot json\n{\"pred\": 18, \"gold\": \"18\"}\n{\"pred\": \"3\"}\n{\"pred\": \"x\", \"gold\": \"y\"}\n";
+    let o = ttc_stdin(&["grade", "--jsonl", "-"], Some(input)).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> =
+        stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 5);
+    assert_eq!(lines[0]["equal"], true);
+    assert!(lines[1]["error"].as_str().unwrap().contains("line 2"));
+    assert_eq!(lines[2]["equal"], true);
+    assert!(lines[3]["error"].is_string());
+    assert_eq!(lines[4]["equal"], false);
+    let o = ttc(&["grade", "--jsonl", "/nonexistent.jsonl"]).await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("/nonexistent.jsonl"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broken_config_is_named_and_defaults_are_used() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    let dir = std::env::temp_dir().join(format!("ttc-cli-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("config.toml");
+    std::fs::write(&cfg, "concurency = 3\n").unwrap();
+    let c = cfg.to_str().unwrap();
+    let o = ttc(&["models", "--host", &server.url, "--config", c]).await;
+    assert_eq!(o.status.code(), Some(0));
+    let err = stderr(&o);
+    assert!(err.contains(&format!("{c}:1")) && err.contains("concurency"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

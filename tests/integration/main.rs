@@ -1,0 +1,31 @@
+//! Integration tests against a local server that speaks Ollama's wire protocol.
+
+#[path = "../support/ollama_server.rs"]
+mod ollama_server;
+
+mod cli;
+mod engine;
+mod ollama;
+
+use std::time::Duration;
+
+use ollama_server::{ServerConfig, TestServer};
+use ttc::model::ollama::{OllamaClient, OllamaSettings};
+
+/// Settings that fail fast, for tests.
+pub fn fast_settings() -> OllamaSettings {
+    OllamaSettings {
+        concurrency: 4,
+        stall_timeout: Duration::from_millis(500),
+        connect_timeout: Duration::from_secs(5),
+        busy_retries: 3,
+        busy_backoff: Duration::from_millis(5),
+    }
+}
+
+/// A server with default behaviour and a client for it.
+pub async fn server_and_client() -> (TestServer, OllamaClient) {
+    let server = TestServer::start(ServerConfig::default()).await;
+    let client = OllamaClient::new(&server.url, fast_settings()).unwrap();
+    (server, client)
+}
