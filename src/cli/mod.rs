@@ -124,6 +124,7 @@ impl Resolved {
 /// Parse arguments, run, and turn the outcome into an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logs();
     match dispatch(cli) {
         Ok(code) => code,
         Err(f) => {
@@ -131,6 +132,16 @@ pub fn main() -> ExitCode {
             ExitCode::from(f.code)
         }
     }
+}
+
+/// Logs go to stderr only when asked for with `TTC_LOG` (e.g. `TTC_LOG=debug`).
+fn init_logs() {
+    let Ok(filter) = std::env::var("TTC_LOG") else { return };
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|e| {
+        eprintln!("ttc: warning: TTC_LOG={filter:?} is not a log filter ({e}); using \"info\"");
+        tracing_subscriber::EnvFilter::new("info")
+    });
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {

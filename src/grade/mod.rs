@@ -1,17 +1,29 @@
-//! TEMPORARY placeholder until the grading module lands.
-pub fn extract_answer(text: &str) -> Option<String> {
-    let i = text.rfind("\\boxed{")?;
-    let rest = &text[i + 7..];
-    Some(rest[..rest.find('}')?].to_string())
-}
-pub fn answers_equal(a: &str, b: &str) -> bool {
-    a.trim() == b.trim()
-}
-pub struct GradeSummary {
-    pub lines: usize,
-    pub equal: usize,
-    pub errors: usize,
-}
-pub fn grade_jsonl<R: std::io::BufRead, W: std::io::Write>(_r: R, _w: W) -> std::io::Result<GradeSummary> {
-    Ok(GradeSummary { lines: 0, equal: 0, errors: 0 })
+//! Answer extraction and grading for math problems (MATH-500, GSM8K).
+//!
+//! The pipeline is: [`extract_answer`] pulls the final answer out of a model-written
+//! solution, [`normalize`] rewrites it into a canonical MATH-style string, and
+//! [`answers_equal`] decides equivalence — first as strings, then structurally (tuples,
+//! intervals, sets, matrices, equations) with numeric or symbolic comparison of the
+//! scalar pieces. [`grade_jsonl`] applies the comparison to a JSONL file for `ttc grade`.
+//!
+//! Every function here is total: malformed input yields `None`/`false`/an error line,
+//! never a panic, because answers come straight from language models.
+
+mod equal;
+mod expr;
+mod extract;
+mod jsonl;
+mod latex;
+mod normalize;
+#[cfg(test)]
+mod tests;
+
+pub use equal::answers_equal;
+pub use extract::extract_answer;
+pub use jsonl::{grade_jsonl, grade_line, GradeSummary};
+pub use normalize::normalize;
+
+/// Canonical string for displaying and grouping answers (majority vote); same as [`normalize`].
+pub fn answer_key(answer: &str) -> String {
+    normalize(answer)
 }

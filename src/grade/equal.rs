@@ -1,0 +1,426 @@
+//! Answer equivalence: string match after normalisation, then structure (tuples, intervals,
+//! sets, lists, matrices, equations), then numeric or symbolic comparison of scalars.
+
+use std::collections::BTreeSet;
+
+use super::expr::{self, Expr, C};
+use super::latex::{enclosed, find_command, split_top_level};
+use super::normalize::{normalize, strip_assignment};
+
+/// Answers longer than this (bytes, normalised) are only compared as strings.
+const MAX_LEN: usize = 4096;
+/// Most items in one tuple/set/list/matrix; beyond it we compare as strings.
+const MAX_ITEMS: usize = 64;
+/// Deepest nesting of structures (tuples of sets of ...) that is parsed.
+const MAX_SHAPE_DEPTH: usize = 4;
+/// Most `\pm` signs expanded in one item (each doubles the candidates).
+const MAX_PM: usize = 3;
+/// Relative tolerance for numeric comparison.
+const REL_TOL: f64 = 1e-4;
+/// Absolute tolerance, which matters only near zero.
+const ABS_TOL: f64 = 1e-9;
+/// Sample points for comparing expressions with free variables.
+const SAMPLE_POINTS: usize = 6;
+
+/// Whether a predicted answer is equivalent to the gold answer (string, numeric or symbolic).
+pub fn answers_equal(pred: &str, gold: &str) -> bool {
+    let p = normalize(pred);
+    let g = normalize(gold);
+    if p.is_empty() || g.is_empty() {
+        return false;
+    }
+    if p == g {
+        return true;
+    }
+    if p.len() > MAX_LEN || g.len() > MAX_LEN {
+        return false;
+    }
+    if shapes_equal(&parse_shape(&p, 0), &parse_shape(&g, 0)) {
+        return true;
+    }
+    // Normalisation drops `%`, so `50\%` already equals `50`; also accept the fraction
+    // reading, `50\%` = `0.5`, when exactly one side was written as a percentage.
+    let (pp, gp) = (pred.contains('%'), gold.contains('%'));
+    if pp != gp {
+        return if pp {
+            scalar_equal(&format!("({p})/100"), &g)
+        } else {
+            scalar_equal(&p, &format!("({g})/100"))
+        };
+    }
+    false
+}
+
+/// The structure of an answer; leaves are normalised scalar strings.
+#[derive(Debug)]
+enum Shape {
+    Scalar(String),
+    /// Tuple or interval: order matters and so do the bracket kinds.
+    Seq {
+        open: String,
+        close: String,
+        items: Vec<Shape>,
+    },
+    /// Set `\{...\}` or bare comma list: compared as a multiset.
+    Unordered(Vec<Shape>),
+    Matrix(Vec<Vec<Shape>>),
+    /// Union of intervals, order-insensitive.
+    Union(Vec<Shape>),
+    /// `lhs = rhs`.
+    Equation(String, String),
+}
+
+fn parse_shape(s: &str, depth: usize) -> Shape {
+    let s = s.trim();
+    if depth > MAX_SHAPE_DEPTH {
+        return Shape::Scalar(s.to_string());
+    }
+    let parts = split_top_level(s, "\\cup");
+    if parts.len() > 1 {
+        if parts.len() > MAX_ITEMS {
+            return Shape::Scalar(s.to_string());
+        }
+        return Shape::Union(parts.iter().map(|p| parse_shape(p, depth + 1)).collect());
+    }
+    if let Some(m) = matrix(s, depth) {
+        return m;
+    }
+    if let Some((open, inner, close)) = enclosed(s) {
+        if open == "\\{" {
+            return unordered(inner, depth).unwrap_or_else(|| Shape::Scalar(s.to_string()));
+        }
+        let parts = split_top_level(inner, ",");
+        if parts.len() > 1 {
+            if parts.len() > MAX_ITEMS {
+                return Shape::Scalar(s.to_string());
+            }
+            return Shape::Seq {
+                open: open.to_string(),
+                close: close.to_string(),
+                items: parts.iter().map(|p| parse_shape(p, depth + 1)).collect(),
+            };
+        }
+    }
+    if split_top_level(s, ",").len() > 1 {
+        return unordered(s, depth).unwrap_or_else(|| Shape::Scalar(s.to_string()));
+    }
+    let sides = split_top_level(s, "=");
+    if sides.len() == 2 {
+        return Shape::Equation(sides[0].trim().to_string(), sides[1].trim().to_string());
+    }
+    let expanded = expand_pm(s);
+    if expanded.len() > 1 {
+        return Shape::Unordered(expanded.into_iter().map(Shape::Scalar).collect());
+    }
+    Shape::Scalar(s.to_string())
+}
+
+/// Items of a set or list, with `x=` prefixes dropped and `a \pm b` expanded into two items.
+fn unordered(inner: &str, depth: usize) -> Option<Shape> {
+    let parts = split_top_level(inner, ",");
+    if parts.len() > MAX_ITEMS {
+        return None;
+    }
+    let mut items = Vec::new();
+    for part in parts {
+        let part = strip_assignment(part.trim());
+        let expanded = expand_pm(part);
+        if expanded.len() > 1 {
+            items.extend(expanded.into_iter().map(Shape::Scalar));
+        } else {
+            items.push(parse_shape(part, depth + 1));
+        }
+    }
+    Some(Shape::Unordered(items))
+}
+
+/// `\begin{pmatrix} a & b \\ c & d \end{pmatrix}` (and bmatrix/matrix/…) as rows of cells.
+fn matrix(s: &str, depth: usize) -> Option<Shape> {
+    for env in ["pmatrix", "bmatrix", "Bmatrix", "vmatrix", "matrix", "smallmatrix"] {
+        let begin = format!("\\begin{{{env}}}");
+        let end = format!("\\end{{{env}}}");
+        let Some(inner) = s.strip_prefix(&begin).and_then(|r| r.strip_suffix(&end)) else {
+            continue;
+        };
+        let mut rows = Vec::new();
+        for row in split_top_level(inner, "\\\\") {
+            if row.trim().is_empty() {
+                continue; // a trailing `\\` before `\end` is common
+            }
+            let cells = split_top_level(row, "&");
+            if cells.len() > MAX_ITEMS || rows.len() >= MAX_ITEMS {
+                return None;
+            }
+            rows.push(cells.iter().map(|c| parse_shape(c, depth + 1)).collect());
+        }
+        return Some(Shape::Matrix(rows));
+    }
+    None
+}
+
+/// All sign choices of `\pm`/`\mp` in `s` (just `s` itself when there are none).
+fn expand_pm(s: &str) -> Vec<String> {
+    let mut out = vec![s.to_string()];
+    for _ in 0..MAX_PM {
+        let mut next = Vec::new();
+        let mut changed = false;
+        for item in &out {
+            let hit = [("\\pm", ["+", "-"]), ("\\mp", ["-", "+"])]
+                .iter()
+                .find_map(|(cmd, signs)| find_command(item, cmd).map(|at| (at, cmd.len(), signs)));
+            match hit {
+                Some((at, len, signs)) => {
+                    changed = true;
+                    for sign in signs {
+                        next.push(format!("{}{}{}", &item[..at], sign, &item[at + len..]));
+                    }
+                }
+                None => next.push(item.clone()),
+            }
+        }
+        out = next;
+        if !changed {
+            break;
+        }
+    }
+    out
+}
+
+fn shapes_equal(a: &Shape, b: &Shape) -> bool {
+    use Shape::*;
+    match (a, b) {
+        (Scalar(x), Scalar(y)) => scalar_equal(x, y),
+        (Seq { open: o1, close: c1, items: x }, Seq { open: o2, close: c2, items: y }) => {
+            o1 == o2 && c1 == c2 && all_pairs_equal(x, y)
+        }
+        (Unordered(x), Unordered(y)) | (Union(x), Union(y)) => multiset_equal(x, y),
+        // A one-element set or list is its element: `\{5\}` = `5`.
+        (Unordered(x), other) | (other, Unordered(x)) if x.len() == 1 => shapes_equal(&x[0], other),
+        (Matrix(x), Matrix(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(r1, r2)| all_pairs_equal(r1, r2))
+        }
+        // A row or column vector may be written as a tuple.
+        (Matrix(m), Seq { open, items, .. }) | (Seq { open, items, .. }, Matrix(m))
+            if open == "(" || open == "[" =>
+        {
+            vector_cells(m).is_some_and(|cells| {
+                cells.len() == items.len() && cells.iter().zip(items).all(|(c, i)| shapes_equal(c, i))
+            })
+        }
+        (Equation(l1, r1), Equation(l2, r2)) => equations_equal(l1, r1, l2, r2),
+        // `2x+3=y` against the (assignment-stripped) gold `2x+3`.
+        (Equation(l, r), Scalar(x)) | (Scalar(x), Equation(l, r)) => {
+            let lone_var = |s: &str| s.len() == 1 && s.bytes().all(|b| b.is_ascii_alphabetic());
+            (lone_var(r) && scalar_equal(l, x)) || (lone_var(l) && scalar_equal(r, x))
+        }
+        _ => false,
+    }
+}
+
+/// Cells of a one-row or one-column matrix.
+fn vector_cells(m: &[Vec<Shape>]) -> Option<Vec<&Shape>> {
+    if m.len() == 1 {
+        Some(m[0].iter().collect())
+    } else if m.iter().all(|row| row.len() == 1) {
+        Some(m.iter().map(|row| &row[0]).collect())
+    } else {
+        None
+    }
+}
+
+fn all_pairs_equal(x: &[Shape], y: &[Shape]) -> bool {
+    x.len() == y.len() && x.iter().zip(y).all(|(a, b)| shapes_equal(a, b))
+}
+
+/// Greedy multiset matching; enough because tolerance classes are tiny and disjoint in practice.
+fn multiset_equal(x: &[Shape], y: &[Shape]) -> bool {
+    if x.len() != y.len() {
+        return false;
+    }
+    let mut used = vec![false; y.len()];
+    for a in x {
+        let found = y.iter().enumerate().find(|(j, b)| !used[*j] && shapes_equal(a, b)).map(|(j, _)| j);
+        match found {
+            Some(j) => used[j] = true,
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Only letters: a word answer such as `Evelyn` or a choice letter.
+fn is_letters(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(char::is_alphabetic)
+}
+
+fn scalar_equal(x: &str, y: &str) -> bool {
+    if x == y {
+        return true;
+    }
+    if is_letters(x) && is_letters(y) {
+        return x.to_lowercase() == y.to_lowercase();
+    }
+    // Subscripts are bases (`52_8`) or indices: meaningful only as written.
+    if x.is_empty() || y.is_empty() || x.contains('_') || y.contains('_') {
+        return false;
+    }
+    let (Some(ex), Some(ey)) = (expr::parse(x), expr::parse(y)) else {
+        return false;
+    };
+    exprs_equal(&ex, &ey, literal(x), literal(y))
+}
+
+/// A plain decimal literal (`-12`, `0.5`) with whether it is an integer.
+fn literal(s: &str) -> Option<(f64, bool)> {
+    let body = s.strip_prefix('-').unwrap_or(s);
+    let ok = !body.is_empty()
+        && body.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && body.bytes().filter(|&b| b == b'.').count() <= 1
+        && body.bytes().any(|b| b.is_ascii_digit());
+    if !ok {
+        return None;
+    }
+    Some((s.parse().ok()?, !body.contains('.')))
+}
+
+/// Deterministic pseudo-random sample values in [0.5, 2.5) for symbolic comparison.
+fn sample_values(n_vars: usize, point: usize) -> Vec<f64> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ (point as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03);
+    (0..n_vars)
+        .map(|_| {
+            // splitmix64: cheap and well spread, no external crate needed.
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            0.5 + 2.0 * (z >> 11) as f64 / (1u64 << 53) as f64
+        })
+        .collect()
+}
+
+/// Free variables of both sides, or `None` when `e` should be read as Euler's number.
+///
+/// `e` is a variable by default (`e^2` = `e^{2}` either way), but when it is the only symbol
+/// and the other side is a pure number (`e` vs `2.71828`), it must be the constant.
+fn free_vars(a: &Expr, b: &Expr) -> Option<Vec<String>> {
+    let (mut va, mut vb) = (BTreeSet::new(), BTreeSet::new());
+    a.vars(&mut va);
+    b.vars(&mut vb);
+    let union: BTreeSet<String> = va.union(&vb).cloned().collect();
+    let only_e = union.len() == 1 && union.contains("e");
+    if only_e && (va.is_empty() || vb.is_empty()) {
+        return None;
+    }
+    Some(union.into_iter().collect())
+}
+
+fn exprs_equal(a: &Expr, b: &Expr, lit_a: Option<(f64, bool)>, lit_b: Option<(f64, bool)>) -> bool {
+    let vars = match free_vars(a, b) {
+        None => {
+            return match (a.eval(&expr::euler_env), b.eval(&expr::euler_env)) {
+                (Some(x), Some(y)) => values_close(x, y),
+                _ => false,
+            }
+        }
+        Some(v) => v,
+    };
+    if vars.is_empty() {
+        let none = |_: &str| None;
+        return match (a.eval(&none), b.eval(&none)) {
+            (Some(x), Some(y)) => numbers_equal(x, y, lit_a, lit_b),
+            _ => false,
+        };
+    }
+    let mut agreed = 0;
+    for point in 0..SAMPLE_POINTS {
+        let values = sample_values(vars.len(), point);
+        let env = |name: &str| vars.iter().position(|v| v == name).map(|i| C::real(values[i]));
+        match (a.eval(&env), b.eval(&env)) {
+            (Some(x), Some(y)) if values_close(x, y) => agreed += 1,
+            // Both undefined here (a pole): this point says nothing.
+            (None, None) => {}
+            _ => return false,
+        }
+    }
+    agreed >= 2
+}
+
+/// Numeric equality that is exact where the answers are exact.
+///
+/// Two literals compare exactly; an integer literal against a value that is an integer
+/// (up to float error) compares exactly too — otherwise the 1e-4 relative tolerance would
+/// make `10081` equal `10080`.
+fn numbers_equal(x: C, y: C, lit_x: Option<(f64, bool)>, lit_y: Option<(f64, bool)>) -> bool {
+    let exact = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1.0);
+    match (lit_x, lit_y) {
+        (Some((a, _)), Some((b, _))) => return exact(a, b),
+        (Some((a, true)), None) | (None, Some((a, true))) => {
+            let other = if lit_x.is_some() { y } else { x };
+            if other.im.abs() <= ABS_TOL && other.re.is_finite() {
+                let r = other.re.round();
+                if (other.re - r).abs() <= 1e-9 * r.abs().max(1.0) {
+                    return exact(a, r);
+                }
+            }
+        }
+        _ => {}
+    }
+    values_close(x, y)
+}
+
+/// Within relative tolerance 1e-4 (absolute 1e-9 near zero); infinities must match exactly.
+fn values_close(x: C, y: C) -> bool {
+    if x.re.is_nan() || x.im.is_nan() || y.re.is_nan() || y.im.is_nan() {
+        return false;
+    }
+    if x.re.is_infinite() || y.re.is_infinite() || x.im.is_infinite() || y.im.is_infinite() {
+        return x.re == y.re && x.im == y.im;
+    }
+    let d = x.sub(y).abs();
+    d <= ABS_TOL || d <= REL_TOL * x.abs().max(y.abs())
+}
+
+/// Equations are equal when `lhs - rhs` of one is a constant non-zero multiple of the other's.
+fn equations_equal(l1: &str, r1: &str, l2: &str, r2: &str) -> bool {
+    let parse_side = |s: &str| expr::parse(s);
+    let (Some(a1), Some(b1), Some(a2), Some(b2)) =
+        (parse_side(l1), parse_side(r1), parse_side(l2), parse_side(r2))
+    else {
+        return false;
+    };
+    let d1 = Expr::difference(a1, b1);
+    let d2 = Expr::difference(a2, b2);
+    let Some(vars) = free_vars(&d1, &d2) else {
+        return false;
+    };
+    if vars.is_empty() {
+        return false;
+    }
+    let mut ratio: Option<C> = None;
+    let mut agreed = 0;
+    for point in 0..SAMPLE_POINTS {
+        let values = sample_values(vars.len(), point);
+        let env = |name: &str| vars.iter().position(|v| v == name).map(|i| C::real(values[i]));
+        let (Some(v1), Some(v2)) = (d1.eval(&env), d2.eval(&env)) else {
+            return false;
+        };
+        let (z1, z2) = (v1.abs() <= ABS_TOL, v2.abs() <= ABS_TOL);
+        if z1 && z2 {
+            continue;
+        }
+        if z1 || z2 {
+            return false;
+        }
+        let Some(r) = v1.div(v2) else {
+            return false;
+        };
+        match ratio {
+            None => ratio = Some(r),
+            Some(r0) if values_close(r0, r) => {}
+            Some(_) => return false,
+        }
+        agreed += 1;
+    }
+    agreed >= 2
+}
