@@ -143,6 +143,15 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
+/// The innermost cause ("Connection refused (os error 111)"): what a person needs to read.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
 #[derive(Deserialize)]
 struct ErrorBody {
     error: String,
@@ -194,7 +203,7 @@ impl OllamaClient {
 
     fn map_send_error(&self, e: reqwest::Error) -> GenError {
         if e.is_connect() {
-            GenError::Unreachable { host: self.inner.host.clone(), detail: error_chain(&e) }
+            GenError::Unreachable { host: self.inner.host.clone(), detail: root_cause(&e) }
         } else if e.is_timeout() {
             GenError::Stalled { secs: self.inner.settings.connect_timeout.as_secs_f64() }
         } else {
