@@ -21,8 +21,30 @@ pub struct Config {
     pub concurrency: Option<usize>,
     /// Seconds without data before a stream fails.
     pub stall_timeout_secs: Option<f64>,
+    /// Colour theme for the interactive view: a bundled name or a file in the themes dir.
+    pub theme: Option<String>,
     /// Defaults for runs.
     pub run: RunDefaults,
+    /// Key remapping for the interactive view: `action = "key"` or `action = ["k1", "k2"]`.
+    pub keys: std::collections::HashMap<String, OneOrMany>,
+}
+
+/// A string or a list of strings.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    /// The values as a list.
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
 }
 
 /// Run settings used when the command line does not give them.
@@ -50,6 +72,16 @@ impl std::fmt::Display for ConfigWarning {
 /// Where ttc keeps its files.
 pub fn project_dirs() -> Option<directories::ProjectDirs> {
     directories::ProjectDirs::from("", "", "ttc")
+}
+
+/// Where user themes live (`<config dir>/themes/NAME.toml`).
+pub fn themes_dir() -> Option<PathBuf> {
+    project_dirs().map(|d| d.config_dir().join("themes"))
+}
+
+/// Where ttc keeps state between sessions (last model) and its log file.
+pub fn data_dir() -> Option<PathBuf> {
+    project_dirs().map(|d| d.data_dir().to_path_buf())
 }
 
 /// The user's config file path (it may not exist).

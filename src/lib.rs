@@ -16,4 +16,5 @@ pub mod run;
 pub mod steps;
 pub mod strategy;
 pub mod tree;
+pub mod tui;
 pub mod verify;

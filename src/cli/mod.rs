@@ -13,14 +13,21 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::Config;
 use crate::model::ollama::{OllamaClient, OllamaSettings, DEFAULT_HOST};
 
-pub use run::RunArgs;
+pub use run::{build_verifier, default_model, read_file, resolve_problem, run_config, RunArgs};
 
 /// ttc — a terminal lab for test-time compute.
 #[derive(Debug, Parser)]
-#[command(name = "ttc", version, about, long_about = None)]
+#[command(name = "ttc", version, about, long_about = None, args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// With no command, ttc opens the interactive view; these flags start a run in it at once.
+    #[command(flatten)]
+    pub view: RunArgs,
+    /// Colour theme of the interactive view: dark, light, colorblind, or a file
+    /// NAME.toml in the themes folder of the config dir [config: theme]
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -153,11 +160,6 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Run(args)) => rt.block_on(run::run(&cli.global, *args)),
         Some(Command::Models { json }) => rt.block_on(models::models(&cli.global, json)),
         Some(Command::Grade { jsonl }) => grade::grade(&jsonl),
-        None => {
-            eprintln!(
-                "ttc: the interactive view is not built yet. Run a strategy headless with, for example:\n\n    ttc run --pick bundled:gsm8k:0 -n 8\n\nSee `ttc --help` for every command."
-            );
-            Ok(ExitCode::from(2))
-        }
+        None => rt.block_on(crate::tui::run(cli.global, cli.view, cli.theme)),
     }
 }

@@ -143,7 +143,7 @@ pub fn run_config(args: &RunArgs, resolved: &Resolved) -> RunConfig {
     }
 }
 
-fn read_file(path: &PathBuf, what: &str) -> Result<String, Failure> {
+pub fn read_file(path: &PathBuf, what: &str) -> Result<String, Failure> {
     std::fs::read_to_string(path)
         .map_err(|e| Failure::new(format!("cannot read {what} {}: {e}", path.display())))
 }
@@ -179,24 +179,46 @@ pub async fn prepare(global: &GlobalArgs, args: &RunArgs) -> Result<Prepared, Fa
     let generator = client.generator(&model).await?;
     client.show(&model).await?;
     let generator: Arc<dyn Generator> = Arc::new(generator);
-    let verifier: Arc<dyn Verifier> = match config.verifier {
+    let judge_model = args.verifier_model.clone().or(resolved.config.verifier_model.clone());
+    let verifier = build_verifier(
+        config.verifier,
+        &client,
+        generator.clone(),
+        judge_model.as_deref(),
+        args.judge_template.as_ref(),
+        true,
+    )
+    .await?;
+    Ok(Prepared { problem, config, generator, verifier, prompt })
+}
+
+/// Build the verifier a run asks for. The judge uses `judge_model` when it
+/// differs from the policy model; `say` prints a note when it must sample.
+pub async fn build_verifier(
+    kind: VerifierKind,
+    client: &OllamaClient,
+    policy: Arc<dyn Generator>,
+    judge_model: Option<&str>,
+    template_path: Option<&PathBuf>,
+    say: bool,
+) -> Result<Arc<dyn Verifier>, Failure> {
+    Ok(match kind {
         VerifierKind::Arith => Arc::new(ArithVerifier),
         VerifierKind::Oracle => Arc::new(OracleVerifier),
         VerifierKind::None => Arc::new(NoVerifier),
         VerifierKind::Judge => {
-            let template = match &args.judge_template {
+            let template = match template_path {
                 Some(p) => JudgeTemplate::parse(&read_file(p, "judge template")?, &p.display().to_string())?,
                 None => JudgeTemplate::bundled(),
             };
-            let judge_model = args.verifier_model.clone().or(resolved.config.verifier_model.clone());
             let judge: Arc<dyn Generator> = match judge_model {
-                Some(m) if m != model => {
-                    client.show(&m).await?;
-                    Arc::new(client.generator(&m).await?)
+                Some(m) if m != policy.info().model => {
+                    client.show(m).await?;
+                    Arc::new(client.generator(m).await?)
                 }
-                _ => generator.clone(),
+                _ => policy,
             };
-            if !judge.info().logprobs {
+            if say && !judge.info().logprobs {
                 eprintln!(
                     "ttc: note: the server at {} returns no logprobs (Ollama 0.12.11 or newer does); the judge samples {} verdicts per step instead",
                     client.host(),
@@ -205,11 +227,11 @@ pub async fn prepare(global: &GlobalArgs, args: &RunArgs) -> Result<Prepared, Fa
             }
             Arc::new(JudgeVerifier::new(judge, template))
         }
-    };
-    Ok(Prepared { problem, config, generator, verifier, prompt })
+    })
 }
 
-async fn default_model(client: &OllamaClient) -> Result<String, Failure> {
+/// The first model the server lists.
+pub async fn default_model(client: &OllamaClient) -> Result<String, Failure> {
     let models = client.list_models().await?;
     models.into_iter().next().map(|m| m.name).ok_or_else(|| {
         Failure::new(format!(

@@ -27,6 +27,7 @@ enum Outcome {
 struct Shared {
     ctx: RunContext,
     budget: Mutex<BudgetTracker>,
+    paused: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Shared {
@@ -43,7 +44,8 @@ impl Shared {
 pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>) {
     let n = ctx.config.n.max(1);
     let run_cancel = ctx.cancel.clone();
-    let shared = Arc::new(Shared { ctx, budget: Mutex::new(BudgetTracker::default()) });
+    let (pause_tx, paused) = tokio::sync::watch::channel(false);
+    let shared = Arc::new(Shared { ctx, budget: Mutex::new(BudgetTracker::default()), paused });
     let mut tasks: JoinSet<(NodeId, Outcome)> = JoinSet::new();
     // Per node: its cancel token, and whether it is still running.
     let mut nodes: Vec<(CancellationToken, bool)> = Vec::new();
@@ -67,6 +69,9 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
         tokio::select! {
             cmd = commands.recv(), if commands_open => match cmd {
                 None => commands_open = false,
+                Some(Command::Pause(p)) => {
+                    let _ = pause_tx.send(p);
+                }
                 Some(Command::SetN(want)) => {
                     let want = want.max(1);
                     let live: Vec<usize> = (0..nodes.len()).filter(|&i| nodes[i].1).collect();
@@ -183,7 +188,14 @@ async fn candidate(shared: Arc<Shared>, node: NodeId, cancel: CancellationToken)
     let mut steps: Vec<String> = Vec::new();
     let mut text = String::new();
     let mut chunks: u64 = 0;
+    let mut paused = shared.paused.clone();
     let stats = loop {
+        if *paused.borrow() {
+            tokio::select! {
+                _ = cancel.cancelled() => return fail(GenError::Cancelled, chunks),
+                _ = paused.wait_for(|p| !*p) => {}
+            }
+        }
         let next = tokio::select! {
             _ = cancel.cancelled() => return fail(GenError::Cancelled, chunks),
             n = stream.next() => n,

@@ -99,4 +99,7 @@ pub enum Command {
     /// Grow or shrink the number of candidates. Growing starts new ones at
     /// once; shrinking cancels the newest unfinished ones and keeps finished work.
     SetN(usize),
+    /// Stop reading from the model (true) or go on (false). While paused no
+    /// text is consumed, so servers stop generating once their buffers fill.
+    Pause(bool),
 }
