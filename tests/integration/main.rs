@@ -6,6 +6,7 @@ mod ollama_server;
 mod cli;
 mod engine;
 mod ollama;
+mod tui;
 
 use std::time::Duration;
 

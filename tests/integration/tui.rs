@@ -1,0 +1,119 @@
+//! The real binary in a pseudo-terminal against the local server: it opens,
+//! candidates stream into panes, `+` adds a pane, `q` quits and the terminal
+//! is restored.
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+
+use super::ollama_server::{ServerConfig, TestServer};
+
+struct Screen {
+    parser: Arc<Mutex<vt100::Parser>>,
+    raw: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Screen {
+    fn text(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    /// Wait until the screen shows `what`.
+    async fn wait_for(&self, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if self.text().contains(what) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the screen never showed {what:?}; it shows:\n{}", self.text());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_view_streams_panes_grows_n_and_restores_the_terminal() {
+    let server =
+        TestServer::start(ServerConfig { token_delay: Duration::from_millis(40), ..ServerConfig::default() })
+            .await;
+    let home = std::env::temp_dir().join(format!("ttc-pty-home-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let pty = native_pty_system();
+    let pair = pty.openpty(PtySize { rows: 36, cols: 140, pixel_width: 0, pixel_height: 0 }).unwrap();
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_ttc"));
+    for a in [
+        "--host",
+        &server.url,
+        "--model",
+        "tiny-math",
+        "--problem",
+        "What is 12 + 30?",
+        "--gold",
+        "42",
+        "-n",
+        "2",
+        "--concurrency",
+        "8",
+    ] {
+        cmd.arg(a);
+    }
+    cmd.cwd(env!("CARGO_MANIFEST_DIR"));
+    cmd.env("HOME", &home);
+    cmd.env("XDG_CONFIG_HOME", home.join("config"));
+    cmd.env("XDG_DATA_HOME", home.join("data"));
+    cmd.env("TERM", "xterm-256color");
+    cmd.env_remove("OLLAMA_HOST");
+    cmd.env_remove("TTC_CONFIG");
+    let mut child = pair.slave.spawn_command(cmd).unwrap();
+    drop(pair.slave);
+
+    let screen = Screen { parser: Arc::new(Mutex::new(vt100::Parser::new(36, 140, 0))), raw: Arc::default() };
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    let (parser, raw) = (screen.parser.clone(), screen.raw.clone());
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            parser.lock().unwrap().process(&buf[..n]);
+            raw.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let mut keys = pair.master.take_writer().unwrap();
+
+    // Two panes open and stream the candidates' text.
+    screen.wait_for("#0").await;
+    screen.wait_for("#1").await;
+    screen.wait_for("12 + 30 = 42").await;
+    assert!(screen.parser.lock().unwrap().screen().alternate_screen());
+
+    // `+` raises N: a third pane appears while the run goes on.
+    keys.write_all(b"+").unwrap();
+    keys.flush().unwrap();
+    screen.wait_for("#2").await;
+    screen.wait_for("N 3").await;
+    screen.wait_for("finished").await;
+    screen.wait_for("▶ 42").await;
+
+    keys.write_all(b"q").unwrap();
+    keys.flush().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "ttc did not quit on q");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let raw = screen.raw.lock().unwrap().clone();
+    let tail = String::from_utf8_lossy(&raw[raw.len().saturating_sub(200)..]).into_owned();
+    assert!(tail.contains("\u{1b}[?1049l"), "left the alternate screen: {tail:?}");
+    assert!(tail.contains("\u{1b}[?25h"), "showed the cursor again: {tail:?}");
+    assert!(!screen.parser.lock().unwrap().screen().alternate_screen());
+    std::fs::remove_dir_all(&home).ok();
+}
