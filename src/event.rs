@@ -29,13 +29,21 @@ pub enum Event {
     /// The run began, with its full configuration.
     RunStarted(RunInfo),
     /// A node was created; its request may still wait in the client queue.
+    /// A child continues its parent's path by one step (tree search) or
+    /// revises earlier attempts of its chain (revisions).
     NodeStarted {
         node: NodeId,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         parent: Option<NodeId>,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         seed: Option<i64>,
         depth: u32,
+        /// Revision chain, for sequential revisions.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        chain: Option<u32>,
+        /// Revision index within the chain (0 = first attempt).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        revision: Option<u32>,
     },
     /// The node's request was admitted and its response began.
     NodeStreaming { node: NodeId },
@@ -63,6 +71,35 @@ pub enum Event {
     NodeFailed { node: NodeId, error: String },
     /// A node was cancelled (run cancelled, or N lowered).
     NodeCancelled { node: NodeId },
+    /// Tree search kept a node for the next round (rank 0 = best).
+    NodeKept {
+        node: NodeId,
+        rank: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        score: Option<f64>,
+    },
+    /// Tree search dropped a node.
+    NodePruned {
+        node: NodeId,
+        rank: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        score: Option<f64>,
+    },
+    /// A round of step-wise search ended at `depth`.
+    RoundFinished { depth: u32, alive: u32, finished: u32 },
+    /// A live change took effect (at a step boundary for step-wise strategies).
+    Applied { change: String },
+    /// The adaptive strategy's difficulty estimate and what it chose.
+    Difficulty {
+        /// Estimated probability of success in [0,1] (higher = easier).
+        estimate: f64,
+        /// Difficulty bin 1 (easiest) to 5 (hardest).
+        bin: u8,
+        /// "model" (mean verifier score) or "oracle" (pass rate against gold).
+        method: String,
+        strategy: String,
+        reason: String,
+    },
     /// Requests running and waiting at the backend.
     Load { running: usize, queued: usize, limit: usize },
     /// The answer chosen, with every distinct answer's tally.

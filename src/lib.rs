@@ -13,6 +13,7 @@ pub mod grade;
 pub mod model;
 pub mod problem;
 pub mod run;
+pub mod scripted;
 pub mod steps;
 pub mod strategy;
 pub mod tree;

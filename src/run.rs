@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::event::{Event, RunInfo};
 use crate::model::{Generator, Message};
 use crate::problem::Problem;
-use crate::strategy::{best_of_n, Command, RunConfig, StrategyKind};
+use crate::strategy::{adaptive, best_of_n, revise, search, Command, RunConfig, StrategyKind};
 use crate::verify::Verifier;
 
 /// The bundled solve prompt.
@@ -123,6 +123,11 @@ pub fn start(
         let load = forward_load(&ctx);
         match ctx.config.strategy {
             StrategyKind::BestOfN => best_of_n::run(ctx, cmd_rx).await,
+            StrategyKind::Beam | StrategyKind::Lookahead | StrategyKind::Dvts => {
+                search::run(ctx, cmd_rx).await
+            }
+            StrategyKind::Revise => revise::run(ctx, cmd_rx).await,
+            StrategyKind::Adaptive => adaptive::run(ctx, cmd_rx).await,
         }
         // With the forwarder gone every sender is dropped, so consumers see the end.
         if let Some(load) = load {

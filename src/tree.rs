@@ -18,6 +18,10 @@ pub enum NodeStatus {
     Done,
     Failed,
     Cancelled,
+    /// Kept by tree search for the next round.
+    Kept,
+    /// Dropped by tree search.
+    Pruned,
 }
 
 /// One step of a node, with its verdict once scored.
@@ -37,6 +41,13 @@ pub struct NodeView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
     pub depth: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u32>,
+    /// Rank when tree search kept or pruned it (0 = best).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rank: Option<u32>,
     pub status: NodeStatus,
     pub text: String,
     pub steps: Vec<StepView>,
@@ -62,6 +73,9 @@ impl NodeView {
             parent: None,
             seed: None,
             depth: 0,
+            chain: None,
+            revision: None,
+            rank: None,
             status: NodeStatus::Queued,
             text: String::new(),
             steps: Vec::new(),
@@ -92,6 +106,22 @@ pub struct RunTree {
     pub selected: Option<String>,
     pub correct: Option<bool>,
     pub error: Option<String>,
+    /// The last finished round of step-wise search.
+    pub round: Option<u32>,
+    /// Live changes that took effect, in order.
+    pub applied: Vec<String>,
+    /// The adaptive strategy's estimate and choice.
+    pub difficulty: Option<DifficultyView>,
+}
+
+/// What the adaptive strategy estimated and chose.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DifficultyView {
+    pub estimate: f64,
+    pub bin: u8,
+    pub method: String,
+    pub strategy: String,
+    pub reason: String,
 }
 
 impl RunTree {
@@ -113,11 +143,21 @@ impl RunTree {
     pub fn apply(&mut self, e: &Event) {
         match e {
             Event::RunStarted(info) => self.info = Some(info.clone()),
-            Event::NodeStarted { node, parent, seed, depth } => {
+            Event::NodeStarted { node, parent, seed, depth, chain, revision } => {
+                // A child starts from its parent's path: its steps and text.
+                let inherited = parent
+                    .and_then(|p| self.nodes.get(p as usize))
+                    .map(|p| (p.steps.clone(), p.text.clone()));
                 let n = self.node(*node);
                 n.parent = *parent;
                 n.seed = *seed;
                 n.depth = *depth;
+                n.chain = *chain;
+                n.revision = *revision;
+                if let Some((steps, text)) = inherited {
+                    n.steps = steps;
+                    n.text = if text.is_empty() { text } else { text + crate::steps::STEP_DELIMITER };
+                }
             }
             Event::NodeStreaming { node } => self.node(*node).status = NodeStatus::Streaming,
             Event::TextDelta { node, text } => {
@@ -156,6 +196,27 @@ impl RunTree {
                 n.error = Some(error.clone());
             }
             Event::NodeCancelled { node } => self.node(*node).status = NodeStatus::Cancelled,
+            Event::NodeKept { node, rank, .. } => {
+                let n = self.node(*node);
+                n.status = NodeStatus::Kept;
+                n.rank = Some(*rank);
+            }
+            Event::NodePruned { node, rank, .. } => {
+                let n = self.node(*node);
+                n.status = NodeStatus::Pruned;
+                n.rank = Some(*rank);
+            }
+            Event::RoundFinished { depth, .. } => self.round = Some(*depth),
+            Event::Applied { change } => self.applied.push(change.clone()),
+            Event::Difficulty { estimate, bin, method, strategy, reason } => {
+                self.difficulty = Some(DifficultyView {
+                    estimate: *estimate,
+                    bin: *bin,
+                    method: method.clone(),
+                    strategy: strategy.clone(),
+                    reason: reason.clone(),
+                })
+            }
             Event::Load { running, queued, limit } => {
                 self.load = Load { running: *running, queued: *queued, limit: *limit }
             }
@@ -193,6 +254,7 @@ impl RunTree {
             selection: self.selection.clone(),
             budget: self.budget.clone(),
             error: self.error.clone(),
+            difficulty: self.difficulty.clone(),
         }
     }
 }
@@ -207,4 +269,6 @@ pub struct RunSummary {
     pub selection: Option<Selection>,
     pub budget: Budget,
     pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub difficulty: Option<DifficultyView>,
 }

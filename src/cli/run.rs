@@ -71,6 +71,33 @@ pub struct RunArgs {
     /// Most tokens per candidate [config: run.max_tokens; default: 1024].
     #[arg(long, value_name = "TOKENS")]
     pub max_tokens: Option<u32>,
+    /// Beam width M: children per kept beam, and subtrees N/M for DVTS [default: 4].
+    #[arg(long, value_name = "M")]
+    pub width: Option<usize>,
+    /// Most steps per solution for tree search [default: 40].
+    #[arg(long, value_name = "STEPS")]
+    pub depth: Option<u32>,
+    /// Greedy rollout steps before scoring, for --strategy lookahead [default: 1].
+    #[arg(long, value_name = "K")]
+    pub lookahead: Option<u32>,
+    /// Drop a tree-search child whose step repeats a sibling's.
+    #[arg(long)]
+    pub dedup: bool,
+    /// Parallel chains C for --strategy revise [default: 2].
+    #[arg(long, value_name = "C")]
+    pub chains: Option<usize>,
+    /// Attempts per chain D for --strategy revise [default: 4].
+    #[arg(long, value_name = "D")]
+    pub revisions: Option<usize>,
+    /// How revisions pick the answer.
+    #[arg(long, value_enum, value_name = "RULE")]
+    pub revision_selection: Option<crate::strategy::RevisionSelection>,
+    /// How --strategy adaptive estimates difficulty: model (verifier scores) or oracle (gold answer).
+    #[arg(long, value_enum, value_name = "METHOD")]
+    pub difficulty: Option<crate::strategy::DifficultyMethod>,
+    /// A policy table for --strategy adaptive (TOML, like assets/policy.toml).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
     /// Nucleus sampling threshold.
     #[arg(long, value_name = "P")]
     pub top_p: Option<f32>,
@@ -140,6 +167,14 @@ pub fn run_config(args: &RunArgs, resolved: &Resolved) -> RunConfig {
         verifier: args.verifier.or(d.verifier).unwrap_or(base.verifier),
         aggregation: args.aggregation.or(d.aggregation).unwrap_or(base.aggregation),
         selection: args.selection.or(d.selection).unwrap_or(base.selection),
+        width: args.width.unwrap_or(base.width).max(1),
+        max_depth: args.depth.unwrap_or(base.max_depth).max(1),
+        lookahead: args.lookahead.unwrap_or(base.lookahead),
+        dedup: args.dedup,
+        chains: args.chains.unwrap_or(base.chains).max(1),
+        revisions: args.revisions.unwrap_or(base.revisions).max(1),
+        revision_selection: args.revision_selection.unwrap_or(base.revision_selection),
+        difficulty: args.difficulty.unwrap_or(base.difficulty),
     }
 }
 

@@ -1,14 +1,14 @@
 //! Best-of-N: N independent samples, each with its own seed, scored step by step.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::engine::Shared;
 use super::{select, Candidate, Command};
-use crate::budget::BudgetTracker;
 use crate::event::{Event, NodeId};
 use crate::grade::{answers_equal, extract_answer};
 use crate::model::{Chunk, GenError, GenRequest};
@@ -23,29 +23,11 @@ enum Outcome {
     Cancelled,
 }
 
-/// State shared by the candidates of one run.
-struct Shared {
-    ctx: RunContext,
-    budget: Mutex<BudgetTracker>,
-    paused: tokio::sync::watch::Receiver<bool>,
-}
-
-impl Shared {
-    /// Update the budget and report it.
-    fn budget(&self, f: impl FnOnce(&mut BudgetTracker)) {
-        let mut b = self.budget.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut b);
-        // Emitting under the lock keeps budget events in order.
-        self.ctx.sink.emit(Event::Budget(b.snapshot(self.ctx.sink.elapsed_ms())));
-    }
-}
-
 /// Run best-of-N to completion, following live commands.
 pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>) {
     let n = ctx.config.n.max(1);
     let run_cancel = ctx.cancel.clone();
-    let (pause_tx, paused) = tokio::sync::watch::channel(false);
-    let shared = Arc::new(Shared { ctx, budget: Mutex::new(BudgetTracker::default()), paused });
+    let (shared, pause_tx) = Shared::new(ctx);
     let mut tasks: JoinSet<(NodeId, Outcome)> = JoinSet::new();
     // Per node: its cancel token, and whether it is still running.
     let mut nodes: Vec<(CancellationToken, bool)> = Vec::new();
@@ -88,6 +70,8 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
                         }
                     }
                 }
+                // Width, depth, chains and the rest have no meaning here.
+                Some(other) => tracing::debug!(?other, "ignored by best-of-n"),
             },
             joined = tasks.join_next_with_id() => {
                 let Some(joined) = joined else { break };
@@ -143,7 +127,14 @@ async fn candidate(shared: Arc<Shared>, node: NodeId, cancel: CancellationToken)
     let ctx = &shared.ctx;
     let cfg = &ctx.config;
     let seed = cfg.seed as i64 + node as i64;
-    ctx.sink.emit(Event::NodeStarted { node, parent: None, seed: Some(seed), depth: 0 });
+    ctx.sink.emit(Event::NodeStarted {
+        node,
+        parent: None,
+        seed: Some(seed),
+        depth: 0,
+        chain: None,
+        revision: None,
+    });
     let mut req = GenRequest::new(ctx.prompt.messages(&ctx.problem));
     req.options.temperature = Some(cfg.temperature);
     req.options.seed = Some(seed);

@@ -1,6 +1,10 @@
 //! Strategies: how compute is spent on one problem.
 
+pub mod adaptive;
 pub mod best_of_n;
+pub mod engine;
+pub mod revise;
+pub mod search;
 pub mod select;
 
 use serde::{Deserialize, Serialize};
@@ -17,12 +21,44 @@ pub enum StrategyKind {
     #[default]
     #[value(name = "best-of-n", alias = "bon")]
     BestOfN,
+    /// Step-wise beam search guided by the verifier: keep the top N/M, expand each M times.
+    Beam,
+    /// Beam search that scores each step after a greedy rollout of k more steps.
+    Lookahead,
+    /// Diverse verifier tree search: N/M independent subtrees, each keeps its best child.
+    Dvts,
+    /// Sequential revisions: C chains, each revising its own earlier attempts D times.
+    Revise,
+    /// Compute-optimal: estimate difficulty first, then choose a strategy per bin.
+    Adaptive,
+}
+
+impl StrategyKind {
+    /// Every strategy, in cycling order.
+    pub const ALL: [StrategyKind; 6] = [
+        StrategyKind::BestOfN,
+        StrategyKind::Beam,
+        StrategyKind::Lookahead,
+        StrategyKind::Dvts,
+        StrategyKind::Revise,
+        StrategyKind::Adaptive,
+    ];
+
+    /// Whether the strategy grows solutions one step at a time.
+    pub fn stepwise(self) -> bool {
+        matches!(self, StrategyKind::Beam | StrategyKind::Lookahead | StrategyKind::Dvts)
+    }
 }
 
 impl std::fmt::Display for StrategyKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             StrategyKind::BestOfN => "best-of-n",
+            StrategyKind::Beam => "beam",
+            StrategyKind::Lookahead => "lookahead",
+            StrategyKind::Dvts => "dvts",
+            StrategyKind::Revise => "revise",
+            StrategyKind::Adaptive => "adaptive",
         })
     }
 }
@@ -73,6 +109,68 @@ pub struct RunConfig {
     pub verifier: VerifierKind,
     pub aggregation: Aggregation,
     pub selection: SelectionRule,
+    /// Beam width M: children per kept beam (tree search).
+    #[serde(default = "default_width")]
+    pub width: usize,
+    /// Most steps per solution (tree search).
+    #[serde(default = "default_depth")]
+    pub max_depth: u32,
+    /// Greedy rollout steps before scoring (lookahead).
+    #[serde(default = "default_lookahead")]
+    pub lookahead: u32,
+    /// Drop a child whose step repeats a sibling's (tree search).
+    #[serde(default)]
+    pub dedup: bool,
+    /// Parallel revision chains C.
+    #[serde(default = "default_chains")]
+    pub chains: usize,
+    /// Revisions per chain D (attempts = D).
+    #[serde(default = "default_revisions")]
+    pub revisions: usize,
+    /// How revisions pick the answer.
+    #[serde(default)]
+    pub revision_selection: RevisionSelection,
+    /// How the adaptive strategy estimates difficulty.
+    #[serde(default)]
+    pub difficulty: DifficultyMethod,
+}
+
+fn default_width() -> usize {
+    4
+}
+fn default_depth() -> u32 {
+    40
+}
+fn default_lookahead() -> u32 {
+    1
+}
+fn default_chains() -> usize {
+    2
+}
+fn default_revisions() -> usize {
+    4
+}
+
+/// How sequential revisions pick the final answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum RevisionSelection {
+    /// Best attempt within each chain, then the selection rule across chains.
+    #[default]
+    Hierarchical,
+    /// One majority vote over every attempt of every chain.
+    Majority,
+}
+
+/// How the adaptive strategy estimates difficulty.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DifficultyMethod {
+    /// Mean verifier score of a few first samples (needs no gold answer).
+    #[default]
+    Model,
+    /// Pass rate of a few first samples against the gold answer.
+    Oracle,
 }
 
 impl Default for RunConfig {
@@ -89,6 +187,14 @@ impl Default for RunConfig {
             verifier: VerifierKind::Arith,
             aggregation: Aggregation::Last,
             selection: SelectionRule::Weighted,
+            width: default_width(),
+            max_depth: default_depth(),
+            lookahead: default_lookahead(),
+            dedup: false,
+            chains: default_chains(),
+            revisions: default_revisions(),
+            revision_selection: RevisionSelection::Hierarchical,
+            difficulty: DifficultyMethod::Model,
         }
     }
 }
@@ -102,4 +208,14 @@ pub enum Command {
     /// Stop reading from the model (true) or go on (false). While paused no
     /// text is consumed, so servers stop generating once their buffers fill.
     Pause(bool),
+    /// Beam width M, from the next step boundary.
+    SetWidth(usize),
+    /// Max depth, from the next step boundary.
+    SetDepth(u32),
+    /// Lookahead k, from the next step boundary.
+    SetLookahead(u32),
+    /// Chains C, from the next revision round.
+    SetChains(usize),
+    /// Revisions D, from the next revision round.
+    SetRevisions(usize),
 }

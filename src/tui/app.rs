@@ -81,8 +81,6 @@ pub enum Mode {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Knobs {
     pub config: RunConfig,
-    pub depth: u32,
-    pub width: u32,
 }
 
 /// The whole state of the interactive view.
@@ -122,7 +120,7 @@ impl App {
             backend,
             model: None,
             models: Vec::new(),
-            knobs: Knobs { config, depth: 40, width: 4 },
+            knobs: Knobs { config },
             problem: None,
             problems: Vec::new(),
             runs: Vec::new(),
@@ -155,6 +153,9 @@ impl App {
         let Some(r) = self.runs.get_mut(run) else { return };
         r.tree.apply(e);
         match e {
+            Event::Applied { change } if run == self.current => {
+                self.message = Some(format!("applied: {change}"));
+            }
             // Keep the answer panel live as candidates finish.
             Event::NodeFinished { .. } | Event::Selection(_) => {
                 r.selection = Some(r.tree.reselect(rule, agg));
@@ -248,10 +249,24 @@ impl App {
                 }
                 self.message = Some(format!("N = {n} applies to the next run (r)"));
             }
-            Action::DepthUp => self.knobs.depth = (self.knobs.depth + 1).min(200),
-            Action::DepthDown => self.knobs.depth = self.knobs.depth.saturating_sub(1).max(1),
-            Action::WidthUp => self.knobs.width = (self.knobs.width + 1).min(64),
-            Action::WidthDown => self.knobs.width = self.knobs.width.saturating_sub(1).max(1),
+            Action::DepthUp | Action::DepthDown => {
+                let d = if action == Action::DepthUp {
+                    (cfg.max_depth + 1).min(200)
+                } else {
+                    cfg.max_depth.saturating_sub(1).max(1)
+                };
+                cfg.max_depth = d;
+                return self.live(Command::SetDepth(d), format!("depth {d}"));
+            }
+            Action::WidthUp | Action::WidthDown => {
+                let w = if action == Action::WidthUp {
+                    (cfg.width + 1).min(64)
+                } else {
+                    cfg.width.saturating_sub(1).max(1)
+                };
+                cfg.width = w;
+                return self.live(Command::SetWidth(w), format!("width {w}"));
+            }
             Action::TemperatureUp => {
                 cfg.temperature = ((cfg.temperature * 10.0).round() + 1.0).min(20.0) / 10.0
             }
@@ -259,11 +274,11 @@ impl App {
                 cfg.temperature = ((cfg.temperature * 10.0).round() - 1.0).max(0.0) / 10.0
             }
             Action::CycleStrategy => {
-                // Only best-of-N exists so far; cycling restarts it so the order of keys stays stable.
-                cfg.strategy = match cfg.strategy {
-                    StrategyKind::BestOfN => StrategyKind::BestOfN,
-                };
-                self.message = Some("best-of-n is the only strategy so far; tree search comes next".into());
+                let i = StrategyKind::ALL.iter().position(|s| *s == cfg.strategy).unwrap_or(0);
+                cfg.strategy = StrategyKind::ALL[(i + 1) % StrategyKind::ALL.len()];
+                if self.problem.is_some() && self.model.is_some() {
+                    return self.start();
+                }
             }
             Action::CycleVerifier => {
                 cfg.verifier = match cfg.verifier {
@@ -354,6 +369,18 @@ impl App {
             }
             Action::Quit | Action::Back => {}
         }
+        vec![]
+    }
+
+    /// Send a step-boundary change to a running step-wise run, or keep it for the next run.
+    fn live(&mut self, command: Command, what: String) -> Vec<Effect> {
+        let stepwise =
+            self.run().and_then(|r| r.tree.info.as_ref()).is_some_and(|i| i.config.strategy.stepwise());
+        if self.running() && stepwise {
+            self.message = Some(format!("{what}: pending, applies at the next step boundary"));
+            return vec![Effect::Command { run: self.current, command }];
+        }
+        self.message = Some(format!("{what} applies to the next tree-search run (r)"));
         vec![]
     }
 

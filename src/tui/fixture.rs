@@ -44,7 +44,14 @@ pub fn best_of_n_events(n: usize, tokens: usize, stage: Stage, fail_one: bool) -
     let mut total_tokens = 0u64;
     for i in 0..n {
         let node = i as u32;
-        ev.push(Event::NodeStarted { node, parent: None, seed: Some(i as i64), depth: 0 });
+        ev.push(Event::NodeStarted {
+            node,
+            parent: None,
+            seed: Some(i as i64),
+            depth: 0,
+            chain: None,
+            revision: None,
+        });
         if stage == Stage::Streaming && i > n.div_ceil(2) {
             continue; // still queued
         }

@@ -281,8 +281,8 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App) {
     let mut l2 = Vec::new();
     l2.extend(kv(t, " strategy ", c.strategy.to_string()));
     l2.extend(kv(t, "  N ", c.n.to_string()));
-    l2.extend(kv(t, "  depth ", app.knobs.depth.to_string()));
-    l2.extend(kv(t, "  width ", app.knobs.width.to_string()));
+    l2.extend(kv(t, "  depth ", c.max_depth.to_string()));
+    l2.extend(kv(t, "  width ", c.width.to_string()));
     l2.extend(kv(t, "  T ", format!("{:.1}", c.temperature)));
     l2.extend(kv(t, "  verifier ", c.verifier.to_string()));
     l2.extend(kv(t, "  agg ", c.aggregation.to_string()));
@@ -329,6 +329,8 @@ fn status_style(t: &Theme, s: NodeStatus) -> (Style, &'static str) {
         NodeStatus::Done => (Style::default().fg(t.status_done), "done"),
         NodeStatus::Failed => (Style::default().fg(t.status_failed), "failed"),
         NodeStatus::Cancelled => (Style::default().fg(t.status_pruned), "cancelled"),
+        NodeStatus::Kept => (Style::default().fg(t.status_done), "kept"),
+        NodeStatus::Pruned => (Style::default().fg(t.status_pruned), "pruned"),
     }
 }
 

@@ -1,0 +1,185 @@
+//! Pieces every strategy shares: budget reporting, pausing, and generating or
+//! scoring one step of a path.
+
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::budget::BudgetTracker;
+use crate::event::{Event, NodeId};
+use crate::grade::{answers_equal, extract_answer};
+use crate::model::{Chunk, GenError, GenRequest, Message};
+use crate::run::RunContext;
+use crate::steps::STEP_DELIMITER;
+use crate::verify::{ScoreRequest, StepScore, VerifyError};
+
+/// State shared by the tasks of one run.
+pub struct Shared {
+    pub ctx: RunContext,
+    pub budget: Mutex<BudgetTracker>,
+    pub paused: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Shared {
+    /// Shared state and the switch that pauses it.
+    pub fn new(ctx: RunContext) -> (Arc<Self>, tokio::sync::watch::Sender<bool>) {
+        let (tx, paused) = tokio::sync::watch::channel(false);
+        (Arc::new(Self { ctx, budget: Mutex::new(BudgetTracker::default()), paused }), tx)
+    }
+
+    /// Update the budget and report it.
+    pub fn budget(&self, f: impl FnOnce(&mut BudgetTracker)) {
+        let mut b = self.budget.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut b);
+        // Emitting under the lock keeps budget events in order.
+        self.ctx.sink.emit(Event::Budget(b.snapshot(self.ctx.sink.elapsed_ms())));
+    }
+
+    /// The budget now.
+    pub fn budget_now(&self) -> crate::budget::Budget {
+        self.budget.lock().unwrap_or_else(|p| p.into_inner()).snapshot(self.ctx.sink.elapsed_ms())
+    }
+
+    /// Wait while paused; false if cancelled meanwhile.
+    pub async fn wait_unpaused(&self, cancel: &CancellationToken) -> bool {
+        let mut p = self.paused.clone();
+        if !*p.borrow() {
+            return true;
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => false,
+            r = p.wait_for(|p| !*p) => r.is_ok(),
+        }
+    }
+
+    /// Whether an answer is right, when the gold answer is known.
+    pub fn grade(&self, answer: &Option<String>) -> Option<bool> {
+        match (answer, &self.ctx.problem.gold) {
+            (Some(a), Some(g)) => Some(answers_equal(a, g)),
+            (None, Some(_)) => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Emit the end of a run: selection, final budget, `RunFinished`.
+    pub fn finish(&self, selection: crate::strategy::Selection, produced: usize, errors: &[String]) {
+        let ctx = &self.ctx;
+        let (selected, correct) = (selection.selected.clone(), selection.correct);
+        ctx.sink.emit(Event::Selection(selection));
+        let budget = self.budget_now();
+        ctx.sink.emit(Event::Budget(budget.clone()));
+        let error = if ctx.cancel.is_cancelled() && produced == 0 {
+            Some("the run was cancelled".to_string())
+        } else if produced == 0 && !errors.is_empty() {
+            Some(format!("all {} requests failed; the first error: {}", errors.len(), errors[0]))
+        } else if selected.is_none() {
+            Some("no candidate wrote an answer that could be extracted".to_string())
+        } else {
+            None
+        };
+        ctx.sink.emit(Event::RunFinished { selected, correct, budget, error });
+    }
+}
+
+/// Whether a step states the final answer.
+pub fn is_final_step(step: &str) -> bool {
+    let lower = step.to_lowercase();
+    step.contains("\\boxed") || lower.contains("answer is")
+}
+
+/// The messages that continue `path` by one step.
+pub fn continue_messages(ctx: &RunContext, path: &[String]) -> Vec<Message> {
+    let mut m = ctx.prompt.messages(&ctx.problem);
+    if !path.is_empty() {
+        // Ending with the delimiter makes the model start a fresh step.
+        m.push(Message::assistant(format!("{}{STEP_DELIMITER}", path.join(STEP_DELIMITER))));
+    }
+    m
+}
+
+/// One generated step.
+pub struct StepText {
+    pub text: String,
+    pub prompt_tokens: u64,
+    pub tokens: u64,
+    /// The model ended the solution (final answer, end of text or token limit).
+    pub finished: bool,
+}
+
+/// Generate the next step after `path`, streaming deltas as `node`'s when given.
+pub async fn next_step(
+    shared: &Shared,
+    node: Option<NodeId>,
+    path: &[String],
+    seed: i64,
+    temperature: f32,
+    cancel: &CancellationToken,
+) -> Result<StepText, GenError> {
+    let ctx = &shared.ctx;
+    let mut req = GenRequest::new(continue_messages(ctx, path));
+    req.options.temperature = Some(temperature);
+    req.options.seed = Some(seed);
+    req.options.num_predict = Some(ctx.config.max_tokens.min(1024) as i32);
+    req.options.stop = vec![STEP_DELIMITER.to_string()];
+    req.options.top_p = ctx.config.top_p;
+    req.options.top_k = ctx.config.top_k;
+    req.options.num_ctx = ctx.config.num_ctx;
+    let mut stream = ctx.generator.generate(req, cancel.clone()).await?;
+    if let Some(node) = node {
+        ctx.sink.emit(Event::NodeStreaming { node });
+    }
+    let mut text = String::new();
+    let mut chunks = 0u64;
+    loop {
+        let next = tokio::select! {
+            _ = cancel.cancelled() => return Err(GenError::Cancelled),
+            n = stream.next() => n,
+        };
+        match next {
+            Some(Ok(Chunk::Delta { text: d, .. })) => {
+                if d.is_empty() {
+                    continue;
+                }
+                chunks += 1;
+                text.push_str(&d);
+                if let Some(node) = node {
+                    ctx.sink.emit(Event::TextDelta { node, text: d });
+                }
+            }
+            Some(Ok(Chunk::Done(stats))) => {
+                let step = text.trim().to_string();
+                let finished = step.is_empty() || stats.done_reason == "length" || is_final_step(&step);
+                let tokens = if stats.generated_tokens > 0 { stats.generated_tokens } else { chunks };
+                shared.budget(|b| b.policy(stats.prompt_tokens, tokens));
+                return Ok(StepText { text: step, prompt_tokens: stats.prompt_tokens, tokens, finished });
+            }
+            Some(Err(e)) => {
+                shared.budget(|b| b.policy(0, chunks));
+                return Err(e);
+            }
+            None => return Err(GenError::Dropped("the stream ended without a final chunk".into())),
+        }
+    }
+}
+
+/// Score the last step of `path`.
+pub async fn score_last(
+    shared: &Shared,
+    path: &[String],
+    finished: bool,
+    cancel: &CancellationToken,
+) -> Result<StepScore, VerifyError> {
+    let ctx = &shared.ctx;
+    let k = path.len().saturating_sub(1);
+    let req = ScoreRequest { problem: &ctx.problem, steps: path, start: k, finished };
+    let mut out = ctx.verifier.score(req, cancel.clone()).await?;
+    let s = out.pop().ok_or_else(|| VerifyError::Setup("the verifier returned no score".into()))?;
+    shared.budget(|b| b.verifier(s.usage));
+    Ok(s)
+}
+
+/// The answer of a finished path.
+pub fn path_answer(path: &[String]) -> Option<String> {
+    extract_answer(&path.join(STEP_DELIMITER))
+}
