@@ -88,6 +88,10 @@ pub struct RunContext {
     pub prompt: SolvePrompt,
     pub sink: EventSink,
     pub cancel: CancellationToken,
+    /// The first node id this strategy may use (strategies nested in another start later).
+    pub first_node: crate::event::NodeId,
+    /// Spending carried over from an enclosing strategy.
+    pub initial_budget: crate::budget::BudgetTracker,
 }
 
 /// A run in progress.
@@ -118,7 +122,17 @@ pub fn start(
         generator: generator.info(),
         verifier: verifier.name(),
     }));
-    let ctx = RunContext { problem, config, generator, verifier, prompt, sink, cancel: cancel.clone() };
+    let ctx = RunContext {
+        problem,
+        config,
+        generator,
+        verifier,
+        prompt,
+        sink,
+        cancel: cancel.clone(),
+        first_node: 0,
+        initial_budget: Default::default(),
+    };
     let task = tokio::spawn(async move {
         let load = forward_load(&ctx);
         match ctx.config.strategy {

@@ -175,6 +175,7 @@ pub fn run_config(args: &RunArgs, resolved: &Resolved) -> RunConfig {
         revisions: args.revisions.unwrap_or(base.revisions).max(1),
         revision_selection: args.revision_selection.unwrap_or(base.revision_selection),
         difficulty: args.difficulty.unwrap_or(base.difficulty),
+        policy: None,
     }
 }
 
@@ -197,6 +198,14 @@ pub async fn prepare(global: &GlobalArgs, args: &RunArgs) -> Result<Prepared, Fa
     let resolved = global.resolve();
     let problem = resolve_problem(args)?;
     let config = run_config(args, &resolved);
+    let mut config = config;
+    if let Some(p) = &args.policy {
+        let t = crate::strategy::adaptive::PolicyTable::parse(
+            &read_file(p, "policy file")?,
+            &p.display().to_string(),
+        )?;
+        config.policy = Some(t);
+    }
     let prompt = match &args.prompt {
         Some(p) => SolvePrompt::parse(&read_file(p, "prompt file")?, &p.display().to_string())?,
         None => SolvePrompt::bundled(),

@@ -1,10 +1,266 @@
-//! Placeholder while the strategy is written.
+//! Adaptive, compute-optimal allocation (Snell et al. 2024 §3): estimate the
+//! problem's difficulty before spending the budget, map it to one of five
+//! bins, and run the strategy a policy table gives for that bin.
+//!
+//! The estimate comes from a few probe samples: their mean verifier score
+//! (model-predicted difficulty; no gold answer needed) or their pass rate
+//! against the gold answer (oracle difficulty, when asked for and known).
+//! The probes stay visible and count toward the budget.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use super::Command;
+use super::best_of_n::{sample, Outcome, Sample};
+use super::engine::Shared;
+use super::{best_of_n, revise, search, Command, DifficultyMethod, StrategyKind};
+use crate::event::{Event, NodeId};
 use crate::run::RunContext;
 
-/// Run the strategy.
+/// The bundled policy table.
+pub const POLICY: &str = include_str!("../../assets/policy.toml");
+
+/// Probe samples used to estimate difficulty.
+pub const PROBES: usize = 4;
+
+/// What to run for one difficulty bin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyEntry {
+    pub bin: u8,
+    pub strategy: StrategyKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depth: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookahead: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chains: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+    pub reason: String,
+}
+
+/// A strategy per difficulty bin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyTable {
+    pub bins: Vec<PolicyEntry>,
+}
+
+impl PolicyTable {
+    /// Parse and check a table: bins 1–5 each once, no nested adaptive.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, String> {
+        let t: PolicyTable = toml::from_str(text).map_err(|e| format!("{origin}: {}", e.message().trim()))?;
+        for b in 1..=5u8 {
+            match t.bins.iter().filter(|e| e.bin == b).count() {
+                1 => {}
+                0 => return Err(format!("{origin}: no entry for bin {b} (each of bins 1-5 needs one)")),
+                _ => return Err(format!("{origin}: bin {b} appears more than once")),
+            }
+        }
+        if let Some(e) = t.bins.iter().find(|e| !(1..=5).contains(&e.bin)) {
+            return Err(format!("{origin}: bin {} is out of range (1-5)", e.bin));
+        }
+        if t.bins.iter().any(|e| e.strategy == StrategyKind::Adaptive) {
+            return Err(format!("{origin}: a bin cannot choose the adaptive strategy itself"));
+        }
+        Ok(t)
+    }
+
+    /// The table that ships with ttc.
+    pub fn bundled() -> Self {
+        match Self::parse(POLICY, "assets/policy.toml") {
+            Ok(t) => t,
+            Err(e) => unreachable!("the bundled policy is valid: {e}"),
+        }
+    }
+
+    /// The entry for a bin (1–5).
+    pub fn lookup(&self, bin: u8) -> &PolicyEntry {
+        let bin = bin.clamp(1, 5);
+        // parse() guarantees every bin exists; fall back to the first entry regardless.
+        self.bins.iter().find(|e| e.bin == bin).unwrap_or(&self.bins[0])
+    }
+}
+
+/// Map an estimated success probability to a bin: 1 (easy, ≥ 0.8) … 5 (hard, < 0.2).
+pub fn bin_of(estimate: f64) -> u8 {
+    let e = estimate.clamp(0.0, 1.0);
+    // The epsilon keeps bin edges (0.2, 0.4, …) in the easier bin despite rounding.
+    (1 + ((1.0 - e) * 5.0 - 1e-9).floor() as i64).clamp(1, 5) as u8
+}
+
+/// Estimate success probability from the probes.
+pub fn estimate(
+    probes: &[(Option<String>, Option<f64>, Option<bool>)],
+    method: DifficultyMethod,
+    has_gold: bool,
+) -> (f64, String, String) {
+    let n = probes.len().max(1) as f64;
+    if method == DifficultyMethod::Oracle && has_gold {
+        let pass = probes.iter().filter(|p| p.2 == Some(true)).count() as f64 / n;
+        return (
+            pass,
+            "oracle".into(),
+            format!("{:.0}% of {} probes were correct", pass * 100.0, probes.len()),
+        );
+    }
+    let note =
+        if method == DifficultyMethod::Oracle { " (no gold answer, so the verifier decides)" } else { "" };
+    let scores: Vec<f64> = probes.iter().filter_map(|p| p.1).collect();
+    if !scores.is_empty() {
+        let mean = scores.iter().sum::<f64>() / scores.len() as f64;
+        return (
+            mean,
+            "model".into(),
+            format!("mean verifier score {mean:.2} over {} probes{note}", scores.len()),
+        );
+    }
+    // No scores: agreement among the probes' answers stands in for confidence.
+    let answers: Vec<&String> = probes.iter().filter_map(|p| p.0.as_ref()).collect();
+    let top = answers
+        .iter()
+        .map(|a| answers.iter().filter(|b| crate::grade::answers_equal(a, b)).count())
+        .max()
+        .unwrap_or(0);
+    let agree = top as f64 / n;
+    (agree, "agreement".into(), format!("no verifier scores; {top} of {} probes agree{note}", probes.len()))
+}
+
+/// Probe, choose, and run the chosen strategy.
 pub async fn run(ctx: RunContext, commands: mpsc::UnboundedReceiver<Command>) {
-    super::best_of_n::run(ctx, commands).await
+    let cfg = ctx.config.clone();
+    let cancel = ctx.cancel.clone();
+    let table = cfg.policy.clone().unwrap_or_else(PolicyTable::bundled);
+    let (shared, _pause) = Shared::new(ctx);
+    let probes = PROBES.min(cfg.n.max(1));
+    let first = shared.ctx.first_node;
+    let jobs = (0..probes).map(|i| {
+        let node = first + i as NodeId;
+        let spec = Sample {
+            messages: shared.ctx.prompt.messages(&shared.ctx.problem),
+            seed: cfg.seed as i64 + node as i64,
+            chain: None,
+            revision: None,
+        };
+        let shared: Arc<Shared> = shared.clone();
+        let cancel = cancel.clone();
+        async move { sample(shared, node, spec, cancel).await }
+    });
+    let mut seen = Vec::new();
+    for o in futures::future::join_all(jobs).await {
+        if let Outcome::Finished(c, _) = o {
+            let correct = shared.grade(&c.answer);
+            seen.push((c.answer, c.score, correct));
+        }
+    }
+    if cancel.is_cancelled() {
+        shared.finish(super::select(&[], cfg.selection, cfg.aggregation, None), 0, &[]);
+        return;
+    }
+    let (est, method, why) = estimate(&seen, cfg.difficulty, shared.ctx.problem.gold.is_some());
+    let bin = bin_of(est);
+    let entry = table.lookup(bin).clone();
+    shared.ctx.sink.emit(Event::Difficulty {
+        estimate: est,
+        bin,
+        method,
+        strategy: entry.strategy.to_string(),
+        reason: format!("{why}; bin {bin}: {}", entry.reason),
+    });
+    let mut inner_cfg = cfg.clone();
+    inner_cfg.strategy = entry.strategy;
+    inner_cfg.width = entry.width.unwrap_or(cfg.width);
+    inner_cfg.max_depth = entry.depth.unwrap_or(cfg.max_depth);
+    inner_cfg.lookahead = entry.lookahead.unwrap_or(cfg.lookahead);
+    inner_cfg.temperature = entry.temperature.unwrap_or(cfg.temperature);
+    if let Some(c) = entry.chains {
+        inner_cfg.chains = c.max(1);
+        // The budget N is split over the chains.
+        inner_cfg.revisions = (cfg.n / inner_cfg.chains).max(1);
+    }
+    let c = &shared.ctx;
+    let inner = RunContext {
+        problem: c.problem.clone(),
+        config: inner_cfg,
+        generator: c.generator.clone(),
+        verifier: c.verifier.clone(),
+        prompt: c.prompt.clone(),
+        sink: c.sink.clone(),
+        cancel: c.cancel.clone(),
+        first_node: first + probes as NodeId,
+        initial_budget: shared.budget.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+    };
+    match entry.strategy {
+        StrategyKind::BestOfN => best_of_n::run(inner, commands).await,
+        StrategyKind::Beam | StrategyKind::Lookahead | StrategyKind::Dvts => {
+            search::run(inner, commands).await
+        }
+        StrategyKind::Revise => revise::run(inner, commands).await,
+        // parse() rejects this; run best-of-N rather than recurse.
+        StrategyKind::Adaptive => best_of_n::run(inner, commands).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bins_cover_the_unit_interval() {
+        assert_eq!(bin_of(1.0), 1);
+        assert_eq!(bin_of(0.8), 1);
+        assert_eq!(bin_of(0.79), 2);
+        assert_eq!(bin_of(0.5), 3);
+        assert_eq!(bin_of(0.2), 4);
+        assert_eq!(bin_of(0.19), 5);
+        assert_eq!(bin_of(0.0), 5);
+        assert_eq!(bin_of(-3.0), 5);
+    }
+
+    #[test]
+    fn the_bundled_policy_has_a_strategy_for_every_bin() {
+        let t = PolicyTable::bundled();
+        assert_eq!(t.lookup(1).strategy, StrategyKind::Revise);
+        assert_eq!(t.lookup(2).strategy, StrategyKind::Revise);
+        assert_eq!(t.lookup(3).strategy, StrategyKind::Beam);
+        assert_eq!(t.lookup(4).strategy, StrategyKind::Beam);
+        assert_eq!(t.lookup(5).strategy, StrategyKind::Dvts);
+        for b in 1..=5 {
+            assert!(!t.lookup(b).reason.is_empty());
+        }
+    }
+
+    #[test]
+    fn broken_policies_are_explained() {
+        let e = PolicyTable::parse("[[bins]]\nbin = 1\nstrategy = \"beam\"\nreason = \"x\"\n", "p.toml")
+            .unwrap_err();
+        assert!(e.contains("p.toml") && e.contains("bin 2"), "{e}");
+        let mut text = POLICY.replace("strategy = \"dvts\"", "strategy = \"adaptive\"");
+        assert!(PolicyTable::parse(&text, "p.toml").unwrap_err().contains("adaptive"));
+        text = POLICY.replace("strategy = \"dvts\"", "strategy = \"teleport\"");
+        assert!(PolicyTable::parse(&text, "p.toml").unwrap_err().starts_with("p.toml"));
+    }
+
+    #[test]
+    fn estimates_by_method() {
+        let probes = vec![
+            (Some("4".to_string()), Some(0.9), Some(true)),
+            (Some("4".to_string()), Some(0.7), Some(true)),
+            (Some("5".to_string()), Some(0.2), Some(false)),
+            (Some("4".to_string()), Some(0.6), Some(true)),
+        ];
+        let (e, m, _) = estimate(&probes, DifficultyMethod::Model, true);
+        assert!((e - 0.6).abs() < 1e-12 && m == "model");
+        let (e, m, _) = estimate(&probes, DifficultyMethod::Oracle, true);
+        assert!((e - 0.75).abs() < 1e-12 && m == "oracle");
+        let (e, m, why) = estimate(&probes, DifficultyMethod::Oracle, false);
+        assert!((e - 0.6).abs() < 1e-12 && m == "model" && why.contains("no gold"));
+        let unscored: Vec<_> = probes.iter().map(|p| (p.0.clone(), None, None)).collect();
+        let (e, m, _) = estimate(&unscored, DifficultyMethod::Model, false);
+        assert!((e - 0.75).abs() < 1e-12 && m == "agreement");
+    }
 }

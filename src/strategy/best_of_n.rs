@@ -11,29 +11,39 @@ use super::engine::Shared;
 use super::{select, Candidate, Command};
 use crate::event::{Event, NodeId};
 use crate::grade::{answers_equal, extract_answer};
-use crate::model::{Chunk, GenError, GenRequest};
+use crate::model::{Chunk, GenError, GenRequest, Message};
 use crate::run::RunContext;
 use crate::steps::StepSplitter;
 use crate::verify::{ScoreRequest, VerifyError};
 
 /// How one candidate ended.
-enum Outcome {
-    Finished(Candidate),
+pub(super) enum Outcome {
+    /// The candidate and its full text.
+    Finished(Candidate, String),
     Failed(String),
     Cancelled,
+}
+
+/// What one sample is asked to do.
+pub(super) struct Sample {
+    pub messages: Vec<Message>,
+    pub seed: i64,
+    pub chain: Option<u32>,
+    pub revision: Option<u32>,
 }
 
 /// Run best-of-N to completion, following live commands.
 pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>) {
     let n = ctx.config.n.max(1);
     let run_cancel = ctx.cancel.clone();
+    let first_node = ctx.first_node;
     let (shared, pause_tx) = Shared::new(ctx);
     let mut tasks: JoinSet<(NodeId, Outcome)> = JoinSet::new();
     // Per node: its cancel token, and whether it is still running.
     let mut nodes: Vec<(CancellationToken, bool)> = Vec::new();
     let mut task_nodes = std::collections::HashMap::new();
     let spawn = |tasks: &mut JoinSet<(NodeId, Outcome)>, nodes: &mut Vec<(CancellationToken, bool)>| {
-        let node = nodes.len() as NodeId;
+        let node = first_node + nodes.len() as NodeId;
         let cancel = run_cancel.child_token();
         nodes.push((cancel.clone(), true));
         let shared = shared.clone();
@@ -86,11 +96,11 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
                         (node, Outcome::Failed(msg.into()))
                     }
                 };
-                if let Some(slot) = nodes.get_mut(node as usize) {
+                if let Some(slot) = nodes.get_mut((node - first_node) as usize) {
                     slot.1 = false;
                 }
                 match outcome {
-                    Outcome::Finished(c) => finished.push(c),
+                    Outcome::Finished(c, _) => finished.push(c),
                     Outcome::Failed(e) => errors.push(e),
                     Outcome::Cancelled => {}
                 }
@@ -122,20 +132,36 @@ fn finish(shared: &Shared, mut finished: Vec<Candidate>, errors: Vec<String>) {
     ctx.sink.emit(Event::RunFinished { selected, correct, budget, error });
 }
 
-/// Generate, split, score and grade one candidate.
+/// One best-of-N candidate: the solve prompt with the candidate's own seed.
 async fn candidate(shared: Arc<Shared>, node: NodeId, cancel: CancellationToken) -> Outcome {
+    let spec = Sample {
+        messages: shared.ctx.prompt.messages(&shared.ctx.problem),
+        seed: shared.ctx.config.seed as i64 + node as i64,
+        chain: None,
+        revision: None,
+    };
+    sample(shared, node, spec, cancel).await
+}
+
+/// Generate, split, score and grade one full solution.
+pub(super) async fn sample(
+    shared: Arc<Shared>,
+    node: NodeId,
+    spec: Sample,
+    cancel: CancellationToken,
+) -> Outcome {
     let ctx = &shared.ctx;
     let cfg = &ctx.config;
-    let seed = cfg.seed as i64 + node as i64;
+    let seed = spec.seed;
     ctx.sink.emit(Event::NodeStarted {
         node,
         parent: None,
         seed: Some(seed),
         depth: 0,
-        chain: None,
-        revision: None,
+        chain: spec.chain,
+        revision: spec.revision,
     });
-    let mut req = GenRequest::new(ctx.prompt.messages(&ctx.problem));
+    let mut req = GenRequest::new(spec.messages);
     req.options.temperature = Some(cfg.temperature);
     req.options.seed = Some(seed);
     req.options.num_predict = Some(cfg.max_tokens as i32);
@@ -244,7 +270,7 @@ async fn candidate(shared: Arc<Shared>, node: NodeId, cancel: CancellationToken)
         b.policy(stats.prompt_tokens, tokens);
         b.finished(tokens);
     });
-    Outcome::Finished(Candidate { node, answer, score })
+    Outcome::Finished(Candidate { node, answer, score }, text)
 }
 
 /// Aborts a task when dropped, unless disarmed.

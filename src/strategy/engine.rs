@@ -25,7 +25,8 @@ impl Shared {
     /// Shared state and the switch that pauses it.
     pub fn new(ctx: RunContext) -> (Arc<Self>, tokio::sync::watch::Sender<bool>) {
         let (tx, paused) = tokio::sync::watch::channel(false);
-        (Arc::new(Self { ctx, budget: Mutex::new(BudgetTracker::default()), paused }), tx)
+        let budget = Mutex::new(ctx.initial_budget.clone());
+        (Arc::new(Self { ctx, budget, paused }), tx)
     }
 
     /// Update the budget and report it.

@@ -7,6 +7,9 @@ pub mod revise;
 pub mod search;
 pub mod select;
 
+#[cfg(test)]
+mod tests;
+
 use serde::{Deserialize, Serialize};
 
 use crate::verify::Aggregation;
@@ -133,6 +136,9 @@ pub struct RunConfig {
     /// How the adaptive strategy estimates difficulty.
     #[serde(default)]
     pub difficulty: DifficultyMethod,
+    /// The adaptive strategy's policy table (the bundled one when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<adaptive::PolicyTable>,
 }
 
 fn default_width() -> usize {
@@ -195,6 +201,7 @@ impl Default for RunConfig {
             revisions: default_revisions(),
             revision_selection: RevisionSelection::Hierarchical,
             difficulty: DifficultyMethod::Model,
+            policy: None,
         }
     }
 }

@@ -74,7 +74,7 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
         lookahead: if kind == StrategyKind::Lookahead { cfg.lookahead } else { 0 },
     };
     let dvts = kind == StrategyKind::Dvts;
-    let mut next_id: NodeId = 0;
+    let mut next_id: NodeId = shared.ctx.first_node;
     let mut finished: Vec<Candidate> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
     // The first round expands an empty path: N children, or M per DVTS subtree.
@@ -120,7 +120,7 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
         for r in results {
             match r {
                 Ok(c) => children.push(c),
-                Err(e) if e == GenError::Cancelled => {}
+                Err(GenError::Cancelled) => {}
                 Err(e) => errors.push(e.to_string()),
             }
         }
@@ -145,14 +145,12 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
                 rank(&mut all);
                 // The subtree ends when its best child is a finished solution.
                 let best_finished = all.first().is_some_and(|c| c.finished);
-                let mut rank_no = 0u32;
-                for c in all.iter().filter(|c| !c.finished) {
+                for (rank_no, c) in all.iter().filter(|c| !c.finished).enumerate() {
                     let kept = !best_finished && rank_no == 0;
-                    mark(&shared, c, rank_no, kept);
+                    mark(&shared, c, rank_no as u32, kept);
                     if kept {
                         next.push(c.beam.clone());
                     }
-                    rank_no += 1;
                 }
             }
         } else {

@@ -13,6 +13,7 @@ use super::keymap::Keymap;
 use super::theme::Theme;
 
 /// Work for the runtime.
+#[allow(clippy::large_enum_variant)] // effects are rare: one per key press
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Start a new run of `problem` with `config` on `model`.

@@ -122,6 +122,8 @@ pub fn build_app(
 /// Run the interactive view until the user quits.
 pub async fn run(global: GlobalArgs, args: RunArgs, theme_name: Option<String>) -> Result<ExitCode, Failure> {
     let log = init_file_logs();
+    // Compile highlighting patterns off the UI thread before they are first needed.
+    std::thread::spawn(|| text::Highlighter::new().warm_up());
     let (mut app, client, warnings) = build_app(&global, &args, theme_name.as_deref());
     for w in &warnings {
         tracing::warn!("{w}");

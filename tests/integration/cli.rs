@@ -285,3 +285,50 @@ async fn a_broken_config_is_named_and_defaults_are_used() {
     assert!(err.contains(&format!("{c}:1")) && err.contains("concurency"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_strategy_runs_end_to_end() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    for (strategy, extra) in [
+        ("beam", vec!["--width", "2"]),
+        ("lookahead", vec!["--width", "2", "--lookahead", "1"]),
+        ("dvts", vec!["--width", "2"]),
+        ("revise", vec!["--chains", "2", "--revisions", "2"]),
+        ("adaptive", vec![]),
+    ] {
+        let mut args = vec![
+            "run",
+            "--host",
+            &server.url,
+            "--model",
+            "tiny-math",
+            "--problem",
+            "What is 12 + 30?",
+            "--gold",
+            "42",
+            "-n",
+            "4",
+            "--strategy",
+            strategy,
+            "--json",
+        ];
+        args.extend(extra);
+        let o = ttc(&args).await;
+        assert_eq!(o.status.code(), Some(0), "{strategy}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(v["run"]["config"]["strategy"], strategy);
+        assert_eq!(v["selected"], "42", "{strategy}: {}", stdout(&o));
+        assert_eq!(v["correct"], true);
+        let cands = v["candidates"].as_array().unwrap();
+        match strategy {
+            "beam" | "lookahead" | "dvts" => {
+                assert!(cands.iter().any(|c| c["parent"].is_number()), "{strategy}: children have parents");
+                assert!(cands.iter().any(|c| c["status"] == "pruned" || c["status"] == "kept"), "{strategy}");
+            }
+            "revise" => assert!(cands.iter().all(|c| c["chain"].is_number() && c["revision"].is_number())),
+            "adaptive" => assert!(v["difficulty"]["bin"].is_number(), "{}", stdout(&o)),
+            _ => {}
+        }
+        assert!(v["budget"]["policy_requests"].as_u64().unwrap() >= 4);
+    }
+}
