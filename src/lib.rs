@@ -11,6 +11,7 @@ pub mod config;
 pub mod event;
 pub mod grade;
 pub mod model;
+pub mod pocket;
 pub mod problem;
 pub mod run;
 pub mod scripted;

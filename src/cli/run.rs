@@ -175,6 +175,7 @@ pub fn run_config(args: &RunArgs, resolved: &Resolved) -> RunConfig {
         revisions: args.revisions.unwrap_or(base.revisions).max(1),
         revision_selection: args.revision_selection.unwrap_or(base.revision_selection),
         difficulty: args.difficulty.unwrap_or(base.difficulty),
+        prefix: Vec::new(),
         policy: None,
     }
 }

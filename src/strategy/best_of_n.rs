@@ -14,6 +14,7 @@ use crate::grade::{answers_equal, extract_answer};
 use crate::model::{Chunk, GenError, GenRequest, Message};
 use crate::run::RunContext;
 use crate::steps::StepSplitter;
+use crate::steps::STEP_DELIMITER;
 use crate::verify::{ScoreRequest, VerifyError};
 
 /// How one candidate ended.
@@ -161,7 +162,13 @@ pub(super) async fn sample(
         chain: spec.chain,
         revision: spec.revision,
     });
-    let mut req = GenRequest::new(spec.messages);
+    // A fork continues a given prefix: the model sees it as its own partial answer.
+    let prefix = &cfg.prefix;
+    let mut messages = spec.messages;
+    if !prefix.is_empty() && spec.revision.unwrap_or(0) == 0 {
+        messages.push(Message::assistant(format!("{}{STEP_DELIMITER}", prefix.join(STEP_DELIMITER))));
+    }
+    let mut req = GenRequest::new(messages);
     req.options.temperature = Some(cfg.temperature);
     req.options.seed = Some(seed);
     req.options.num_predict = Some(cfg.max_tokens as i32);
@@ -205,6 +212,15 @@ pub(super) async fn sample(
     let mut steps: Vec<String> = Vec::new();
     let mut text = String::new();
     let mut chunks: u64 = 0;
+    if !prefix.is_empty() && spec.revision.unwrap_or(0) == 0 {
+        // The forked prefix is part of this candidate's solution and is scored like the rest.
+        let head = format!("{}{STEP_DELIMITER}", prefix.join(STEP_DELIMITER));
+        ctx.sink.emit(Event::TextDelta { node, text: head.clone() });
+        text.push_str(&head);
+        for step in splitter.feed(&head) {
+            complete_step(ctx, node, &mut steps, step, false, &score_tx);
+        }
+    }
     let mut paused = shared.paused.clone();
     let stats = loop {
         if *paused.borrow() {

@@ -136,6 +136,9 @@ pub struct RunConfig {
     /// How the adaptive strategy estimates difficulty.
     #[serde(default)]
     pub difficulty: DifficultyMethod,
+    /// Steps to start from (a fork of another run's node); empty = from scratch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prefix: Vec<String>,
     /// The adaptive strategy's policy table (the bundled one when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<adaptive::PolicyTable>,
@@ -201,6 +204,7 @@ impl Default for RunConfig {
             revisions: default_revisions(),
             revision_selection: RevisionSelection::Hierarchical,
             difficulty: DifficultyMethod::Model,
+            prefix: Vec::new(),
             policy: None,
         }
     }

@@ -16,6 +16,7 @@ use super::{select, Candidate, Command, StrategyKind};
 use crate::event::{Event, NodeId};
 use crate::model::GenError;
 use crate::run::RunContext;
+use crate::steps::STEP_DELIMITER;
 use crate::verify::{StepDetail, StepScore, Usage, VerifyError};
 
 /// A path kept for the next round.
@@ -77,15 +78,18 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
     let mut next_id: NodeId = shared.ctx.first_node;
     let mut finished: Vec<Candidate> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
-    // The first round expands an empty path: N children, or M per DVTS subtree.
-    let mut frontier: Vec<Beam> = if dvts {
-        (0..knobs.keep())
-            .map(|s| Beam { node: None, steps: vec![], scores: vec![], tokens: 0, subtree: s })
-            .collect()
-    } else {
-        vec![Beam { node: None, steps: vec![], scores: vec![], tokens: 0, subtree: 0 }]
+    // The first round expands the starting path (empty, or a fork's prefix whose
+    // steps carry no scores): N children, or M per DVTS subtree.
+    let root = |subtree| Beam {
+        node: None,
+        steps: cfg.prefix.clone(),
+        scores: vec![None; cfg.prefix.len()],
+        tokens: 0,
+        subtree,
     };
-    let mut depth: u32 = 0;
+    let mut frontier: Vec<Beam> = if dvts { (0..knobs.keep()).map(root).collect() } else { vec![root(0)] };
+    let start_depth = cfg.prefix.len() as u32;
+    let mut depth: u32 = start_depth;
     while !frontier.is_empty() && !cancel.is_cancelled() {
         // Live changes, at the step boundary.
         while let Ok(c) = commands.try_recv() {
@@ -98,7 +102,7 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
             break;
         }
         // Children per kept path: N on the first beam-search round, else M.
-        let per_beam = if depth == 0 && !dvts { knobs.n } else { knobs.width };
+        let per_beam = if depth == start_depth && !dvts { knobs.n } else { knobs.width };
         let mut jobs = Vec::new();
         for beam in &frontier {
             for _ in 0..per_beam {
@@ -284,6 +288,14 @@ async fn expand(
         chain: None,
         revision: None,
     });
+    if parent.node.is_none() && !parent.steps.is_empty() {
+        // A fork's first children carry its prefix, so every path reads in full.
+        let head = format!("{}{}", parent.steps.join(STEP_DELIMITER), STEP_DELIMITER);
+        ctx.sink.emit(Event::TextDelta { node, text: head });
+        for (k, s) in parent.steps.iter().enumerate() {
+            ctx.sink.emit(Event::StepCompleted { node, step: k as u32, text: s.clone() });
+        }
+    }
     let cancel = ctx.cancel.clone();
     let fail = |e: GenError| {
         if e == GenError::Cancelled || cancel.is_cancelled() {

@@ -237,3 +237,24 @@ async fn adaptive_reports_its_estimate_and_runs_the_policy_choice() {
     assert_eq!(tree.budget.policy_requests, 12, "the probes count toward the budget");
     assert!(matches!(events.last(), Some(Event::RunFinished { error: None, .. })));
 }
+
+#[tokio::test]
+async fn a_fork_continues_from_its_prefix() {
+    let prefix = vec!["s9 d0 v80".to_string(), "s9 d1 v70".to_string()];
+    for strategy in [StrategyKind::BestOfN, StrategyKind::Beam] {
+        let gen = Arc::new(step_script(4, |_, _| 50));
+        let c = RunConfig { prefix: prefix.clone(), ..cfg(strategy, 2, 2) };
+        let (_, tree) = run_to_end(c, gen, Arc::new(value_verifier()), vec![]).await;
+        let done: Vec<_> = tree.nodes.iter().filter(|n| n.status == NodeStatus::Done).collect();
+        assert!(!done.is_empty(), "{strategy}");
+        for n in done {
+            let texts: Vec<&str> = n.steps.iter().map(|s| s.text.as_str()).collect();
+            assert_eq!(&texts[..2], &["s9 d0 v80", "s9 d1 v70"], "{strategy}");
+            assert!(texts.len() > 2, "{strategy}: it went on from the prefix");
+            assert!(n.text.starts_with("s9 d0 v80\n\ns9 d1 v70\n\n"), "{strategy}: {:?}", n.text);
+        }
+        if strategy == StrategyKind::Beam {
+            assert_eq!(tree.nodes[0].depth, 2, "search starts at the prefix's depth");
+        }
+    }
+}

@@ -37,11 +37,15 @@ pub enum Action {
     ToggleLatex,
     RunPrev,
     RunNext,
+    TreeUp,
+    TreeDown,
+    ToggleTree,
+    Fork,
 }
 
 impl Action {
     /// Every action, in the order the help screen lists them.
-    pub const ALL: [Action; 31] = [
+    pub const ALL: [Action; 35] = [
         Action::Help,
         Action::Quit,
         Action::Back,
@@ -69,10 +73,14 @@ impl Action {
         Action::Zoom,
         Action::StepUp,
         Action::StepDown,
+        Action::TreeUp,
+        Action::TreeDown,
+        Action::ToggleTree,
         Action::Inspect,
         Action::ToggleLatex,
         Action::RunPrev,
         Action::RunNext,
+        Action::Fork,
     ];
 
     /// What the action does, for the help screen.
@@ -80,7 +88,7 @@ impl Action {
         match self {
             Action::Quit => "quit",
             Action::Help => "show or hide this help",
-            Action::Back => "close the open panel",
+            Action::Back => "close the open panel, or unpick the picked node",
             Action::NUp => "more candidates (N up; starts new ones at once)",
             Action::NDown => "fewer candidates (cancels the newest, keeps finished)",
             Action::DepthUp => "max depth up (tree search)",
@@ -98,8 +106,8 @@ impl Action {
             Action::Cancel => "cancel the run",
             Action::PickProblem => "pick a problem, or write your own",
             Action::PickModel => "pick a model",
-            Action::FocusPrev => "previous pane",
-            Action::FocusNext => "next pane",
+            Action::FocusPrev => "previous pane (tree: node to the left; revisions: chain)",
+            Action::FocusNext => "next pane (tree: node to the right; revisions: chain)",
             Action::PagePrev => "previous page of panes",
             Action::PageNext => "next page of panes",
             Action::Zoom => "zoom the focused pane",
@@ -109,6 +117,10 @@ impl Action {
             Action::ToggleLatex => "render LaTeX as Unicode",
             Action::RunPrev => "previous run of this session",
             Action::RunNext => "next run of this session",
+            Action::TreeUp => "tree: parent node (revisions: previous revision)",
+            Action::TreeDown => "tree: best child node (revisions: next revision)",
+            Action::ToggleTree => "show or hide the search tree (beam, lookahead, DVTS)",
+            Action::Fork => "fork: new run from the focused node's steps",
         }
     }
 }

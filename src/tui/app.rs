@@ -11,6 +11,8 @@ use crate::verify::Aggregation;
 use super::action::Action;
 use super::keymap::Keymap;
 use super::theme::Theme;
+use super::view_revise::{chains, default_focus, locate};
+use super::view_tree::{body_of, surviving, tree_rows, Body};
 
 /// Work for the runtime.
 #[allow(clippy::large_enum_variant)] // effects are rare: one per key press
@@ -21,6 +23,14 @@ pub enum Effect {
         problem: Problem,
         config: RunConfig,
         model: String,
+    },
+    /// Start a new run of `problem` that continues from `prefix` (the steps of
+    /// the node it forks from) with the same `config` on `model`.
+    Fork {
+        problem: Problem,
+        config: RunConfig,
+        model: String,
+        prefix: Vec<String>,
     },
     /// Send a live change to run `run`.
     Command {
@@ -99,6 +109,10 @@ pub struct App {
     pub current: usize,
     pub mode: Mode,
     pub focus: usize,
+    /// The node picked in the search tree or among revisions; `None` follows the run.
+    pub cursor: Option<NodeId>,
+    /// Whether step-wise runs show their search tree above the panes.
+    pub show_tree: bool,
     pub zoom: bool,
     /// The selected step of the focused pane; `None` follows the stream.
     pub step: Option<usize>,
@@ -128,6 +142,8 @@ impl App {
             current: 0,
             mode: Mode::Normal,
             focus: 0,
+            cursor: None,
+            show_tree: true,
             zoom: false,
             step: None,
             latex: false,
@@ -187,6 +203,7 @@ impl App {
         });
         self.current = self.runs.len() - 1;
         self.focus = 0;
+        self.cursor = None;
         self.step = None;
         self.message = None;
         vec![Effect::StartRun { problem, config: self.knobs.config.clone(), model }]
@@ -320,26 +337,22 @@ impl App {
                 self.mode = Mode::ModelPicker { selected: 0 };
                 return vec![Effect::LoadModels];
             }
-            Action::FocusPrev => {
-                self.focus = self.focus.saturating_sub(1);
-                self.step = None;
+            Action::FocusPrev => self.move_across(-1),
+            Action::FocusNext => self.move_across(1),
+            Action::PagePrev => self.move_across(-(self.per_page.max(1) as isize)),
+            Action::PageNext => self.move_across(self.per_page.max(1) as isize),
+            Action::TreeUp => self.move_depth(false),
+            Action::TreeDown => self.move_depth(true),
+            Action::ToggleTree => {
+                self.show_tree = !self.show_tree;
+                if !self.run().is_some_and(|r| body_of(&r.tree) == Body::Tree) {
+                    self.message = Some("the search tree shows for beam, lookahead and DVTS runs".into());
+                }
             }
-            Action::FocusNext => {
-                self.focus = (self.focus + 1).min(self.node_count().saturating_sub(1));
-                self.step = None;
-            }
-            Action::PagePrev => {
-                self.focus = self.focus.saturating_sub(self.per_page.max(1));
-                self.step = None;
-            }
-            Action::PageNext => {
-                self.focus = (self.focus + self.per_page.max(1)).min(self.node_count().saturating_sub(1));
-                self.step = None;
-            }
+            Action::Fork => return self.fork(),
             Action::Zoom => self.zoom = !self.zoom,
             Action::StepUp | Action::StepDown => {
-                let steps =
-                    self.run().and_then(|r| r.tree.nodes.get(self.focus)).map_or(0, |n| n.steps.len());
+                let steps = self.focused_view().map_or(0, |n| n.steps.len());
                 if steps > 0 {
                     self.step = Some(match (self.step, action) {
                         (None, _) => steps - 1,
@@ -365,10 +378,16 @@ impl App {
                         (self.current + 1).min(self.runs.len() - 1)
                     };
                     self.focus = 0;
+                    self.cursor = None;
                     self.step = None;
                 }
             }
-            Action::Quit | Action::Back => {}
+            // Nothing open: stop holding a picked node and follow the run again.
+            Action::Back => {
+                self.cursor = None;
+                self.step = None;
+            }
+            Action::Quit => {}
         }
         vec![]
     }
@@ -485,9 +504,160 @@ impl App {
         }
     }
 
-    /// The node in focus.
+    /// The nodes shown as panes, in order: every node, or for step-wise runs the
+    /// surviving beams, after the picked node when it is not one of them.
+    pub fn pane_nodes(&self) -> Vec<NodeId> {
+        let Some(r) = self.run() else { return Vec::new() };
+        match body_of(&r.tree) {
+            Body::Tree => {
+                let mut v = surviving(&r.tree);
+                if let Some(c) = self.cursor.filter(|c| (*c as usize) < r.tree.nodes.len()) {
+                    if !v.contains(&c) {
+                        v.insert(0, c);
+                    }
+                }
+                v
+            }
+            _ => (0..r.tree.nodes.len() as NodeId).collect(),
+        }
+    }
+
+    /// The focused pane's place in `list` (from [`App::pane_nodes`]): the picked node's, else `focus`.
+    pub fn focus_index(&self, list: &[NodeId]) -> usize {
+        self.cursor
+            .and_then(|c| list.iter().position(|&id| id == c))
+            .unwrap_or(self.focus)
+            .min(list.len().saturating_sub(1))
+    }
+
+    /// The node in focus: the focused pane's, or the picked revision.
     pub fn focused_node(&self) -> Option<NodeId> {
-        self.run().and_then(|r| r.tree.nodes.get(self.focus)).map(|n| n.node)
+        let run = self.run()?;
+        let valid = |id: &NodeId| (*id as usize) < run.tree.nodes.len();
+        match body_of(&run.tree) {
+            Body::Revise => self.cursor.filter(valid).or_else(|| default_focus(&chains(&run.tree))),
+            _ => {
+                let list = self.pane_nodes();
+                list.get(self.focus_index(&list)).copied()
+            }
+        }
+    }
+
+    fn focused_view(&self) -> Option<&crate::tree::NodeView> {
+        let id = self.focused_node()?;
+        self.run()?.tree.nodes.get(id as usize)
+    }
+
+    /// Pick node `id` of a step-wise run; the panes follow it.
+    fn pick(&mut self, id: NodeId) {
+        self.cursor = Some(id);
+        let list = self.pane_nodes();
+        self.focus = self.focus_index(&list);
+    }
+
+    /// Left/right: panes, the tree row of the focused node (when the tree shows), or chains.
+    fn move_across(&mut self, delta: isize) {
+        self.step = None;
+        let Some(run) = self.run() else { return };
+        let shift =
+            |i: usize, len: usize| (i as isize + delta).clamp(0, len.saturating_sub(1) as isize) as usize;
+        match body_of(&run.tree) {
+            Body::Panes => self.focus = shift(self.focus, self.node_count()),
+            Body::Tree if self.show_tree => {
+                let Some(n) = self.focused_view() else { return };
+                let rows = tree_rows(&run.tree);
+                let Some(row) = rows.get(n.depth as usize) else { return };
+                if let Some(i) = row.iter().position(|&id| id == n.node) {
+                    let id = row[shift(i, row.len())];
+                    self.pick(id);
+                }
+            }
+            Body::Tree => {
+                let list = self.pane_nodes();
+                if let Some(&id) = list.get(shift(self.focus_index(&list), list.len())) {
+                    self.pick(id);
+                }
+            }
+            Body::Revise => {
+                let ch = chains(&run.tree);
+                let Some((ci, ri)) = self.focused_node().and_then(|id| locate(&ch, id)) else { return };
+                let revs = &ch[shift(ci, ch.len())].1;
+                self.cursor = revs.get(ri.min(revs.len().saturating_sub(1))).copied();
+            }
+        }
+    }
+
+    /// Up/down the tree (parent, or a child: the best-ranked first) or along a chain's revisions.
+    fn move_depth(&mut self, down: bool) {
+        self.step = None;
+        let Some(run) = self.run() else { return };
+        match body_of(&run.tree) {
+            Body::Tree => {
+                let Some(n) = self.focused_view() else { return };
+                let target = if down {
+                    let rows = tree_rows(&run.tree);
+                    let below = rows.get(n.depth as usize + 1).map_or(&[][..], Vec::as_slice);
+                    let child = below.iter().copied().find(|&id| {
+                        run.tree.nodes.get(id as usize).is_some_and(|c| c.parent == Some(n.node))
+                    });
+                    // A leaf: go to the node below at about the same place in the row.
+                    child.or_else(|| {
+                        let row = &rows[n.depth as usize];
+                        let i = row.iter().position(|&id| id == n.node)?;
+                        let j = (i * below.len()).checked_div(row.len())?;
+                        below.get(j.min(below.len().saturating_sub(1))).copied()
+                    })
+                } else {
+                    n.parent
+                };
+                if let Some(id) = target {
+                    self.pick(id);
+                }
+            }
+            Body::Revise => {
+                let ch = chains(&run.tree);
+                let Some((ci, ri)) = self.focused_node().and_then(|id| locate(&ch, id)) else { return };
+                let revs = &ch[ci].1;
+                let ri = if down { (ri + 1).min(revs.len() - 1) } else { ri.saturating_sub(1) };
+                self.cursor = Some(revs[ri]);
+            }
+            Body::Panes => self.message = Some("no tree here: best-of-N candidates are independent".into()),
+        }
+    }
+
+    /// Start a run that continues from the focused node's finished steps, with the same settings.
+    fn fork(&mut self) -> Vec<Effect> {
+        let Some(node) = self.focused_view() else {
+            self.message = Some("fork: focus a node first".into());
+            return vec![];
+        };
+        let prefix: Vec<String> =
+            node.steps.iter().map(|s| s.text.clone()).take_while(|s| !s.is_empty()).collect();
+        let id = node.node;
+        if prefix.is_empty() {
+            self.message = Some(format!("fork: #{id} has no finished step yet"));
+            return vec![];
+        }
+        let Some(run) = self.run() else { return vec![] };
+        let info = run.tree.info.as_ref();
+        let Some(problem) = info.map(|i| i.problem.clone()).or(self.problem.clone()) else {
+            self.message = Some("fork: the run has not said its problem yet".into());
+            return vec![];
+        };
+        let config = info.map_or_else(|| self.knobs.config.clone(), |i| i.config.clone());
+        let model = run.model.clone();
+        self.runs.push(RunView {
+            tree: RunTree::new(),
+            model: model.clone(),
+            paused: false,
+            selection: None,
+        });
+        self.current = self.runs.len() - 1;
+        self.focus = 0;
+        self.cursor = None;
+        self.step = None;
+        self.message = Some(format!("fork of #{id} after {} steps", prefix.len()));
+        vec![Effect::Fork { problem, config, model, prefix }]
     }
 }
 

@@ -151,6 +151,10 @@ const DEFAULTS: &[(&str, Action)] = &[
     ("L", Action::ToggleLatex),
     ("<", Action::RunPrev),
     (">", Action::RunNext),
+    ("K", Action::TreeUp),
+    ("J", Action::TreeDown),
+    ("g", Action::ToggleTree),
+    ("f", Action::Fork),
 ];
 
 impl Default for Keymap {

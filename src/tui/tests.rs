@@ -6,7 +6,9 @@ use ratatui::Terminal;
 
 use super::action::Action;
 use super::app::{App, Effect, Mode, TextKey};
-use super::fixture::{best_of_n_events, Stage};
+use super::fixture::{
+    adaptive_events, beam_events, beam_events_until, best_of_n_events, revise_events, Stage,
+};
 use super::keymap::Keymap;
 use super::theme;
 use super::view::{draw, ViewCache};
@@ -240,4 +242,223 @@ fn model_output_cannot_reach_the_terminal_raw() {
     let shown: String = term.backend().buffer().content().iter().map(|c| c.symbol()).collect();
     assert!(!shown.contains('\u{1b}') && !shown.contains('\u{7}') && !shown.contains('\u{202e}'));
     assert!(shown.contains('␛'), "escape shown as a visible placeholder");
+}
+
+/// The whole screen as text, one line per row.
+fn screen(term: &Terminal<TestBackend>) -> String {
+    let buf = term.backend().buffer();
+    let w = buf.area.width as usize;
+    let cells: Vec<&str> = buf.content().iter().map(|c| c.symbol()).collect();
+    cells.chunks(w).map(|row| row.concat()).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn snapshot_tree_mid_search() {
+    let a = app_with(&beam_events_until(8, 2, 6, 3));
+    insta::assert_snapshot!(render(&a, 140, 30).backend());
+}
+
+#[test]
+fn snapshot_tree_finished() {
+    let a = app_with(&beam_events(8, 2, 6));
+    insta::assert_snapshot!(render(&a, 140, 30).backend());
+}
+
+#[test]
+fn snapshot_tree_picked_pruned_node() {
+    let mut a = app_with(&beam_events(8, 2, 6));
+    a.update(Action::TreeUp);
+    a.update(Action::TreeUp);
+    a.update(Action::FocusNext); // a node beside the surviving path at step 4
+    a.update(Action::FocusNext);
+    insta::assert_snapshot!(render(&a, 120, 32).backend());
+}
+
+#[test]
+fn snapshot_revisions_right_then_wrong() {
+    let a = app_with(&revise_events(3, 3));
+    insta::assert_snapshot!(render(&a, 140, 30).backend());
+}
+
+#[test]
+fn snapshot_adaptive_header() {
+    let a = app_with(&adaptive_events(8, 2, 6, 2));
+    insta::assert_snapshot!(render(&a, 140, 30).backend());
+}
+
+#[test]
+fn the_tree_shows_one_row_per_depth_and_the_surviving_beams_below() {
+    let a = app_with(&beam_events(8, 2, 6));
+    let run = a.run().unwrap();
+    let rows = super::view_tree::tree_rows(&run.tree);
+    assert_eq!(rows.len(), 6);
+    assert_eq!(rows[0].len(), 8, "N first steps");
+    // Every child sits after the children of nodes placed before its parent.
+    for d in 1..rows.len() {
+        let place = |id: u32| rows[d - 1].iter().position(|&p| p == id).unwrap();
+        let parents: Vec<usize> =
+            rows[d].iter().map(|&c| place(run.tree.nodes[c as usize].parent.unwrap())).collect();
+        assert!(parents.windows(2).all(|w| w[0] <= w[1]), "depth {d}: {parents:?}");
+    }
+    let panes = a.pane_nodes();
+    assert!(!panes.is_empty());
+    assert!(panes.iter().all(|&id| run.tree.nodes[id as usize].status == crate::tree::NodeStatus::Done));
+    let text = screen(&render(&a, 140, 30));
+    assert!(text.contains("search tree"), "{text}");
+    assert!(text.contains("round 6/6"), "{text}");
+}
+
+#[test]
+fn mid_search_panes_show_the_live_frontier_not_pruned_nodes() {
+    use crate::tree::NodeStatus;
+    let a = app_with(&beam_events_until(8, 2, 6, 3));
+    let run = a.run().unwrap();
+    let deepest = run.tree.nodes.iter().map(|n| n.depth).max().unwrap();
+    for id in a.pane_nodes() {
+        let n = &run.tree.nodes[id as usize];
+        assert!(
+            n.status == NodeStatus::Done || n.depth == deepest,
+            "#{id} at depth {} is {:?}",
+            n.depth,
+            n.status
+        );
+        assert_ne!(n.status, NodeStatus::Pruned);
+    }
+}
+
+#[test]
+fn tree_keys_move_along_rows_and_between_parent_and_child() {
+    let mut a = app_with(&beam_events(8, 2, 6));
+    let start = a.focused_node().unwrap();
+    let depth_of = |a: &App, id: u32| a.run().unwrap().tree.nodes[id as usize].depth;
+    let parent_of = |a: &App, id: u32| a.run().unwrap().tree.nodes[id as usize].parent;
+    a.update(Action::TreeUp);
+    let up = a.focused_node().unwrap();
+    assert_eq!(Some(up), parent_of(&a, start));
+    assert_eq!(a.cursor, Some(up));
+    a.update(Action::TreeDown);
+    let down = a.focused_node().unwrap();
+    assert_eq!(parent_of(&a, down), Some(up), "down goes to a child");
+    assert_eq!(depth_of(&a, down), depth_of(&a, up) + 1);
+    // Left/right stay on the row.
+    a.update(Action::FocusNext);
+    let right = a.focused_node().unwrap();
+    assert_ne!(right, down);
+    assert_eq!(depth_of(&a, right), depth_of(&a, down));
+    a.update(Action::FocusPrev);
+    assert_eq!(a.focused_node(), Some(down));
+    // The picked node's path opens in the focused pane and the inspector.
+    assert_eq!(a.pane_nodes()[a.focus_index(&a.pane_nodes())], down);
+    a.update(Action::Inspect);
+    assert_eq!(a.mode, Mode::Inspector);
+    a.update(Action::Back);
+    // Esc with nothing open drops the pick and follows the run again.
+    a.update(Action::Back);
+    assert_eq!(a.cursor, None);
+    // With the tree hidden, left/right go through the panes.
+    a.update(Action::ToggleTree);
+    assert!(!a.show_tree);
+    let panes = a.pane_nodes();
+    a.update(Action::FocusNext);
+    assert_eq!(a.focused_node(), panes.get(1).copied());
+    a.update(Action::ToggleTree);
+    assert!(a.show_tree);
+}
+
+#[test]
+fn fork_starts_a_run_from_the_focused_nodes_steps() {
+    let mut a = app_with(&beam_events(8, 2, 6));
+    a.update(Action::TreeUp);
+    let id = a.focused_node().unwrap();
+    let steps: Vec<String> =
+        a.run().unwrap().tree.nodes[id as usize].steps.iter().map(|s| s.text.clone()).collect();
+    match a.update(Action::Fork).as_slice() {
+        [Effect::Fork { problem, config, prefix, model }] => {
+            assert_eq!(prefix, &steps);
+            assert!(problem.text.contains("ducks"));
+            assert_eq!(config.strategy, crate::strategy::StrategyKind::Beam);
+            assert_eq!(model, "qwen2.5:1.5b");
+        }
+        fx => panic!("{fx:?}"),
+    }
+    assert_eq!(a.runs.len(), 2);
+    assert_eq!(a.current, 1);
+    assert_eq!(a.cursor, None);
+}
+
+#[test]
+fn fork_needs_a_finished_step() {
+    let mut a = app_with(&beam_events_until(8, 2, 6, 0));
+    // The focused pane is a node that has not finished its first step.
+    while a.focused_node().is_some_and(|id| !a.run().unwrap().tree.nodes[id as usize].steps.is_empty()) {
+        a.update(Action::FocusNext);
+    }
+    assert!(a.update(Action::Fork).is_empty());
+    assert!(a.message.as_deref().unwrap().contains("no finished step"), "{:?}", a.message);
+    assert_eq!(a.runs.len(), 1);
+}
+
+#[test]
+fn revision_keys_move_between_chains_and_revisions() {
+    let mut a = app_with(&revise_events(3, 3));
+    let at = |a: &App| {
+        let n = &a.run().unwrap().tree.nodes[a.focused_node().unwrap() as usize];
+        (n.chain.unwrap(), n.revision.unwrap())
+    };
+    assert_eq!(at(&a), (0, 2), "the latest revision of the first chain");
+    a.update(Action::TreeUp);
+    assert_eq!(at(&a), (0, 1));
+    a.update(Action::FocusNext);
+    assert_eq!(at(&a), (1, 1));
+    a.update(Action::FocusNext);
+    a.update(Action::FocusNext);
+    assert_eq!(at(&a), (2, 1), "stops at the last chain");
+    a.update(Action::TreeDown);
+    a.update(Action::TreeDown);
+    assert_eq!(at(&a), (2, 2));
+    a.update(Action::Inspect);
+    assert_eq!(a.mode, Mode::Inspector);
+}
+
+#[test]
+fn the_answer_strip_shows_a_right_answer_revised_into_a_wrong_one() {
+    let a = app_with(&revise_events(2, 3));
+    let text = screen(&render(&a, 140, 30));
+    assert!(text.contains("18✓ → 18✓ → 20✗"), "{text}");
+    assert!(text.contains("20✗ → 18✓ → 18✓"), "{text}");
+    // The ✓→✗ arrow is drawn in the warning colour.
+    let term = render(&a, 140, 30);
+    let buf = term.backend().buffer();
+    let warn = a.theme.warn;
+    assert!(buf.content().iter().any(|c| c.symbol() == "→" && c.fg == warn));
+}
+
+#[test]
+fn the_tree_toggle_gives_the_panes_the_room() {
+    let mut a = app_with(&beam_events(8, 2, 6));
+    a.update(Action::ToggleTree);
+    let text = screen(&render(&a, 140, 30));
+    assert!(!text.contains("search tree"), "{text}");
+}
+
+#[test]
+fn a_deep_wide_tree_renders() {
+    // Depth 40, N = 64, width 4: 2,560 nodes (the speed goal is in a benchmark).
+    let events = beam_events(64, 4, 40);
+    let mut a = app_with(&events);
+    let run = a.run().unwrap();
+    assert_eq!(super::view_tree::tree_rows(&run.tree).len(), 40);
+    assert_eq!(run.tree.nodes.len(), 64 * 40);
+    let text = screen(&render(&a, 240, 60));
+    assert!(text.contains("search tree"));
+    for _ in 0..45 {
+        a.update(Action::TreeUp);
+    }
+    for _ in 0..70 {
+        a.update(Action::FocusNext);
+    }
+    render(&a, 240, 60);
+    render(&a, 60, 16);
+    let mid = app_with(&beam_events_until(64, 4, 40, 39));
+    render(&mid, 240, 60);
 }

@@ -12,6 +12,8 @@ use super::action::Action;
 use super::app::{one_line, App, Mode, RunView};
 use super::text::{latex_to_unicode, sanitize, Highlighter};
 use super::theme::Theme;
+use super::view_revise::draw_revisions;
+use super::view_tree::{body_of, draw_tree, round_progress, Body};
 use crate::event::NodeId;
 use crate::tree::{NodeStatus, NodeView};
 use crate::verify::{Aggregation, StepDetail, StepScore};
@@ -158,9 +160,11 @@ pub fn draw(f: &mut Frame, app: &App, cache: &mut ViewCache) -> Drawn {
         draw_no_server(f, area, app, message);
         return Drawn::default();
     }
+    // An adaptive run's estimate takes a fifth header line.
+    let header = 4 + u16::from(app.run().is_some_and(|r| r.tree.difficulty.is_some()));
     let rows = Layout::default()
         .direction(Direction::Vertical)
-        .constraints([Constraint::Length(4), Constraint::Min(5), Constraint::Length(1)])
+        .constraints([Constraint::Length(header), Constraint::Min(5), Constraint::Length(1)])
         .split(area);
     draw_header(f, rows[0], app);
     let body = rows[1];
@@ -179,7 +183,27 @@ pub fn draw(f: &mut Frame, app: &App, cache: &mut ViewCache) -> Drawn {
     };
     let drawn = match app.run() {
         Some(run) => {
-            let d = draw_panes(f, panes_area, app, run, cache);
+            let d = match body_of(&run.tree) {
+                Body::Panes => draw_panes(f, panes_area, app, run, cache),
+                Body::Revise => {
+                    Drawn { per_page: draw_revisions(f, panes_area, app, run, app.focused_node()) }
+                }
+                Body::Tree => {
+                    // The tree on top (a row per depth), the surviving beams below.
+                    let depths = run.tree.nodes.iter().map(|n| n.depth + 1).max().unwrap_or(1);
+                    let h = (depths.min(u16::MAX as u32 - 2) as u16 + 2).min(panes_area.height * 2 / 5);
+                    if app.show_tree && h >= 3 {
+                        let c = Layout::default()
+                            .direction(Direction::Vertical)
+                            .constraints([Constraint::Length(h), Constraint::Min(3)])
+                            .split(panes_area);
+                        draw_tree(f, c[0], app, run, app.focused_node());
+                        draw_panes(f, c[1], app, run, cache)
+                    } else {
+                        draw_panes(f, panes_area, app, run, cache)
+                    }
+                }
+            };
             draw_answers(f, answers_area, app, run);
             d
         }
@@ -277,6 +301,25 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App) {
             Span::styled(" finished ", bar.fg(t.status_done))
         };
         l1.push(state);
+        match body_of(&r.tree) {
+            Body::Tree => {
+                if let Some((round, limit)) = round_progress(&r.tree) {
+                    l1.push(Span::styled(
+                        format!(" round {round}/{limit} "),
+                        bar.add_modifier(Modifier::BOLD),
+                    ));
+                }
+            }
+            Body::Revise => {
+                let rev = r.tree.nodes.iter().filter_map(|n| n.revision).max().map_or(0, |x| x + 1);
+                let of = r.tree.info.as_ref().map(|i| i.config.revisions).unwrap_or_default();
+                l1.push(Span::styled(format!(" revision {rev}/{of} "), bar.add_modifier(Modifier::BOLD)));
+            }
+            Body::Panes => {}
+        }
+        if let Some(change) = r.tree.applied.last() {
+            l1.push(Span::styled(format!(" applied: {} ", one_line(change, 60)), bar.fg(t.accent)));
+        }
     }
     let mut l2 = Vec::new();
     l2.extend(kv(t, " strategy ", c.strategy.to_string()));
@@ -313,12 +356,28 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App) {
         .or(app.problem.clone())
         .map(|p| format!(" {}  {}", p.id, one_line(&sanitize(&p.text), 400)))
         .unwrap_or_else(|| " no problem — press p to pick one".into());
-    let lines = vec![
+    let mut lines = vec![
         Line::from(l1).style(bar),
         Line::from(l2),
         Line::from(l3),
         Line::from(Span::styled(problem, Style::default().fg(t.dim))),
     ];
+    if let Some(d) = app.run().and_then(|r| r.tree.difficulty.as_ref()) {
+        lines.push(Line::from(vec![
+            Span::styled(" difficulty ", Style::default().fg(t.dim)),
+            Span::styled(
+                format!("{:.2}", d.estimate),
+                Style::default().fg(t.score_color(Some(d.estimate))).add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(format!(" · bin {}/5 ({})", d.bin, sanitize(&d.method)), Style::default().fg(t.fg)),
+            Span::styled(" → ", Style::default().fg(t.dim)),
+            Span::styled(
+                sanitize(&d.strategy).into_owned(),
+                Style::default().fg(t.accent).add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(format!(": {}", one_line(&sanitize(&d.reason), 300)), Style::default().fg(t.fg)),
+        ]));
+    }
     f.render_widget(Paragraph::new(lines), area);
 }
 
@@ -336,14 +395,15 @@ fn status_style(t: &Theme, s: NodeStatus) -> (Style, &'static str) {
 
 fn draw_panes(f: &mut Frame, area: Rect, app: &App, run: &RunView, cache: &mut ViewCache) -> Drawn {
     let t = &app.theme;
-    let n = run.tree.nodes.len();
+    let ids = app.pane_nodes();
+    let n = ids.len();
     if n == 0 {
         let msg = if run.tree.finished { "the run produced no candidates" } else { "starting…" };
         f.render_widget(Paragraph::new(Span::styled(msg, Style::default().fg(t.dim))), area);
         return Drawn { per_page: 1 };
     }
     let cols = if app.zoom { 1 } else { ((area.width / MIN_PANE_WIDTH).max(1) as usize).min(n) };
-    let focus = app.focus.min(n - 1);
+    let focus = app.focus_index(&ids);
     let page = focus / cols;
     let first = page * cols;
     let shown = cols.min(n - first);
@@ -351,7 +411,8 @@ fn draw_panes(f: &mut Frame, area: Rect, app: &App, run: &RunView, cache: &mut V
     let widths: Vec<Constraint> = (0..cols).map(|_| Constraint::Ratio(1, cols as u32)).collect();
     let chunks = Layout::default().direction(Direction::Horizontal).constraints(widths).split(area);
     let agg = app.knobs.config.aggregation;
-    for (i, node) in run.tree.nodes[first..first + shown].iter().enumerate() {
+    let panes = ids[first..first + shown].iter().filter_map(|&id| run.tree.nodes.get(id as usize));
+    for (i, node) in panes.enumerate() {
         let focused = first + i == focus;
         draw_pane(f, chunks[i], app, node, focused, agg, cache);
     }
@@ -382,6 +443,15 @@ fn draw_pane(
     let mut title = vec![
         Span::styled(format!(" #{}", node.node), Style::default().fg(t.fg).add_modifier(Modifier::BOLD)),
         Span::styled(node.seed.map(|s| format!(" s{s}")).unwrap_or_default(), Style::default().fg(t.dim)),
+        // Tree-search nodes: which step of the path this node added.
+        Span::styled(
+            if node.parent.is_some() || node.depth > 0 {
+                format!(" step {}", node.depth + 1)
+            } else {
+                String::new()
+            },
+            Style::default().fg(t.dim),
+        ),
         Span::styled(format!(" {sword}"), sstyle),
         Span::styled(format!(" {}t", node.tokens), Style::default().fg(t.dim)),
     ];
@@ -601,7 +671,7 @@ fn draw_empty(f: &mut Frame, area: Rect, app: &App) {
 fn draw_footer(f: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
     let k = |a: Action| app.keymap.key_for(a);
-    let keys: Vec<(String, &str)> = match &app.mode {
+    let mut keys: Vec<(String, &str)> = match &app.mode {
         Mode::Normal => vec![
             (k(Action::Help), "help"),
             (format!("{}/{}", k(Action::NUp), k(Action::NDown)), "N"),
@@ -634,6 +704,22 @@ fn draw_footer(f: &mut Frame, area: Rect, app: &App) {
         }
         Mode::NoServer { .. } => vec![(k(Action::Rerun), "retry"), (k(Action::Quit), "quit")],
     };
+    // The tree and revision views' own keys come first, where they are not cut off.
+    if app.mode == Mode::Normal {
+        let updown = format!("{}/{}", k(Action::TreeUp), k(Action::TreeDown));
+        let extra: Vec<(String, &str)> = match app.run().map(|r| body_of(&r.tree)) {
+            Some(Body::Tree) => {
+                vec![(updown, "parent/child"), (k(Action::ToggleTree), "tree"), (k(Action::Fork), "fork")]
+            }
+            Some(Body::Revise) => vec![
+                (format!("{}/{}", k(Action::FocusPrev), k(Action::FocusNext)), "chain"),
+                (updown, "revision"),
+                (k(Action::Fork), "fork"),
+            ],
+            _ => vec![],
+        };
+        keys.splice(1..1, extra);
+    }
     let mut spans = Vec::new();
     if let Some(m) = &app.message {
         spans.push(Span::styled(format!(" {} ", one_line(m, 100)), Style::default().fg(t.bg).bg(t.warn)));
@@ -778,7 +864,7 @@ fn draw_inspector(f: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
     let r = centered(area, 86, area.height.saturating_sub(4));
     let Some(run) = app.run() else { return };
-    let Some(node) = run.tree.nodes.get(app.focus) else { return };
+    let Some(node) = app.focused_node().and_then(|id| run.tree.nodes.get(id as usize)) else { return };
     let Some(k) = app.step.filter(|k| *k < node.steps.len()) else { return };
     let verifier = run.tree.info.as_ref().map(|i| i.verifier.clone()).unwrap_or_default();
     let inner =

@@ -1,0 +1,295 @@
+//! Fast single-stream inference for the pocket transformer: the weights trained with
+//! candle, copied into flat `f32` buffers, decoded one token at a time with a KV cache.
+
+use std::collections::HashMap;
+
+use anyhow::{anyhow, bail, Context};
+use candle_core::{DType, Device, Tensor};
+
+/// Vocabulary: 7-bit ASCII; ids 1–3 are the control tokens of [`super::task`].
+pub const VOCAB: usize = 128;
+
+/// Map text to token ids (non-ASCII becomes '?').
+pub fn encode(text: &str) -> Vec<u8> {
+    text.chars().map(|c| if (c as u32) < 128 && c as u32 >= 9 { c as u8 } else { b'?' }).collect()
+}
+
+/// One layer's weights (Linear weights are `[out][in]`, row-major).
+#[derive(Debug, Clone)]
+struct Layer {
+    n1: Vec<f32>,
+    qkv_w: Vec<f32>,
+    qkv_b: Vec<f32>,
+    o_w: Vec<f32>,
+    o_b: Vec<f32>,
+    n2: Vec<f32>,
+    fc1_w: Vec<f32>,
+    fc1_b: Vec<f32>,
+    fc2_w: Vec<f32>,
+    fc2_b: Vec<f32>,
+}
+
+/// A loaded pocket transformer (policy, or PRM when it has a score head).
+#[derive(Debug, Clone)]
+pub struct Net {
+    pub d: usize,
+    pub heads: usize,
+    pub ctx: usize,
+    tok: Vec<f32>,
+    pos: Vec<f32>,
+    layers: Vec<Layer>,
+    nf: Vec<f32>,
+    /// PRM head: weight `[d]` and bias.
+    prm: Option<(Vec<f32>, f32)>,
+}
+
+/// The per-stream state: keys and values of every position so far.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    k: Vec<Vec<f32>>,
+    v: Vec<Vec<f32>>,
+    pub len: usize,
+}
+
+/// Scratch buffers for one forward step.
+#[derive(Debug, Clone)]
+pub struct Scratch {
+    x: Vec<f32>,
+    h: Vec<f32>,
+    qkv: Vec<f32>,
+    att: Vec<f32>,
+    y: Vec<f32>,
+    ff: Vec<f32>,
+    pub logits: Vec<f32>,
+}
+
+fn get(map: &HashMap<String, Tensor>, name: &str) -> anyhow::Result<Vec<f32>> {
+    let t = map.get(name).ok_or_else(|| anyhow!("missing tensor {name}"))?;
+    Ok(t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?)
+}
+
+impl Net {
+    /// Build from named tensors (as saved by training).
+    pub fn from_tensors(map: &HashMap<String, Tensor>) -> anyhow::Result<Net> {
+        let tok_t = map.get("tok").context("missing tensor tok")?;
+        let (v, d) = tok_t.dims2()?;
+        if v != VOCAB {
+            bail!("vocabulary {v}, expected {VOCAB}");
+        }
+        let ctx = map.get("pos").context("missing tensor pos")?.dims2()?.0;
+        let heads = get(map, "cfg")?.first().copied().unwrap_or(4.0) as usize;
+        let mut layers = Vec::new();
+        while map.contains_key(&format!("l{}.n1", layers.len())) {
+            let p = format!("l{}.", layers.len());
+            layers.push(Layer {
+                n1: get(map, &format!("{p}n1"))?,
+                qkv_w: get(map, &format!("{p}qkv.w"))?,
+                qkv_b: get(map, &format!("{p}qkv.b"))?,
+                o_w: get(map, &format!("{p}o.w"))?,
+                o_b: get(map, &format!("{p}o.b"))?,
+                n2: get(map, &format!("{p}n2"))?,
+                fc1_w: get(map, &format!("{p}fc1.w"))?,
+                fc1_b: get(map, &format!("{p}fc1.b"))?,
+                fc2_w: get(map, &format!("{p}fc2.w"))?,
+                fc2_b: get(map, &format!("{p}fc2.b"))?,
+            });
+        }
+        if layers.is_empty() || heads == 0 || d % heads != 0 {
+            bail!("malformed pocket weights");
+        }
+        let prm = match (map.get("prm.w"), map.get("prm.b")) {
+            (Some(_), Some(_)) => Some((get(map, "prm.w")?, get(map, "prm.b")?[0])),
+            _ => None,
+        };
+        Ok(Net {
+            d,
+            heads,
+            ctx,
+            tok: get(map, "tok")?,
+            pos: get(map, "pos")?,
+            layers,
+            nf: get(map, "nf")?,
+            prm,
+        })
+    }
+
+    /// Load from safetensors bytes.
+    pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Net> {
+        let map = candle_core::safetensors::load_buffer(bytes, &Device::Cpu)?;
+        Self::from_tensors(&map)
+    }
+
+    /// Whether this net has a PRM head.
+    pub fn is_prm(&self) -> bool {
+        self.prm.is_some()
+    }
+
+    /// An empty cache.
+    pub fn cache(&self) -> Cache {
+        Cache {
+            k: vec![Vec::with_capacity(self.ctx * self.d); self.layers.len()],
+            v: vec![Vec::with_capacity(self.ctx * self.d); self.layers.len()],
+            len: 0,
+        }
+    }
+
+    /// Scratch buffers.
+    pub fn scratch(&self) -> Scratch {
+        let d = self.d;
+        Scratch {
+            x: vec![0.0; d],
+            h: vec![0.0; d],
+            qkv: vec![0.0; 3 * d],
+            att: vec![0.0; self.ctx],
+            y: vec![0.0; d],
+            ff: vec![0.0; 4 * d],
+            logits: vec![0.0; VOCAB],
+        }
+    }
+
+    /// Feed one token at the next position. Fills `s.logits` when `want_logits`; returns
+    /// the PRM probability at this position for PRM nets. Fails past the context.
+    pub fn step(&self, cache: &mut Cache, s: &mut Scratch, tok: u8, want_logits: bool) -> Option<f32> {
+        let d = self.d;
+        let t = cache.len;
+        if t >= self.ctx {
+            return None;
+        }
+        let tok = (tok as usize).min(VOCAB - 1);
+        for i in 0..d {
+            s.x[i] = self.tok[tok * d + i] + self.pos[t * d + i];
+        }
+        let hd = d / self.heads;
+        let scale = 1.0 / (hd as f32).sqrt();
+        for (li, l) in self.layers.iter().enumerate() {
+            rms(&s.x, &l.n1, &mut s.h);
+            matvec(&l.qkv_w, &l.qkv_b, &s.h, &mut s.qkv);
+            cache.k[li].extend_from_slice(&s.qkv[d..2 * d]);
+            cache.v[li].extend_from_slice(&s.qkv[2 * d..3 * d]);
+            let (ks, vs) = (&cache.k[li], &cache.v[li]);
+            for hh in 0..self.heads {
+                let q = &s.qkv[hh * hd..(hh + 1) * hd];
+                let mut mx = f32::NEG_INFINITY;
+                for j in 0..=t {
+                    let k = &ks[j * d + hh * hd..j * d + (hh + 1) * hd];
+                    let a = dot(q, k) * scale;
+                    s.att[j] = a;
+                    mx = mx.max(a);
+                }
+                let mut sum = 0.0;
+                for a in s.att[..=t].iter_mut() {
+                    *a = (*a - mx).exp();
+                    sum += *a;
+                }
+                let y = &mut s.y[hh * hd..(hh + 1) * hd];
+                y.iter_mut().for_each(|v| *v = 0.0);
+                for j in 0..=t {
+                    let w = s.att[j] / sum;
+                    let v = &vs[j * d + hh * hd..j * d + (hh + 1) * hd];
+                    for (yy, vv) in y.iter_mut().zip(v) {
+                        *yy += w * vv;
+                    }
+                }
+            }
+            matvec(&l.o_w, &l.o_b, &s.y, &mut s.h);
+            for i in 0..d {
+                s.x[i] += s.h[i];
+            }
+            rms(&s.x, &l.n2, &mut s.h);
+            matvec(&l.fc1_w, &l.fc1_b, &s.h, &mut s.ff);
+            for v in s.ff.iter_mut() {
+                *v = gelu(*v);
+            }
+            matvec(&l.fc2_w, &l.fc2_b, &s.ff, &mut s.h);
+            for i in 0..d {
+                s.x[i] += s.h[i];
+            }
+        }
+        cache.len += 1;
+        rms(&s.x, &self.nf, &mut s.h);
+        if want_logits {
+            for (v, out) in s.logits.iter_mut().enumerate() {
+                *out = dot(&self.tok[v * d..(v + 1) * d], &s.h);
+            }
+        }
+        self.prm.as_ref().map(|(w, b)| sigmoid(dot(w, &s.h) + b))
+    }
+}
+
+/// Numerically safe logistic function.
+pub fn sigmoid(z: f32) -> f32 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+fn gelu(x: f32) -> f32 {
+    0.5 * x * (1.0 + (0.797_884_6 * (x + 0.044715 * x * x * x)).tanh())
+}
+
+fn rms(x: &[f32], g: &[f32], out: &mut [f32]) {
+    let ms = x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32;
+    let r = 1.0 / (ms + 1e-5).sqrt();
+    for ((o, v), w) in out.iter_mut().zip(x).zip(g) {
+        *o = v * r * w;
+    }
+}
+
+#[inline]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let ca = a.chunks_exact(8);
+    let cb = b.chunks_exact(8);
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    let mut s = acc.iter().sum::<f32>();
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
+    }
+    s
+}
+
+fn matvec(w: &[f32], b: &[f32], x: &[f32], out: &mut [f32]) {
+    let n = x.len();
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = dot(&w[i * n..(i + 1) * n], x) + b[i];
+    }
+}
+
+/// Turn logits into a token: argmax at temperature 0, else a sample.
+pub fn sample(logits: &[f32], temperature: f32, rng: &mut super::task::Rng) -> usize {
+    if temperature <= 0.0 {
+        return argmax(logits);
+    }
+    let mx = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+    let mut probs: Vec<f32> = logits.iter().map(|l| ((l - mx) / temperature).exp()).collect();
+    let sum: f32 = probs.iter().sum();
+    let mut r = rng.f32() * sum;
+    for (i, p) in probs.iter_mut().enumerate() {
+        r -= *p;
+        if r <= 0.0 {
+            return i;
+        }
+    }
+    argmax(logits)
+}
+
+/// Index of the largest logit.
+pub fn argmax(logits: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, l) in logits.iter().enumerate() {
+        if *l > logits[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Log-softmax of logits.
+pub fn log_softmax(logits: &[f32]) -> Vec<f32> {
+    let mx = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+    let lse = mx + logits.iter().map(|l| (l - mx).exp()).sum::<f32>().ln();
+    logits.iter().map(|l| l - lse).collect()
+}
