@@ -1,4 +1,4 @@
-//! Rendering cost: a 64-pane best-of-N state with about 2,000 tokens per pane,
+//! Rendering cost: a 64-pane best-of-N state, and a depth-40 beam-search tree, with about 2,000 tokens per pane,
 //! drawn into a 240×60 `TestBackend`. The first frame fills the wrap cache;
 //! the measured frames are what streaming costs per redraw.
 //!
@@ -54,5 +54,32 @@ fn frame(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, frame);
+/// The tree view of a finished depth-40 beam search with N = 64, M = 4, with its panes.
+fn tree(c: &mut Criterion) {
+    let mut app = App::new(
+        theme::bundled("dark").unwrap(),
+        Keymap::default(),
+        "ollama http://127.0.0.1:11434".into(),
+        RunConfig { n: 64, ..RunConfig::default() },
+    );
+    app.model = Some("bench".into());
+    app.problem = Some(ttc::problem::Problem::inline("Add.", Some("18".into())));
+    app.update(Action::Rerun);
+    for e in &ttc::tui::fixture::beam_events(64, 4, 40) {
+        app.on_event(0, e);
+    }
+    assert!(app.run().unwrap().tree.nodes.len() > 2_000);
+    let mut term = Terminal::new(TestBackend::new(240, 60)).unwrap();
+    let mut cache = ViewCache::new();
+    c.bench_function("tui/tree_view_depth40_n64_240x60", |b| {
+        b.iter(|| {
+            term.draw(|f| {
+                draw(f, &app, &mut cache);
+            })
+            .unwrap();
+        })
+    });
+}
+
+criterion_group!(benches, frame, tree);
 criterion_main!(benches);

@@ -88,7 +88,7 @@ impl Action {
         match self {
             Action::Quit => "quit",
             Action::Help => "show or hide this help",
-            Action::Back => "close the open panel, or unpick the picked node",
+            Action::Back => "close the panel, or unpick the node",
             Action::NUp => "more candidates (N up; starts new ones at once)",
             Action::NDown => "fewer candidates (cancels the newest, keeps finished)",
             Action::DepthUp => "max depth up (tree search)",
@@ -106,8 +106,8 @@ impl Action {
             Action::Cancel => "cancel the run",
             Action::PickProblem => "pick a problem, or write your own",
             Action::PickModel => "pick a model",
-            Action::FocusPrev => "previous pane (tree: node to the left; revisions: chain)",
-            Action::FocusNext => "next pane (tree: node to the right; revisions: chain)",
+            Action::FocusPrev => "previous pane / tree node / chain",
+            Action::FocusNext => "next pane / tree node / chain",
             Action::PagePrev => "previous page of panes",
             Action::PageNext => "next page of panes",
             Action::Zoom => "zoom the focused pane",
@@ -117,10 +117,10 @@ impl Action {
             Action::ToggleLatex => "render LaTeX as Unicode",
             Action::RunPrev => "previous run of this session",
             Action::RunNext => "next run of this session",
-            Action::TreeUp => "tree: parent node (revisions: previous revision)",
-            Action::TreeDown => "tree: best child node (revisions: next revision)",
-            Action::ToggleTree => "show or hide the search tree (beam, lookahead, DVTS)",
-            Action::Fork => "fork: new run from the focused node's steps",
+            Action::TreeUp => "parent node (or previous revision)",
+            Action::TreeDown => "best child node (or next revision)",
+            Action::ToggleTree => "show or hide the search tree",
+            Action::Fork => "fork a run from the focused node",
         }
     }
 }

@@ -429,7 +429,11 @@ pub fn revise_events(chains: usize, revisions: usize) -> Vec<Event> {
             let steps = [
                 opening,
                 format!("She uses 3 + 4 = 7 eggs, so she sells 16 - 7 = {sold} of them."),
-                format!("At $2 each that is {sold} * 2 = {answer} dollars."),
+                if wrong {
+                    format!("At $2 each that makes {answer} dollars.")
+                } else {
+                    format!("At $2 each that is {sold} * 2 = {answer} dollars.")
+                },
                 format!("The answer is \\boxed{{{answer}}}."),
             ];
             let mut scores = Vec::new();

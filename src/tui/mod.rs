@@ -42,9 +42,6 @@ use keymap::Keymap;
 /// At most one frame per this long.
 pub const FRAME: Duration = Duration::from_millis(16);
 
-/// Why a fork ends at once: `crate::run::start` cannot continue a prefix yet.
-const FORK_UNSUPPORTED: &str = "fork: the engine does not continue prefixes yet";
-
 /// Messages from background work to the UI loop.
 #[allow(clippy::large_enum_variant)] // nearly every message is a run event
 enum Msg {
@@ -190,9 +187,6 @@ pub async fn run(global: GlobalArgs, args: RunArgs, theme_name: Option<String>) 
                     for e in fx {
                         if e == Effect::Quit {
                             app.quit = true;
-                        }
-                        if matches!(e, Effect::Fork { .. }) {
-                            app.message = Some(FORK_UNSUPPORTED.into());
                         }
                         ctx.effect(e, &mut runs);
                     }
@@ -381,22 +375,10 @@ impl Ctx {
                     }
                 });
             }
-            Effect::Fork { prefix, .. } => {
-                // The app already shows the forked run: give it a control slot so run
-                // indices stay aligned, then end it with the reason.
-                tracing::warn!("fork from a {}-step prefix asked for; {}", prefix.len(), FORK_UNSUPPORTED);
-                let (commands, _) = mpsc::unbounded_channel();
-                let index = runs.len();
-                runs.push(RunControl { commands, cancel: CancellationToken::new() });
-                let _ = self.tx.send(Msg::Run(
-                    index,
-                    Event::RunFinished {
-                        selected: None,
-                        correct: None,
-                        budget: Default::default(),
-                        error: Some(FORK_UNSUPPORTED.into()),
-                    },
-                ));
+            Effect::Fork { problem, mut config, model, prefix } => {
+                // A fork is a new run that continues the node's path.
+                config.prefix = prefix;
+                self.effect(Effect::StartRun { problem, config, model }, runs);
             }
             Effect::Command { run, command } => {
                 if let Some(r) = runs.get(run) {

@@ -269,8 +269,12 @@ fn snapshot_tree_picked_pruned_node() {
     let mut a = app_with(&beam_events(8, 2, 6));
     a.update(Action::TreeUp);
     a.update(Action::TreeUp);
-    a.update(Action::FocusNext); // a node beside the surviving path at step 4
-    a.update(Action::FocusNext);
+    for _ in 0..4 {
+        a.update(Action::FocusNext); // to a pruned first step
+    }
+    let id = a.focused_node().unwrap();
+    assert_eq!(a.run().unwrap().tree.nodes[id as usize].status, crate::tree::NodeStatus::Pruned);
+    assert_eq!(a.pane_nodes()[0], id, "the picked node's path opens in the first pane");
     insta::assert_snapshot!(render(&a, 120, 32).backend());
 }
 
@@ -461,4 +465,15 @@ fn a_deep_wide_tree_renders() {
     render(&a, 60, 16);
     let mid = app_with(&beam_events_until(64, 4, 40, 39));
     render(&mid, 240, 60);
+}
+
+#[test]
+fn tree_and_fork_keys_have_defaults() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let km = Keymap::default();
+    let press = |c: char| km.action(&KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    assert_eq!(press('K'), Some(Action::TreeUp));
+    assert_eq!(press('J'), Some(Action::TreeDown));
+    assert_eq!(press('g'), Some(Action::ToggleTree));
+    assert_eq!(press('f'), Some(Action::Fork));
 }

@@ -442,13 +442,12 @@ fn draw_pane(
     let score = node.score_with(agg);
     let mut title = vec![
         Span::styled(format!(" #{}", node.node), Style::default().fg(t.fg).add_modifier(Modifier::BOLD)),
-        Span::styled(node.seed.map(|s| format!(" s{s}")).unwrap_or_default(), Style::default().fg(t.dim)),
-        // Tree-search nodes: which step of the path this node added.
+        // Tree-search nodes say which step of the path they added (their seed follows their id).
         Span::styled(
             if node.parent.is_some() || node.depth > 0 {
                 format!(" step {}", node.depth + 1)
             } else {
-                String::new()
+                node.seed.map(|s| format!(" s{s}")).unwrap_or_default()
             },
             Style::default().fg(t.dim),
         ),
@@ -581,11 +580,16 @@ fn partial_text(node: &NodeView) -> &str {
     if node.status == NodeStatus::Done {
         return "";
     }
-    match node.text.rfind(crate::steps::STEP_DELIMITER) {
+    let tail = match node.text.rfind(crate::steps::STEP_DELIMITER) {
         Some(i) => node.text[i..].trim_start(),
         None if node.steps.is_empty() => node.text.trim_start(),
         None => "",
+    };
+    // A tree-search node stays live after its one step completes: that step is not partial.
+    if node.steps.last().is_some_and(|s| !tail.is_empty() && s.text.trim() == tail.trim()) {
+        return "";
     }
+    tail
 }
 
 /// Plain word wrap, for messages.

@@ -3,6 +3,7 @@
 //! step that node added. Children sit after their parent's group, so a kept
 //! beam's family reads left to right down the rows.
 
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -72,13 +73,18 @@ pub fn tree_rows(tree: &RunTree) -> Vec<Vec<NodeId>> {
         rows[n.depth.min(MAX_ROWS) as usize].push(n.node);
     }
     let mut place = vec![u32::MAX; nodes.len()];
+    let mut keyed: Vec<(u32, u32, NodeId)> = Vec::new();
     for row in &mut rows {
-        row.sort_by_key(|&id| {
+        // Keys computed once per node, then one plain sort: this runs every frame.
+        keyed.clear();
+        keyed.extend(row.iter().map(|&id| {
             let n = &nodes[id as usize];
             let parent = n.parent.map_or(0, |p| place.get(p as usize).copied().unwrap_or(u32::MAX));
             (parent, n.rank.unwrap_or(u32::MAX), id)
-        });
-        for (i, &id) in row.iter().enumerate() {
+        }));
+        keyed.sort_unstable();
+        for (i, (slot, &(_, _, id))) in row.iter_mut().zip(&keyed).enumerate() {
+            *slot = id;
             place[id as usize] = i as u32;
         }
     }
@@ -131,7 +137,7 @@ fn glyphs(n: &NodeView, t: &Theme) -> [(&'static str, Style); 2] {
     match n.status {
         NodeStatus::Kept => both("█", col.add_modifier(Modifier::BOLD)),
         NodeStatus::Streaming if s.is_some() => both("▓", col),
-        NodeStatus::Streaming => both("░", Style::default().fg(t.status_streaming)),
+        NodeStatus::Streaming => both("▒", Style::default().fg(t.status_streaming)),
         NodeStatus::Queued => both("░", Style::default().fg(t.status_queued)),
         NodeStatus::Pruned => both("·", col.add_modifier(Modifier::DIM)),
         NodeStatus::Cancelled => both("-", Style::default().fg(t.status_pruned)),
@@ -203,6 +209,13 @@ fn node_line(n: &NodeView, t: &Theme) -> Line<'static> {
     }
     spans.push(Span::raw(" "));
     Line::from(spans)
+}
+
+/// Set one single-width cell (cheaper than `set_string`, which segments graphemes).
+fn put(buf: &mut Buffer, x: u16, y: u16, symbol: &str, style: Style) {
+    if let Some(cell) = buf.cell_mut((x, y)) {
+        cell.set_symbol(symbol).set_style(style);
+    }
 }
 
 /// Draw the tree of `run` in `area`, with `focused` (the node whose path the panes show) marked.
@@ -290,14 +303,14 @@ pub fn draw_tree(f: &mut Frame, area: Rect, app: &App, run: &RunView, focused: O
                 for (_, st) in &mut g {
                     *st = st.add_modifier(Modifier::REVERSED);
                 }
-                buf.set_string(x, y, "▸", Style::default().fg(t.accent).add_modifier(Modifier::BOLD));
+                put(buf, x, y, "▸", Style::default().fg(t.accent).add_modifier(Modifier::BOLD));
             } else if on_path {
                 for (_, st) in &mut g {
                     *st = st.add_modifier(Modifier::UNDERLINED);
                 }
             }
-            buf.set_string(x + 1, y, g[0].0, g[0].1);
-            buf.set_string(x + 2, y, g[1].0, g[1].1);
+            put(buf, x + 1, y, g[0].0, g[0].1);
+            put(buf, x + 2, y, g[1].0, g[1].1);
             x += CELL;
         }
         if shown < row.len() {
