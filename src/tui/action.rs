@@ -15,6 +15,12 @@ pub enum Action {
     DepthDown,
     WidthUp,
     WidthDown,
+    LookaheadUp,
+    LookaheadDown,
+    ChainsUp,
+    ChainsDown,
+    RevisionsUp,
+    RevisionsDown,
     TemperatureUp,
     TemperatureDown,
     CycleStrategy,
@@ -45,7 +51,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order the help screen lists them.
-    pub const ALL: [Action; 35] = [
+    pub const ALL: [Action; 41] = [
         Action::Help,
         Action::Quit,
         Action::Back,
@@ -55,6 +61,12 @@ impl Action {
         Action::DepthDown,
         Action::WidthUp,
         Action::WidthDown,
+        Action::LookaheadUp,
+        Action::LookaheadDown,
+        Action::ChainsUp,
+        Action::ChainsDown,
+        Action::RevisionsUp,
+        Action::RevisionsDown,
         Action::TemperatureUp,
         Action::TemperatureDown,
         Action::CycleStrategy,
@@ -95,6 +107,12 @@ impl Action {
             Action::DepthDown => "max depth down (tree search)",
             Action::WidthUp => "beam width up (tree search)",
             Action::WidthDown => "beam width down (tree search)",
+            Action::LookaheadUp => "lookahead k up (lookahead)",
+            Action::LookaheadDown => "lookahead k down (lookahead)",
+            Action::ChainsUp => "revision chains up (revisions)",
+            Action::ChainsDown => "revision chains down (revisions)",
+            Action::RevisionsUp => "revisions per chain up (revisions)",
+            Action::RevisionsDown => "revisions per chain down (revisions)",
             Action::TemperatureUp => "temperature up",
             Action::TemperatureDown => "temperature down",
             Action::CycleStrategy => "next strategy (new run)",

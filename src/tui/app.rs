@@ -263,9 +263,41 @@ impl App {
                 };
                 cfg.n = n;
                 if self.running() {
+                    let stepwise =
+                        self.current_strategy().is_some_and(|s| s.stepwise() || s == StrategyKind::Revise);
+                    if stepwise {
+                        self.message = Some(format!("N = {n}: pending, applies at the next step boundary"));
+                    }
                     return vec![Effect::Command { run: self.current, command: Command::SetN(n) }];
                 }
                 self.message = Some(format!("N = {n} applies to the next run (r)"));
+            }
+            Action::LookaheadUp | Action::LookaheadDown => {
+                let k = if action == Action::LookaheadUp {
+                    (cfg.lookahead + 1).min(16)
+                } else {
+                    cfg.lookahead.saturating_sub(1)
+                };
+                cfg.lookahead = k;
+                return self.live(Command::SetLookahead(k), format!("lookahead k = {k}"));
+            }
+            Action::ChainsUp | Action::ChainsDown => {
+                let c = if action == Action::ChainsUp {
+                    (cfg.chains + 1).min(64)
+                } else {
+                    cfg.chains.saturating_sub(1).max(1)
+                };
+                cfg.chains = c;
+                return self.live(Command::SetChains(c), format!("chains C = {c}"));
+            }
+            Action::RevisionsUp | Action::RevisionsDown => {
+                let d = if action == Action::RevisionsUp {
+                    (cfg.revisions + 1).min(64)
+                } else {
+                    cfg.revisions.saturating_sub(1).max(1)
+                };
+                cfg.revisions = d;
+                return self.live(Command::SetRevisions(d), format!("revisions D = {d}"));
             }
             Action::DepthUp | Action::DepthDown => {
                 let d = if action == Action::DepthUp {
@@ -394,14 +426,22 @@ impl App {
 
     /// Send a step-boundary change to a running step-wise run, or keep it for the next run.
     fn live(&mut self, command: Command, what: String) -> Vec<Effect> {
-        let stepwise =
-            self.run().and_then(|r| r.tree.info.as_ref()).is_some_and(|i| i.config.strategy.stepwise());
-        if self.running() && stepwise {
+        let live = self.current_strategy().is_some_and(|s| match command {
+            Command::SetChains(_) | Command::SetRevisions(_) => s == StrategyKind::Revise,
+            Command::SetLookahead(_) => s == StrategyKind::Lookahead,
+            _ => s.stepwise(),
+        });
+        if self.running() && live {
             self.message = Some(format!("{what}: pending, applies at the next step boundary"));
             return vec![Effect::Command { run: self.current, command }];
         }
-        self.message = Some(format!("{what} applies to the next tree-search run (r)"));
+        self.message = Some(format!("{what} applies to the next run that uses it (r)"));
         vec![]
+    }
+
+    /// The strategy of the run on screen.
+    fn current_strategy(&self) -> Option<StrategyKind> {
+        self.run().and_then(|r| r.tree.info.as_ref()).map(|i| i.config.strategy)
     }
 
     /// Items the problem picker shows for `query` (case-insensitive substring).

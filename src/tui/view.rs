@@ -759,7 +759,7 @@ fn popup(f: &mut Frame, r: Rect, t: &Theme, title: String) -> Rect {
 
 fn draw_help(f: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
-    let r = centered(area, 80, (Action::ALL.len() as u16).div_ceil(2) + 4);
+    let r = centered(area, 96, (Action::ALL.len() as u16).div_ceil(2) + 4);
     let inner = popup(f, r, t, " keys — ? or Esc closes ".into());
     let cols = Layout::default()
         .direction(Direction::Horizontal)
