@@ -349,6 +349,16 @@ impl Ctx {
                     if config.verifier == crate::strategy::VerifierKind::Oracle && problem.gold.is_none() {
                         return fail("the oracle verifier needs a gold answer; this problem has none".into());
                     }
+                    let mut config = config;
+                    if let Some(p) = &args.policy {
+                        match crate::cli::read_file(p, "policy file").and_then(|t| {
+                            crate::strategy::adaptive::PolicyTable::parse(&t, &p.display().to_string())
+                                .map_err(Failure::new)
+                        }) {
+                            Ok(t) => config.policy = Some(t),
+                            Err(e) => return fail(e.message),
+                        }
+                    }
                     let prompt = match &args.prompt {
                         Some(p) => match crate::cli::read_file(p, "prompt file").and_then(|t| {
                             SolvePrompt::parse(&t, &p.display().to_string()).map_err(Failure::new)
