@@ -37,6 +37,11 @@ impl Shared {
         self.ctx.sink.emit(Event::Budget(b.snapshot(self.ctx.sink.elapsed_ms())));
     }
 
+    /// Update the budget without reporting it (step-wise strategies report once per round).
+    pub fn account(&self, f: impl FnOnce(&mut BudgetTracker)) {
+        f(&mut self.budget.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
     /// The budget now.
     pub fn budget_now(&self) -> crate::budget::Budget {
         self.budget.lock().unwrap_or_else(|p| p.into_inner()).snapshot(self.ctx.sink.elapsed_ms())
@@ -152,11 +157,11 @@ pub async fn next_step(
                 let step = text.trim().to_string();
                 let finished = step.is_empty() || stats.done_reason == "length" || is_final_step(&step);
                 let tokens = if stats.generated_tokens > 0 { stats.generated_tokens } else { chunks };
-                shared.budget(|b| b.policy(stats.prompt_tokens, tokens));
+                shared.account(|b| b.policy(stats.prompt_tokens, tokens));
                 return Ok(StepText { text: step, prompt_tokens: stats.prompt_tokens, tokens, finished });
             }
             Some(Err(e)) => {
-                shared.budget(|b| b.policy(0, chunks));
+                shared.account(|b| b.policy(0, chunks));
                 return Err(e);
             }
             None => return Err(GenError::Dropped("the stream ended without a final chunk".into())),
@@ -176,7 +181,7 @@ pub async fn score_last(
     let req = ScoreRequest { problem: &ctx.problem, steps: path, start: k, finished };
     let mut out = ctx.verifier.score(req, cancel.clone()).await?;
     let s = out.pop().ok_or_else(|| VerifyError::Setup("the verifier returned no score".into()))?;
-    shared.budget(|b| b.verifier(s.usage));
+    shared.account(|b| b.verifier(s.usage));
     Ok(s)
 }
 
