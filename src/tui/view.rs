@@ -321,13 +321,15 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App) {
             l1.push(Span::styled(format!(" applied: {} ", one_line(change, 60)), bar.fg(t.accent)));
         }
     }
+    // Strategy and verifier are the run's own; the knobs show what the user set (live or pending).
+    let run_cfg = app.run().and_then(|r| r.tree.info.as_ref()).map(|i| &i.config);
     let mut l2 = Vec::new();
-    l2.extend(kv(t, " strategy ", c.strategy.to_string()));
+    l2.extend(kv(t, " strategy ", run_cfg.map_or(c.strategy, |r| r.strategy).to_string()));
     l2.extend(kv(t, "  N ", c.n.to_string()));
     l2.extend(kv(t, "  depth ", c.max_depth.to_string()));
     l2.extend(kv(t, "  width ", c.width.to_string()));
     l2.extend(kv(t, "  T ", format!("{:.1}", c.temperature)));
-    l2.extend(kv(t, "  verifier ", c.verifier.to_string()));
+    l2.extend(kv(t, "  verifier ", run_cfg.map_or(c.verifier, |r| r.verifier).to_string()));
     l2.extend(kv(t, "  agg ", c.aggregation.to_string()));
     l2.extend(kv(t, "  select ", c.selection.to_string()));
     if app.latex {
