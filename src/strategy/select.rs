@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::event::NodeId;
-use crate::grade::answers_equal;
+use crate::grade::{answer_key, answers_equal};
 use crate::verify::Aggregation;
 
 /// How the final answer is picked.
@@ -91,9 +91,16 @@ pub fn select(
     gold: Option<&str>,
 ) -> Selection {
     let mut groups: Vec<AnswerTally> = Vec::new();
+    // Normalised keys find most matches cheaply; full equality only decides the rest.
+    let mut keys: Vec<String> = Vec::new();
     for c in cands {
         let Some(ans) = c.answer.as_deref() else { continue };
-        let idx = match groups.iter().position(|g| answers_equal(ans, &g.answer)) {
+        let key = answer_key(ans);
+        let idx = match keys
+            .iter()
+            .position(|k| *k == key)
+            .or_else(|| groups.iter().position(|g| answers_equal(ans, &g.answer)))
+        {
             Some(i) => i,
             None => {
                 groups.push(AnswerTally {
@@ -104,6 +111,7 @@ pub fn select(
                     nodes: Vec::new(),
                     correct: gold.map(|g| answers_equal(ans, g)),
                 });
+                keys.push(key);
                 groups.len() - 1
             }
         };

@@ -42,6 +42,9 @@ use keymap::Keymap;
 /// At most one frame per this long.
 pub const FRAME: Duration = Duration::from_millis(16);
 
+/// The longest the loop spends folding queued run events before it looks at keys again.
+const DRAIN: Duration = Duration::from_millis(4);
+
 /// Messages from background work to the UI loop.
 #[allow(clippy::large_enum_variant)] // nearly every message is a run event
 enum Msg {
@@ -170,12 +173,14 @@ pub async fn run(global: GlobalArgs, args: RunArgs, theme_name: Option<String>) 
     let mut cache = view::ViewCache::new();
     let mut input = EventStream::new();
     let mut last_draw = Instant::now() - FRAME;
+    let mut key_pressed = false;
     loop {
         let deadline = app.dirty.then(|| tokio::time::Instant::from_std(last_draw + FRAME));
         tokio::select! {
             biased;
             ev = input.next() => match ev {
                 Some(Ok(TermEvent::Key(k))) if k.kind != KeyEventKind::Release => {
+                    key_pressed = true;
                     let fx = if app.wants_text() {
                         text_key(&k).map(|tk| app.on_text_key(tk)).unwrap_or_default()
                     } else {
@@ -202,8 +207,10 @@ pub async fn run(global: GlobalArgs, args: RunArgs, theme_name: Option<String>) 
             msg = rx.recv() => {
                 if let Some(m) = msg {
                     on_msg(&mut app, m);
-                    // Coalesce: drain what is queued (bounded, so input stays responsive).
-                    for _ in 0..20_000 {
+                    // Coalesce: drain what is queued, for at most a few milliseconds so
+                    // keys and frames keep their turn under a full stream load.
+                    let until = Instant::now() + DRAIN;
+                    while Instant::now() < until {
                         match rx.try_recv() {
                             Ok(m) => on_msg(&mut app, m),
                             Err(_) => break,
@@ -222,6 +229,18 @@ pub async fn run(global: GlobalArgs, args: RunArgs, theme_name: Option<String>) 
         }
         if app.quit {
             break;
+        }
+        // A busy event stream keeps the branches above ready all the time, so the
+        // frame deadline is also checked here: one frame per FRAME, however busy.
+        // A key press is answered at once: keys are rare and people notice lag.
+        if app.dirty && (key_pressed || last_draw.elapsed() >= FRAME) {
+            key_pressed = false;
+            let mut drawn = view::Drawn::default();
+            term.draw(|f| drawn = view::draw(f, &app, &mut cache))
+                .map_err(|e| Failure::new(format!("cannot draw: {e}")))?;
+            app.per_page = drawn.per_page.max(1);
+            app.dirty = false;
+            last_draw = Instant::now();
         }
     }
     for r in &runs {
