@@ -15,7 +15,8 @@ use ttc::tui::keymap::Keymap;
 use ttc::tui::theme;
 use ttc::tui::view::{draw, ViewCache};
 
-fn frame(c: &mut Criterion) {
+/// An app showing one run (fed by the caller).
+fn app() -> App {
     let mut app = App::new(
         theme::bundled("dark").unwrap(),
         Keymap::default(),
@@ -25,6 +26,11 @@ fn frame(c: &mut Criterion) {
     app.model = Some("bench".into());
     app.problem = Some(ttc::problem::Problem::inline("Add.", Some("18".into())));
     app.update(Action::Rerun);
+    app
+}
+
+fn frame(c: &mut Criterion) {
+    let mut app = app();
     let events = best_of_n_events(64, 2_000, Stage::Finished, false);
     for e in &events {
         app.on_event(0, e);
@@ -56,15 +62,7 @@ fn frame(c: &mut Criterion) {
 
 /// The tree view of a finished depth-40 beam search with N = 64, M = 4, with its panes.
 fn tree(c: &mut Criterion) {
-    let mut app = App::new(
-        theme::bundled("dark").unwrap(),
-        Keymap::default(),
-        "ollama http://127.0.0.1:11434".into(),
-        RunConfig { n: 64, ..RunConfig::default() },
-    );
-    app.model = Some("bench".into());
-    app.problem = Some(ttc::problem::Problem::inline("Add.", Some("18".into())));
-    app.update(Action::Rerun);
+    let mut app = app();
     for e in &ttc::tui::fixture::beam_events(64, 4, 40) {
         app.on_event(0, e);
     }

@@ -256,11 +256,7 @@ impl App {
         match action {
             Action::Help => self.mode = Mode::Help,
             Action::NUp | Action::NDown => {
-                let n = if action == Action::NUp {
-                    (cfg.n + 1).min(MAX_N)
-                } else {
-                    cfg.n.saturating_sub(1).max(1)
-                };
+                let n = nudge(cfg.n, action == Action::NUp, 1, MAX_N);
                 cfg.n = n;
                 if self.running() {
                     let stepwise =
@@ -273,47 +269,27 @@ impl App {
                 self.message = Some(format!("N = {n} applies to the next run (r)"));
             }
             Action::LookaheadUp | Action::LookaheadDown => {
-                let k = if action == Action::LookaheadUp {
-                    (cfg.lookahead + 1).min(16)
-                } else {
-                    cfg.lookahead.saturating_sub(1)
-                };
+                let k = nudge(cfg.lookahead as usize, action == Action::LookaheadUp, 0, 16) as u32;
                 cfg.lookahead = k;
                 return self.live(Command::SetLookahead(k), format!("lookahead k = {k}"));
             }
             Action::ChainsUp | Action::ChainsDown => {
-                let c = if action == Action::ChainsUp {
-                    (cfg.chains + 1).min(64)
-                } else {
-                    cfg.chains.saturating_sub(1).max(1)
-                };
+                let c = nudge(cfg.chains, action == Action::ChainsUp, 1, 64);
                 cfg.chains = c;
                 return self.live(Command::SetChains(c), format!("chains C = {c}"));
             }
             Action::RevisionsUp | Action::RevisionsDown => {
-                let d = if action == Action::RevisionsUp {
-                    (cfg.revisions + 1).min(64)
-                } else {
-                    cfg.revisions.saturating_sub(1).max(1)
-                };
+                let d = nudge(cfg.revisions, action == Action::RevisionsUp, 1, 64);
                 cfg.revisions = d;
                 return self.live(Command::SetRevisions(d), format!("revisions D = {d}"));
             }
             Action::DepthUp | Action::DepthDown => {
-                let d = if action == Action::DepthUp {
-                    (cfg.max_depth + 1).min(200)
-                } else {
-                    cfg.max_depth.saturating_sub(1).max(1)
-                };
+                let d = nudge(cfg.max_depth as usize, action == Action::DepthUp, 1, 200) as u32;
                 cfg.max_depth = d;
                 return self.live(Command::SetDepth(d), format!("depth {d}"));
             }
             Action::WidthUp | Action::WidthDown => {
-                let w = if action == Action::WidthUp {
-                    (cfg.width + 1).min(64)
-                } else {
-                    cfg.width.saturating_sub(1).max(1)
-                };
+                let w = nudge(cfg.width, action == Action::WidthUp, 1, 64);
                 cfg.width = w;
                 return self.live(Command::SetWidth(w), format!("width {w}"));
             }
@@ -698,6 +674,15 @@ impl App {
         self.step = None;
         self.message = Some(format!("fork of #{id} after {} steps", prefix.len()));
         vec![Effect::Fork { problem, config, model, prefix }]
+    }
+}
+
+/// One step up or down, kept within `lo..=hi`.
+fn nudge(v: usize, up: bool, lo: usize, hi: usize) -> usize {
+    if up {
+        (v + 1).min(hi)
+    } else {
+        v.saturating_sub(1).max(lo)
     }
 }
 
