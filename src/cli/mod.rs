@@ -13,7 +13,10 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::Config;
 use crate::model::ollama::{OllamaClient, OllamaSettings, DEFAULT_HOST};
 
-pub use run::{build_verifier, default_model, read_file, resolve_problem, run_config, RunArgs};
+pub use run::{
+    build_verifier, choose_backend, default_model, embedded_pocket, read_file, resolve_problem, run_config,
+    RunArgs,
+};
 
 /// ttc — a terminal lab for test-time compute.
 #[derive(Debug, Parser)]
@@ -47,6 +50,20 @@ pub struct GlobalArgs {
     /// Seconds without data before a stream fails [config: stall_timeout_secs; default: 120]
     #[arg(long, global = true, value_name = "SECS")]
     pub stall_timeout: Option<f64>,
+    /// Where models run: ollama, pocket (the embedded model), or auto (Ollama when it answers,
+    /// else the embedded model)
+    #[arg(long, global = true, value_enum, default_value_t = Backend::Auto, env = "TTC_BACKEND")]
+    pub backend: Backend,
+}
+
+/// Where models run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// Ollama when it answers, else the embedded pocket model.
+    Auto,
+    Ollama,
+    /// The embedded pocket model and PRM: arithmetic chains, no server needed.
+    Pocket,
 }
 
 /// What ttc does.
@@ -60,12 +77,24 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Train or evaluate the embedded pocket model.
+    #[command(subcommand)]
+    Pocket(PocketCommand),
     /// Grade predicted answers against gold answers.
     Grade {
         /// JSONL file of {"pred": ..., "gold": ...} lines ("-" reads standard input).
         #[arg(long, value_name = "FILE")]
         jsonl: PathBuf,
     },
+}
+
+/// `ttc pocket …`.
+#[derive(Debug, Subcommand)]
+pub enum PocketCommand {
+    /// Train the policy and the PRM from scratch (writes safetensors and loss logs to --out).
+    Train(crate::pocket::TrainArgs),
+    /// Evaluate on freshly generated problems: accuracy per level and N, PRM step AUROC.
+    Eval(crate::pocket::EvalArgs),
 }
 
 /// A failure that ends the program with a one-line message.
@@ -160,6 +189,12 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Run(args)) => rt.block_on(run::run(&cli.global, *args)),
         Some(Command::Models { json }) => rt.block_on(models::models(&cli.global, json)),
         Some(Command::Grade { jsonl }) => grade::grade(&jsonl),
+        Some(Command::Pocket(PocketCommand::Train(a))) => {
+            crate::pocket::train(&a).map(|_| ExitCode::SUCCESS).map_err(|e| Failure::new(format!("{e:#}")))
+        }
+        Some(Command::Pocket(PocketCommand::Eval(a))) => {
+            crate::pocket::eval(&a).map(|_| ExitCode::SUCCESS).map_err(|e| Failure::new(format!("{e:#}")))
+        }
         None => rt.block_on(crate::tui::run(cli.global, cli.view, cli.theme)),
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use super::{Failure, GlobalArgs, Resolved};
+use super::{Backend, Failure, GlobalArgs, Resolved};
 use crate::event::Event;
 use crate::model::ollama::OllamaClient;
 use crate::model::Generator;
@@ -197,9 +197,7 @@ pub struct Prepared {
 /// Resolve the problem, reach the server, check the models, build the verifier.
 pub async fn prepare(global: &GlobalArgs, args: &RunArgs) -> Result<Prepared, Failure> {
     let resolved = global.resolve();
-    let problem = resolve_problem(args)?;
-    let config = run_config(args, &resolved);
-    let mut config = config;
+    let mut config = run_config(args, &resolved);
     if let Some(p) = &args.policy {
         let t = crate::strategy::adaptive::PolicyTable::parse(
             &read_file(p, "policy file")?,
@@ -211,23 +209,45 @@ pub async fn prepare(global: &GlobalArgs, args: &RunArgs) -> Result<Prepared, Fa
         Some(p) => SolvePrompt::parse(&read_file(p, "prompt file")?, &p.display().to_string())?,
         None => SolvePrompt::bundled(),
     };
-    if config.verifier == VerifierKind::Oracle && problem.gold.is_none() {
+    // Problem flags are checked before any request is made.
+    let given = args.problem.is_some() || args.pick.is_some() || args.dataset.is_some();
+    let problem = if given { Some(resolve_problem(args)?) } else { None };
+    let oracle_without_gold = |p: &Problem| config.verifier == VerifierKind::Oracle && p.gold.is_none();
+    if problem.as_ref().is_some_and(oracle_without_gold) {
         return Err(Failure::new(
             "the oracle verifier needs a gold answer: pass --gold with --problem, or pick a dataset problem",
         ));
     }
     let client = resolved.client()?;
-    let model = match args.model.clone().or(resolved.config.model.clone()) {
-        Some(m) => m,
-        None => default_model(&client).await?,
+    let backend = choose_backend(global.backend, &client, true).await?;
+    let problem = match problem {
+        Some(p) => p,
+        None if backend == Backend::Pocket => {
+            let p = crate::pocket::problem(3, args.seed);
+            eprintln!("ttc: no problem given; using generated problem {}: {}", p.id, p.text);
+            p
+        }
+        None => return Err(resolve_problem(args).err().unwrap_or_else(|| Failure::new("no problem given"))),
     };
-    let generator = client.generator(&model).await?;
-    client.show(&model).await?;
-    let generator: Arc<dyn Generator> = Arc::new(generator);
+    if backend == Backend::Pocket && args.verifier.is_none() && resolved.config.run.verifier.is_none() {
+        config.verifier = VerifierKind::Prm;
+    }
+    let generator: Arc<dyn Generator> = match backend {
+        Backend::Pocket => Arc::new(crate::pocket::PocketGenerator::new(embedded_pocket()?)),
+        _ => {
+            let model = match args.model.clone().or(resolved.config.model.clone()) {
+                Some(m) => m,
+                None => default_model(&client).await?,
+            };
+            let generator = client.generator(&model).await?;
+            client.show(&model).await?;
+            Arc::new(generator)
+        }
+    };
     let judge_model = args.verifier_model.clone().or(resolved.config.verifier_model.clone());
     let verifier = build_verifier(
         config.verifier,
-        &client,
+        (backend != Backend::Pocket).then_some(&client),
         generator.clone(),
         judge_model.as_deref(),
         args.judge_template.as_ref(),
@@ -237,11 +257,37 @@ pub async fn prepare(global: &GlobalArgs, args: &RunArgs) -> Result<Prepared, Fa
     Ok(Prepared { problem, config, generator, verifier, prompt })
 }
 
+/// The embedded pocket model, loaded once.
+pub fn embedded_pocket() -> Result<Arc<crate::pocket::Pocket>, Failure> {
+    crate::pocket::Pocket::embedded()
+        .map_err(|e| Failure::new(format!("cannot load the embedded model: {e:#}")))
+}
+
+/// Resolve `auto`: Ollama when it answers, else the embedded model (said on stderr when `say`).
+pub async fn choose_backend(backend: Backend, client: &OllamaClient, say: bool) -> Result<Backend, Failure> {
+    match backend {
+        Backend::Auto => match client.version().await {
+            Ok(_) => Ok(Backend::Ollama),
+            Err(crate::model::GenError::Unreachable { detail, .. }) => {
+                if say {
+                    eprintln!(
+                        "ttc: no Ollama server at {} ({detail}); using the embedded pocket model (arithmetic chains). Start `ollama serve` or pass --host to use your own models",
+                        client.host()
+                    );
+                }
+                Ok(Backend::Pocket)
+            }
+            Err(e) => Err(e.into()),
+        },
+        b => Ok(b),
+    }
+}
+
 /// Build the verifier a run asks for. The judge uses `judge_model` when it
 /// differs from the policy model; `say` prints a note when it must sample.
 pub async fn build_verifier(
     kind: VerifierKind,
-    client: &OllamaClient,
+    client: Option<&OllamaClient>,
     policy: Arc<dyn Generator>,
     judge_model: Option<&str>,
     template_path: Option<&PathBuf>,
@@ -251,7 +297,13 @@ pub async fn build_verifier(
         VerifierKind::Arith => Arc::new(ArithVerifier),
         VerifierKind::Oracle => Arc::new(OracleVerifier),
         VerifierKind::None => Arc::new(NoVerifier),
+        VerifierKind::Prm => Arc::new(crate::pocket::PocketPrm::new(embedded_pocket()?)),
         VerifierKind::Judge => {
+            let Some(client) = client else {
+                return Err(Failure::new(
+                    "the judge verifier asks an Ollama model; with the embedded model use --verifier prm or arith",
+                ));
+            };
             let template = match template_path {
                 Some(p) => JudgeTemplate::parse(&read_file(p, "judge template")?, &p.display().to_string())?,
                 None => JudgeTemplate::bundled(),

@@ -41,6 +41,7 @@ pub struct Net {
     nf: Vec<f32>,
     /// PRM head: weight `[d]` and bias.
     prm: Option<(Vec<f32>, f32)>,
+    zeros: Vec<f32>,
 }
 
 /// The per-stream state: keys and values of every position so far.
@@ -110,6 +111,7 @@ impl Net {
             layers,
             nf: get(map, "nf")?,
             prm,
+            zeros: vec![0.0; VOCAB],
         })
     }
 
@@ -208,9 +210,7 @@ impl Net {
         cache.len += 1;
         rms(&s.x, &self.nf, &mut s.h);
         if want_logits {
-            for (v, out) in s.logits.iter_mut().enumerate() {
-                *out = dot(&self.tok[v * d..(v + 1) * d], &s.h);
-            }
+            matvec(&self.tok, &self.zeros, &s.h, &mut s.logits);
         }
         self.prm.as_ref().map(|(w, b)| sigmoid(dot(w, &s.h) + b))
     }
@@ -253,7 +253,46 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 fn matvec(w: &[f32], b: &[f32], x: &[f32], out: &mut [f32]) {
     let n = x.len();
-    for (i, o) in out.iter_mut().enumerate() {
+    if n % 8 != 0 {
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = dot(&w[i * n..(i + 1) * n], x) + b[i];
+        }
+        return;
+    }
+    // Four rows at a time share the loads of `x`.
+    let mut rows = out.chunks_exact_mut(4);
+    let mut r = 0;
+    for o in &mut rows {
+        let w0 = &w[r * n..(r + 1) * n];
+        let w1 = &w[(r + 1) * n..(r + 2) * n];
+        let w2 = &w[(r + 2) * n..(r + 3) * n];
+        let w3 = &w[(r + 3) * n..(r + 4) * n];
+        let mut a0 = [0.0f32; 8];
+        let mut a1 = [0.0f32; 8];
+        let mut a2 = [0.0f32; 8];
+        let mut a3 = [0.0f32; 8];
+        for ((((xs, c0), c1), c2), c3) in x
+            .chunks_exact(8)
+            .zip(w0.chunks_exact(8))
+            .zip(w1.chunks_exact(8))
+            .zip(w2.chunks_exact(8))
+            .zip(w3.chunks_exact(8))
+        {
+            for i in 0..8 {
+                a0[i] += c0[i] * xs[i];
+                a1[i] += c1[i] * xs[i];
+                a2[i] += c2[i] * xs[i];
+                a3[i] += c3[i] * xs[i];
+            }
+        }
+        o[0] = a0.iter().sum::<f32>() + b[r];
+        o[1] = a1.iter().sum::<f32>() + b[r + 1];
+        o[2] = a2.iter().sum::<f32>() + b[r + 2];
+        o[3] = a3.iter().sum::<f32>() + b[r + 3];
+        r += 4;
+    }
+    for (k, o) in rows.into_remainder().iter_mut().enumerate() {
+        let i = r + k;
         *o = dot(&w[i * n..(i + 1) * n], x) + b[i];
     }
 }

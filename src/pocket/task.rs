@@ -127,7 +127,7 @@ impl Chain {
             let op = match r {
                 2 => Op::Mul(rng.range(2, (MAX_VALUE / v).min(9))),
                 1 if v >= 1 => Op::Sub(rng.range(1, m.min(v))),
-                _ if v + 1 <= MAX_VALUE => Op::Add(rng.range(1, m.min(MAX_VALUE - v))),
+                _ if v < MAX_VALUE => Op::Add(rng.range(1, m.min(MAX_VALUE - v))),
                 _ => Op::Sub(rng.range(1, m.min(v))),
             };
             v = op.apply(v);
@@ -271,7 +271,7 @@ pub fn parse_step(s: &str) -> Option<(i64, char, i64, i64)> {
     let r = r.trim_start();
     let first = r.chars().next()?;
     let sym = match first {
-        '+' | '-' | '*' => sym,
+        '+' | '-' | '*' => first,
         'x' | '×' => '*',
         _ => return None,
     };
@@ -370,6 +370,16 @@ pub fn problems(n: usize, seed: u64) -> Vec<Problem> {
             to_problem(&Chain::random(level, &mut rng), level, i as u64)
         })
         .collect()
+}
+
+/// Whether a solution text's final answer is the chain's answer.
+pub fn label_solution_answer(chain: &Chain, text: &str) -> bool {
+    answer_of(text) == Some(chain.answer())
+}
+
+/// The integer answer of a solution text, as the engine would extract it.
+pub fn answer_of(text: &str) -> Option<i64> {
+    crate::grade::extract_answer(text)?.trim().trim_end_matches('.').parse().ok()
 }
 
 #[cfg(test)]

@@ -77,6 +77,8 @@ pub enum VerifierKind {
     Arith,
     /// Final answer against the gold answer (experiments only).
     Oracle,
+    /// The embedded pocket PRM (trained on the pocket model's arithmetic).
+    Prm,
     /// No verifier: selection falls back to majority voting.
     None,
 }
@@ -87,6 +89,7 @@ impl std::fmt::Display for VerifierKind {
             VerifierKind::Judge => "judge",
             VerifierKind::Arith => "arith",
             VerifierKind::Oracle => "oracle",
+            VerifierKind::Prm => "prm",
             VerifierKind::None => "none",
         })
     }

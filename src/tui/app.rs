@@ -310,7 +310,8 @@ impl App {
                 cfg.verifier = match cfg.verifier {
                     VerifierKind::Judge => VerifierKind::Arith,
                     VerifierKind::Arith => VerifierKind::Oracle,
-                    VerifierKind::Oracle => VerifierKind::None,
+                    VerifierKind::Oracle => VerifierKind::Prm,
+                    VerifierKind::Prm => VerifierKind::None,
                     VerifierKind::None => VerifierKind::Judge,
                 };
                 if self.problem.is_some() && self.model.is_some() {

@@ -28,7 +28,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{build_verifier, resolve_problem, run_config, Failure, GlobalArgs, RunArgs};
+use crate::cli::{build_verifier, resolve_problem, run_config, Backend, Failure, GlobalArgs, RunArgs};
 use crate::event::Event;
 use crate::model::ollama::OllamaClient;
 use crate::model::Generator;
@@ -38,6 +38,9 @@ use crate::strategy::Command;
 
 use app::{App, Effect, Mode, TextKey};
 use keymap::Keymap;
+
+/// The model name the view shows for the embedded model.
+const POCKET_MODEL: &str = "pocket";
 
 /// At most one frame per this long.
 pub const FRAME: Duration = Duration::from_millis(16);
@@ -134,29 +137,63 @@ pub async fn run(global: GlobalArgs, args: RunArgs, theme_name: Option<String>) 
         tracing::warn!("{w}");
     }
     app.message = warnings.first().cloned();
-    let explicit_start = app.problem.is_some();
+    let mut explicit_start = app.problem.is_some();
 
-    // Find the server and a model before the first frame.
-    match client.list_models().await {
-        Ok(models) => {
-            app.models = models.into_iter().map(|m| m.name).collect();
-            if app.model.is_none() {
-                let remembered = last_model_path().and_then(|p| std::fs::read_to_string(p).ok());
-                app.model = remembered
-                    .map(|m| m.trim().to_string())
-                    .filter(|m| app.models.contains(m))
-                    .or_else(|| app.models.first().cloned());
-            }
-            if app.model.is_none() {
-                app.message = Some(format!("no models on {}: `ollama pull qwen2.5:1.5b`", client.host()));
-            }
+    // Find the server and a model before the first frame; with no server (and
+    // --backend auto) the embedded model takes over, so the view always works.
+    let backend = match crate::cli::choose_backend(global.backend, &client, false).await {
+        Ok(b) => b,
+        Err(e) => {
+            app.mode = Mode::NoServer { message: e.message };
+            global.backend
         }
-        Err(e) => app.mode = Mode::NoServer { message: e.to_string() },
+    };
+    if backend == Backend::Pocket {
+        if global.backend == Backend::Auto {
+            app.message = Some(format!(
+                "no Ollama at {}: running the embedded pocket model (arithmetic chains)",
+                client.host()
+            ));
+        }
+        app.backend = "pocket (embedded, no server)".into();
+        app.models = vec![POCKET_MODEL.to_string()];
+        app.model = Some(POCKET_MODEL.to_string());
+        app.problems.insert(0, ("pocket".into(), crate::pocket::problems(50, 1)));
+        if args.verifier.is_none() {
+            app.knobs.config.verifier = crate::strategy::VerifierKind::Prm;
+        }
+        if app.problem.is_none() {
+            // A demo that needs nothing: start on a generated problem at once.
+            app.problem = Some(crate::pocket::problem(3, args.seed));
+            explicit_start = true;
+        }
+    } else if !matches!(app.mode, Mode::NoServer { .. }) {
+        match client.list_models().await {
+            Ok(models) => {
+                app.models = models.into_iter().map(|m| m.name).collect();
+                if app.model.is_none() {
+                    let remembered = last_model_path().and_then(|p| std::fs::read_to_string(p).ok());
+                    app.model = remembered
+                        .map(|m| m.trim().to_string())
+                        .filter(|m| app.models.contains(m))
+                        .or_else(|| app.models.first().cloned());
+                }
+                if app.model.is_none() {
+                    app.message = Some(format!("no models on {}: `ollama pull qwen2.5:1.5b`", client.host()));
+                }
+            }
+            Err(e) => app.mode = Mode::NoServer { message: e.to_string() },
+        }
     }
 
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let mut runs: Vec<RunControl> = Vec::new();
-    let ctx = Ctx { client: client.clone(), args: args.clone(), tx: tx.clone() };
+    let ctx = Ctx {
+        client: client.clone(),
+        args: args.clone(),
+        tx: tx.clone(),
+        pocket: backend == Backend::Pocket,
+    };
     if app.mode == Mode::Normal {
         if explicit_start {
             for fx in app.start_now() {
@@ -319,6 +356,8 @@ struct Ctx {
     client: OllamaClient,
     args: RunArgs,
     tx: mpsc::UnboundedSender<Msg>,
+    /// Runs use the embedded model.
+    pocket: bool,
 }
 
 impl Ctx {
@@ -333,6 +372,7 @@ impl Ctx {
                 let client = self.client.clone();
                 let args = self.args.clone();
                 let tx = self.tx.clone();
+                let pocket = self.pocket;
                 tokio::spawn(async move {
                     let fail = |e: String| {
                         let _ = tx.send(Msg::Run(
@@ -345,16 +385,25 @@ impl Ctx {
                             },
                         ));
                     };
-                    let generator: Arc<dyn Generator> = match client.generator(&model).await {
-                        Ok(g) => Arc::new(g),
-                        Err(e) => return fail(e.to_string()),
+                    let generator: Arc<dyn Generator> = if pocket {
+                        match crate::cli::embedded_pocket() {
+                            Ok(p) => Arc::new(crate::pocket::PocketGenerator::new(p)),
+                            Err(e) => return fail(e.message),
+                        }
+                    } else {
+                        match client.generator(&model).await {
+                            Ok(g) => Arc::new(g),
+                            Err(e) => return fail(e.to_string()),
+                        }
                     };
-                    if let Err(e) = client.show(&model).await {
-                        return fail(e.to_string());
+                    if !pocket {
+                        if let Err(e) = client.show(&model).await {
+                            return fail(e.to_string());
+                        }
                     }
                     let verifier = match build_verifier(
                         config.verifier,
-                        &client,
+                        (!pocket).then_some(&client),
                         generator.clone(),
                         args.verifier_model.as_deref(),
                         args.judge_template.as_ref(),
@@ -418,6 +467,9 @@ impl Ctx {
                 if let Some(r) = runs.get(run) {
                     r.cancel.cancel();
                 }
+            }
+            Effect::LoadModels if self.pocket => {
+                let _ = self.tx.send(Msg::Models(Ok(vec![POCKET_MODEL.to_string()])));
             }
             Effect::LoadModels => {
                 let client = self.client.clone();

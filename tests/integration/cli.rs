@@ -48,7 +48,8 @@ fn stdout(o: &Output) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_server_prints_one_clear_line_and_fails() {
-    let o = ttc(&["run", "--host", "http://127.0.0.1:1", "--pick", "bundled:gsm8k:0"]).await;
+    let o = ttc(&["run", "--backend", "ollama", "--host", "http://127.0.0.1:1", "--pick", "bundled:gsm8k:0"])
+        .await;
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
@@ -201,7 +202,7 @@ async fn bad_picks_and_missing_problems_explain_themselves() {
     assert!(stderr(&o).contains("math500"), "{}", stderr(&o));
     let o = ttc(&["run", "--pick", "bundled:gsm8k:9999"]).await;
     assert!(stderr(&o).contains("out of range"), "{}", stderr(&o));
-    let o = ttc(&["run"]).await;
+    let o = ttc(&["run", "--backend", "ollama", "--host", "http://127.0.0.1:1"]).await;
     assert!(stderr(&o).contains("--pick"), "{}", stderr(&o));
     let o = ttc(&["run", "--dataset", "/nonexistent/problems.jsonl"]).await;
     assert_eq!(o.status.code(), Some(1));
@@ -331,4 +332,27 @@ async fn every_strategy_runs_end_to_end() {
         }
         assert!(v["budget"]["policy_requests"].as_u64().unwrap() >= 4);
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_no_server_the_embedded_model_answers() {
+    // Nothing listens on port 1: `auto` falls back to the embedded model and says so.
+    let o = ttc(&["run", "--host", "http://127.0.0.1:1", "-n", "4", "--json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("no Ollama server at http://127.0.0.1:1") && err.contains("embedded pocket model"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["run"]["generator"]["backend"], "pocket");
+    assert_eq!(v["run"]["verifier"], "pocket-prm");
+    assert_eq!(v["candidates"].as_array().unwrap().len(), 4);
+    assert!(v["run"]["problem"]["id"].as_str().unwrap().starts_with("pocket:"));
+    assert!(v["selected"].is_string() || v["error"].is_string());
+
+    // The judge needs an Ollama model: a clear refusal, not a hang.
+    let o = ttc(&["run", "--backend", "pocket", "--verifier", "judge", "-n", "2"]).await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--verifier prm"), "{}", stderr(&o));
 }

@@ -1,0 +1,214 @@
+//! `PocketGenerator`: the pocket policy behind the [`Generator`] trait.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use futures::channel::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::net::{self, VOCAB};
+use super::task::{self, Chain, Rng, EOS};
+use super::{prompt_tokens, Pocket};
+use crate::model::{
+    Chunk, ChunkStream, GenError, GenRequest, GenStats, Generator, GeneratorInfo, Message, Role,
+    TokenLogprob, TopLogprob,
+};
+
+/// The pocket policy model as a streaming generator (runs on a blocking thread).
+pub struct PocketGenerator {
+    pocket: Arc<Pocket>,
+}
+
+impl PocketGenerator {
+    /// A generator over loaded pocket weights.
+    pub fn new(pocket: Arc<Pocket>) -> Self {
+        Self { pocket }
+    }
+}
+
+/// The compact problem for any text: the parsed chain, or a best-effort stand-in.
+pub(crate) fn compact_problem(text: &str) -> (Option<Chain>, String) {
+    match Chain::parse(text) {
+        Some(c) => {
+            let s = c.compact();
+            (Some(c), s)
+        }
+        None => {
+            let s: String =
+                text.chars().filter(|c| c.is_ascii_digit() || "+-*".contains(*c)).take(40).collect();
+            (None, if s.is_empty() { "0".into() } else { s })
+        }
+    }
+}
+
+/// The model's prompt tokens for a chat: the compact problem (with the last earlier
+/// attempt's step results for a revision prompt), then any partial assistant answer.
+pub fn chat_tokens(messages: &[Message]) -> Vec<u8> {
+    let user = messages.iter().rev().find(|m| m.role == Role::User).map(|m| m.content.as_str()).unwrap_or("");
+    let (chain, mut compact) = compact_problem(user);
+    if let (Some(chain), Some(at)) = (&chain, user.rfind("Attempt ")) {
+        let results = task::attempt_results(&user[at..]);
+        compact = task::compact_prompt(chain, Some(&results));
+    }
+    let mut toks = prompt_tokens(&compact);
+    if let Some(m) = messages.last().filter(|m| m.role == Role::Assistant) {
+        toks.extend(net::encode(&m.content));
+    }
+    toks
+}
+
+struct Job {
+    pocket: Arc<Pocket>,
+    prompt: Vec<u8>,
+    temperature: f32,
+    seed: u64,
+    limit: usize,
+    stop: Vec<String>,
+    top: usize,
+    cancel: CancellationToken,
+    tx: mpsc::UnboundedSender<Result<Chunk, GenError>>,
+}
+
+fn token_text(t: usize) -> String {
+    match t as u8 {
+        EOS => String::new(),
+        b if b >= 9 && (b as usize) < VOCAB => (b as char).to_string(),
+        _ => String::new(),
+    }
+}
+
+fn run(job: Job) {
+    let t0 = Instant::now();
+    let net = &job.pocket.policy;
+    let mut cache = net.cache();
+    let mut s = net.scratch();
+    let mut rng = Rng::new(job.seed);
+    let send = |c: Chunk| job.tx.unbounded_send(Ok(c)).is_ok();
+    let prompt: &[u8] = &job.prompt;
+    let fits = prompt.len() < net.ctx;
+    if fits {
+        for (i, tk) in prompt.iter().enumerate() {
+            net.step(&mut cache, &mut s, *tk, i + 1 == prompt.len());
+        }
+    }
+    let prompt_ns = t0.elapsed().as_nanos() as u64;
+    let t1 = Instant::now();
+    let mut text = String::new();
+    let mut emitted = 0usize;
+    let mut pending_lp: Vec<TokenLogprob> = Vec::new();
+    let mut generated = 0u64;
+    let mut reason = "length";
+    let mut limit = job.limit;
+    if !fits {
+        limit = 0;
+    }
+    while generated < limit as u64 {
+        if job.cancel.is_cancelled() || job.tx.is_closed() {
+            return;
+        }
+        let tok = net::sample(&s.logits, job.temperature, &mut rng);
+        generated += 1;
+        if tok == EOS as usize {
+            reason = "stop";
+            break;
+        }
+        let piece = token_text(tok);
+        if job.top > 0 {
+            let lsm = net::log_softmax(&s.logits);
+            let mut idx: Vec<usize> = (0..lsm.len()).collect();
+            idx.sort_by(|a, b| lsm[*b].total_cmp(&lsm[*a]));
+            pending_lp.push(TokenLogprob {
+                token: piece.clone(),
+                logprob: lsm[tok] as f64,
+                top_logprobs: idx
+                    .iter()
+                    .take(job.top)
+                    .map(|&i| TopLogprob { token: token_text(i), logprob: lsm[i] as f64 })
+                    .collect(),
+            });
+        }
+        text.push_str(&piece);
+        // A stop string ends the text before it.
+        let cut = job.stop.iter().filter(|st| !st.is_empty()).filter_map(|st| text.find(st.as_str())).min();
+        if let Some(cut) = cut {
+            if cut > emitted {
+                let lp = (job.top > 0).then(|| std::mem::take(&mut pending_lp));
+                if !send(Chunk::Delta { text: text[emitted..cut].to_string(), logprobs: lp }) {
+                    return;
+                }
+            }
+            text.truncate(cut);
+            reason = "stop";
+            break;
+        }
+        // Hold back a tail that may be the start of a stop string.
+        let hold = job
+            .stop
+            .iter()
+            .map(|st| (1..st.len()).rev().find(|&k| text.ends_with(&st[..k])).unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        let upto = text.len() - hold;
+        if upto > emitted {
+            let lp = (job.top > 0).then(|| std::mem::take(&mut pending_lp));
+            if !send(Chunk::Delta { text: text[emitted..upto].to_string(), logprobs: lp }) {
+                return;
+            }
+            emitted = upto;
+        }
+        if cache.len >= net.ctx {
+            break;
+        }
+        net.step(&mut cache, &mut s, tok as u8, true);
+    }
+    if reason != "stop" || text.len() > emitted {
+        // Flush held-back text (it never became a stop string).
+        if text.len() > emitted {
+            let lp = (job.top > 0).then(|| std::mem::take(&mut pending_lp));
+            send(Chunk::Delta { text: text[emitted..].to_string(), logprobs: lp });
+        }
+    }
+    let eval_ns = t1.elapsed().as_nanos() as u64;
+    send(Chunk::Done(GenStats {
+        prompt_tokens: job.prompt.len() as u64,
+        generated_tokens: generated,
+        prompt_ns,
+        eval_ns,
+        total_ns: t0.elapsed().as_nanos() as u64,
+        done_reason: reason.into(),
+    }));
+}
+
+#[async_trait]
+impl Generator for PocketGenerator {
+    fn info(&self) -> GeneratorInfo {
+        GeneratorInfo {
+            backend: "pocket".into(),
+            model: "pocket-policy".into(),
+            location: "in-process".into(),
+            logprobs: true,
+        }
+    }
+
+    async fn generate(&self, req: GenRequest, cancel: CancellationToken) -> Result<ChunkStream, GenError> {
+        if cancel.is_cancelled() {
+            return Err(GenError::Cancelled);
+        }
+        let (tx, rx) = mpsc::unbounded();
+        let ctx = self.pocket.policy.ctx;
+        let job = Job {
+            pocket: self.pocket.clone(),
+            prompt: chat_tokens(&req.messages),
+            temperature: req.options.temperature.unwrap_or(0.8),
+            seed: req.options.seed.unwrap_or(0) as u64,
+            limit: req.options.num_predict.filter(|n| *n > 0).map(|n| n as usize).unwrap_or(ctx),
+            stop: req.options.stop.clone(),
+            top: req.top_logprobs.min(20) as usize,
+            cancel,
+            tx,
+        };
+        tokio::task::spawn_blocking(move || run(job));
+        Ok(Box::pin(rx))
+    }
+}

@@ -1,0 +1,521 @@
+//! `ttc pocket train`: train the policy (next-character loss on solution tokens) and then
+//! the PRM (a copy of the policy trunk with a score head, trained on the policy's own
+//! samples labelled by exact checking). Everything is reproducible from `--seed`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use candle_core::{DType, Device, Tensor, Var, D};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+
+use super::net::{Net, VOCAB};
+use super::task::{self, Chain, Rng};
+use super::{prm_example, prompt_tokens, sample_solution, PrmExample};
+
+/// Arguments of `ttc pocket train`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrainArgs {
+    /// Directory for the weights (policy.safetensors, prm.safetensors) and logs.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Seed for data, initialisation and sampling.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Policy optimisation steps.
+    #[arg(long, default_value_t = 1500)]
+    pub steps: usize,
+    /// PRM optimisation steps.
+    #[arg(long, default_value_t = 300)]
+    pub prm_steps: usize,
+    /// Policy samples drawn to make PRM training data.
+    #[arg(long, default_value_t = 8000)]
+    pub prm_samples: usize,
+    /// Sequences per batch.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// Model width.
+    #[arg(long, default_value_t = 128)]
+    pub d_model: usize,
+    #[arg(long, default_value_t = 4)]
+    pub layers: usize,
+    #[arg(long, default_value_t = 4)]
+    pub heads: usize,
+    /// Context length in characters.
+    #[arg(long, default_value_t = 160)]
+    pub ctx: usize,
+    /// Peak learning rate (policy); the PRM uses a third of it.
+    #[arg(long, default_value_t = 2e-3)]
+    pub lr: f64,
+    /// Fraction of policy examples that are revisions of a wrong attempt.
+    #[arg(long, default_value_t = 0.2)]
+    pub revision_frac: f64,
+    /// Steps between progress evaluations (greedy accuracy on a few problems) and checkpoints.
+    #[arg(long, default_value_t = 200)]
+    pub eval_every: usize,
+    /// Skip policy training: start from DIR/policy.safetensors and train only the PRM.
+    #[arg(long)]
+    pub policy_from: Option<PathBuf>,
+    /// Safety stop for the policy phase, in minutes (breaks exact reproducibility if hit).
+    #[arg(long)]
+    pub max_minutes: Option<f64>,
+}
+
+type Params = BTreeMap<String, Var>;
+
+struct Cfg {
+    d: usize,
+    heads: usize,
+    layers: usize,
+    ctx: usize,
+}
+
+fn var(t: Tensor) -> anyhow::Result<Var> {
+    Ok(Var::from_tensor(&t)?)
+}
+
+fn randn(rng: &mut Rng, shape: &[usize], std: f32) -> anyhow::Result<Tensor> {
+    let n: usize = shape.iter().product();
+    let v: Vec<f32> = (0..n).map(|_| rng.normal() * std).collect();
+    Ok(Tensor::from_vec(v, shape, &Device::Cpu)?)
+}
+
+fn init_params(c: &Cfg, rng: &mut Rng) -> anyhow::Result<Params> {
+    let dev = Device::Cpu;
+    let d = c.d;
+    let mut p = Params::new();
+    let proj_std = 0.02 / (2.0 * c.layers as f32).sqrt();
+    p.insert("tok".into(), var(randn(rng, &[VOCAB, d], 0.02)?)?);
+    p.insert("pos".into(), var(randn(rng, &[c.ctx, d], 0.01)?)?);
+    for l in 0..c.layers {
+        let n = |s: &str| format!("l{l}.{s}");
+        p.insert(n("n1"), var(Tensor::ones(d, DType::F32, &dev)?)?);
+        p.insert(n("qkv.w"), var(randn(rng, &[3 * d, d], 0.02)?)?);
+        p.insert(n("qkv.b"), var(Tensor::zeros(3 * d, DType::F32, &dev)?)?);
+        p.insert(n("o.w"), var(randn(rng, &[d, d], proj_std)?)?);
+        p.insert(n("o.b"), var(Tensor::zeros(d, DType::F32, &dev)?)?);
+        p.insert(n("n2"), var(Tensor::ones(d, DType::F32, &dev)?)?);
+        p.insert(n("fc1.w"), var(randn(rng, &[4 * d, d], 0.02)?)?);
+        p.insert(n("fc1.b"), var(Tensor::zeros(4 * d, DType::F32, &dev)?)?);
+        p.insert(n("fc2.w"), var(randn(rng, &[d, 4 * d], proj_std)?)?);
+        p.insert(n("fc2.b"), var(Tensor::zeros(d, DType::F32, &dev)?)?);
+    }
+    p.insert("nf".into(), var(Tensor::ones(d, DType::F32, &dev)?)?);
+    Ok(p)
+}
+
+fn t<'a>(p: &'a Params, name: &str) -> anyhow::Result<&'a Tensor> {
+    Ok(p.get(name).with_context(|| format!("no parameter {name}"))?.as_tensor())
+}
+
+fn linear(x: &Tensor, p: &Params, name: &str) -> anyhow::Result<Tensor> {
+    let w = t(p, &format!("{name}.w"))?;
+    let b = t(p, &format!("{name}.b"))?;
+    Ok(x.matmul(&w.t()?)?.broadcast_add(b)?)
+}
+
+fn rms(x: &Tensor, g: &Tensor) -> anyhow::Result<Tensor> {
+    let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
+    Ok(x.broadcast_div(&(ms + 1e-5)?.sqrt()?)?.broadcast_mul(g)?)
+}
+
+/// Final hidden states `[B*T, d]` for token ids `[B, T]`.
+fn forward(p: &Params, c: &Cfg, ids: &Tensor, mask: &Tensor) -> anyhow::Result<Tensor> {
+    let (b, tl) = ids.dims2()?;
+    let d = c.d;
+    let h = c.heads;
+    let hd = d / h;
+    let tok = t(p, "tok")?;
+    let x = tok.embedding(&ids.flatten_all()?)?;
+    let pos = t(p, "pos")?.narrow(0, 0, tl)?;
+    let mut x = x.reshape((b, tl, d))?.broadcast_add(&pos)?.reshape((b * tl, d))?;
+    let scale = 1.0 / (hd as f64).sqrt();
+    for l in 0..c.layers {
+        let n = |s: &str| format!("l{l}.{s}");
+        let h1 = rms(&x, t(p, &n("n1"))?)?;
+        let qkv = linear(&h1, p, &n("qkv"))?.reshape((b, tl, 3, h, hd))?.permute((2, 0, 3, 1, 4))?;
+        let q = qkv.get(0)?.contiguous()?;
+        let k = qkv.get(1)?.contiguous()?;
+        let v = qkv.get(2)?.contiguous()?;
+        let att = (q.matmul(&k.t()?)? * scale)?.broadcast_add(mask)?;
+        let att = candle_nn::ops::softmax(&att, D::Minus1)?;
+        let y = att.matmul(&v)?.transpose(1, 2)?.reshape((b * tl, d))?;
+        x = (x + linear(&y, p, &n("o"))?)?;
+        let h2 = rms(&x, t(p, &n("n2"))?)?;
+        let ff = linear(&linear(&h2, p, &n("fc1"))?.gelu()?, p, &n("fc2"))?;
+        x = (x + ff)?;
+    }
+    rms(&x, t(p, "nf")?)
+}
+
+fn causal_mask(tl: usize) -> anyhow::Result<Tensor> {
+    let m: Vec<f32> = (0..tl).flat_map(|i| (0..tl).map(move |j| if j > i { -1e9 } else { 0.0 })).collect();
+    Ok(Tensor::from_vec(m, (tl, tl), &Device::Cpu)?)
+}
+
+fn snapshot(p: &Params, heads: usize) -> anyhow::Result<HashMap<String, Tensor>> {
+    let mut m: HashMap<String, Tensor> = p.iter().map(|(k, v)| (k.clone(), v.as_tensor().detach())).collect();
+    m.insert("cfg".into(), Tensor::new(&[heads as f32], &Device::Cpu)?);
+    Ok(m)
+}
+
+fn save(p: &Params, heads: usize, path: &Path) -> anyhow::Result<()> {
+    let m = snapshot(p, heads)?;
+    candle_core::safetensors::save(&m, path)?;
+    Ok(())
+}
+
+/// Linear warm-up over the first 60 steps, then cosine decay to a tenth by `prog` = 1.
+fn lr_at(prog: f64, step: usize, peak: f64) -> f64 {
+    let warm = (step + 1) as f64 / 60.0;
+    peak * warm.min(1.0) * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * prog.min(1.0)).cos()))
+}
+
+/// One policy training example: tokens, and the index from which targets count.
+fn policy_example(rng: &mut Rng, level: u8, revision_frac: f64, ctx: usize) -> (Vec<u8>, usize) {
+    loop {
+        let chain = Chain::random(level, rng);
+        let attempt = if rng.f64() < revision_frac {
+            if rng.f64() < 0.15 {
+                Some(chain.values()[1..].to_vec())
+            } else {
+                Some(task::wrong_attempt(&chain, rng))
+            }
+        } else {
+            None
+        };
+        let mut toks = prompt_tokens(&task::compact_prompt(&chain, attempt.as_deref()));
+        let from = toks.len();
+        toks.extend(super::net::encode(&chain.solution()));
+        toks.push(task::EOS);
+        if toks.len() <= ctx + 1 {
+            return (toks, from);
+        }
+    }
+}
+
+struct Logger {
+    file: std::fs::File,
+    started: Instant,
+}
+
+impl Logger {
+    fn line(&mut self, s: &str) {
+        let msg = format!("[{:7.1}s] {s}", self.started.elapsed().as_secs_f64());
+        eprintln!("{msg}");
+        let _ = writeln!(self.file, "{msg}");
+    }
+}
+
+/// Greedy accuracy per level on `per_level` fresh problems.
+pub fn quick_eval(net: &Net, per_level: usize, seed: u64) -> Vec<f64> {
+    (1..=5u8)
+        .map(|level| {
+            let mut ok = 0;
+            for i in 0..per_level {
+                let mut rng = Rng::new(seed ^ (level as u64 * 1_000_003 + i as u64));
+                let chain = Chain::random(level, &mut rng);
+                let (text, _) = sample_solution(net, &prompt_tokens(&chain.compact()), 0.0, &mut rng, 200);
+                if task::label_solution_answer(&chain, &text) {
+                    ok += 1;
+                }
+            }
+            ok as f64 / per_level as f64
+        })
+        .collect()
+}
+
+/// Train the policy and the PRM; write weights and logs under `args.out`.
+pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.out)?;
+    let started = Instant::now();
+    let mut log = Logger { file: std::fs::File::create(args.out.join("train.log"))?, started };
+    log.line(&format!("ttc pocket train {args:?}"));
+    let c = Cfg { d: args.d_model, heads: args.heads, layers: args.layers, ctx: args.ctx };
+    let mut rng = Rng::new(args.seed);
+    let policy_path = args.out.join("policy.safetensors");
+
+    // ---- policy ----
+    let policy: Params = if let Some(dir) = &args.policy_from {
+        let bytes = std::fs::read(dir.join("policy.safetensors"))?;
+        let map = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)?;
+        let mut p = Params::new();
+        for (k, v) in map {
+            if k != "cfg" {
+                p.insert(k, var(v)?);
+            }
+        }
+        save(&p, c.heads, &policy_path)?;
+        log.line(&format!("policy loaded from {}", dir.display()));
+        p
+    } else {
+        let p = init_params(&c, &mut rng)?;
+        let n_params: usize = p.values().map(|v| v.elem_count()).sum();
+        log.line(&format!("policy: {n_params} parameters"));
+        let mut opt = AdamW::new(
+            p.values().cloned().collect(),
+            ParamsAdamW { lr: args.lr, weight_decay: 0.01, ..Default::default() },
+        )?;
+        let mut csv = std::fs::File::create(args.out.join("loss_policy.csv"))?;
+        writeln!(csv, "step,loss,lr,seconds,tokens")?;
+        let mut tokens = 0usize;
+        let mut ema = None::<f64>;
+        let phase = Instant::now();
+        for step in 0..args.steps {
+            // Progress in [0, 1]: by steps, or by time when --max-minutes is set and binds.
+            let secs = phase.elapsed().as_secs_f64();
+            let mut prog = step as f64 / args.steps as f64;
+            if let Some(m) = args.max_minutes {
+                prog = prog.max(secs / (m * 60.0));
+            }
+            if prog >= 1.0 {
+                log.line("policy: --max-minutes reached, stopping early");
+                break;
+            }
+            // Curriculum: the hardest level grows from 2 to 5 over the first fifth. Each batch
+            // holds one level, so sequences in a batch have similar lengths (less padding).
+            let max_level = (2.0 + prog * 15.0).min(5.0) as u8;
+            let level = rng.range(1, max_level as i64) as u8;
+            let exs: Vec<(Vec<u8>, usize)> =
+                (0..args.batch).map(|_| policy_example(&mut rng, level, args.revision_frac, c.ctx)).collect();
+            let tl = exs.iter().map(|(t, _)| t.len() - 1).max().unwrap_or(1);
+            let b = exs.len();
+            let mut ids = vec![0u32; b * tl];
+            let mut tgt = vec![0u32; b * tl];
+            let mut msk = vec![0f32; b * tl];
+            for (i, (toks, from)) in exs.iter().enumerate() {
+                for j in 0..toks.len() - 1 {
+                    ids[i * tl + j] = toks[j] as u32;
+                    tgt[i * tl + j] = toks[j + 1] as u32;
+                    if j + 1 >= *from {
+                        msk[i * tl + j] = 1.0;
+                    }
+                }
+            }
+            let count: f32 = msk.iter().sum();
+            tokens += b * tl;
+            let ids = Tensor::from_vec(ids, (b, tl), &Device::Cpu)?;
+            let tgt = Tensor::from_vec(tgt, (b * tl, 1), &Device::Cpu)?;
+            let msk = Tensor::from_vec(msk, (b * tl, 1), &Device::Cpu)?;
+            let hid = forward(&p, &c, &ids, &causal_mask(tl)?)?;
+            let logits = hid.matmul(&t(&p, "tok")?.t()?)?;
+            let lsm = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
+            let nll = lsm.gather(&tgt, 1)?.neg()?;
+            let loss = ((nll * &msk)?.sum_all()? / count as f64)?;
+            let lr = lr_at(prog, step, args.lr);
+            opt.set_learning_rate(lr);
+            opt.backward_step(&loss)?;
+            let l = loss.to_scalar::<f32>()? as f64;
+            ema = Some(ema.map_or(l, |e| 0.95 * e + 0.05 * l));
+            let secs = phase.elapsed().as_secs_f64();
+            writeln!(csv, "{step},{l:.5},{lr:.6},{secs:.1},{tokens}")?;
+            let _ = level;
+            if step % 25 == 0 || step + 1 == args.steps {
+                log.line(&format!(
+                    "policy step {step:5}/{} loss {l:.4} (ema {:.4}) lr {lr:.5} level {level}/{max_level} {:.0} tok/s",
+                    args.steps,
+                    ema.unwrap_or(l),
+                    tokens as f64 / secs.max(1e-9)
+                ));
+            }
+            let last = step + 1 == args.steps;
+            let out_of_time = args.max_minutes.is_some_and(|m| secs >= m * 60.0);
+            if (step + 1) % args.eval_every == 0 || last || out_of_time {
+                save(&p, c.heads, &policy_path)?;
+                let net = Net::from_tensors(&snapshot(&p, c.heads)?)?;
+                let acc = quick_eval(&net, 20, 0xACC0 + step as u64);
+                log.line(&format!(
+                    "policy step {} greedy accuracy per level (20 each): {}",
+                    step + 1,
+                    acc.iter().map(|a| format!("{:.0}%", a * 100.0)).collect::<Vec<_>>().join(" ")
+                ));
+            }
+        }
+        log.line(&format!("policy done in {:.1} min", phase.elapsed().as_secs_f64() / 60.0));
+        p
+    };
+
+    // ---- PRM data: the policy's own samples, labelled exactly ----
+    let phase = Instant::now();
+    let policy_net = Net::from_tensors(&snapshot(&policy, c.heads)?)?;
+    let data = prm_samples(&policy_net, args.prm_samples, args.seed ^ 0x50_52_4D);
+    let (pos, all) = data.iter().fold((0, 0), |(p, a), (_, labels)| {
+        (p + labels.iter().filter(|(_, y)| *y).count(), a + labels.len())
+    });
+    log.line(&format!(
+        "prm data: {} solutions, {all} steps, {:.1}% correct, sampled in {:.1} s",
+        data.len(),
+        100.0 * pos as f64 / all.max(1) as f64,
+        phase.elapsed().as_secs_f64()
+    ));
+
+    // ---- PRM: the policy trunk plus a score head ----
+    let mut prm = Params::new();
+    for (k, v) in &policy {
+        prm.insert(k.clone(), var(v.as_tensor().copy()?)?);
+    }
+    prm.insert("prm.w".into(), var(Tensor::zeros((1, c.d), DType::F32, &Device::Cpu)?)?);
+    prm.insert("prm.b".into(), var(Tensor::zeros(1, DType::F32, &Device::Cpu)?)?);
+    let mut opt = AdamW::new(
+        prm.values().cloned().collect(),
+        ParamsAdamW { lr: args.lr / 3.0, weight_decay: 0.01, ..Default::default() },
+    )?;
+    let mut csv = std::fs::File::create(args.out.join("loss_prm.csv"))?;
+    writeln!(csv, "step,loss,lr,seconds")?;
+    let mut order: Vec<usize> = (0..data.len()).collect();
+    let mut cursor = order.len();
+    let mut ema = None::<f64>;
+    let prm_phase = Instant::now();
+    for step in 0..args.prm_steps {
+        let mut batch = Vec::new();
+        while batch.len() < args.batch && !data.is_empty() {
+            if cursor >= order.len() {
+                for i in (1..order.len()).rev() {
+                    order.swap(i, rng.range(0, i as i64) as usize);
+                }
+                cursor = 0;
+            }
+            batch.push(&data[order[cursor]]);
+            cursor += 1;
+        }
+        let tl = batch.iter().map(|(t, _)| t.len()).max().unwrap_or(1);
+        let b = batch.len();
+        let mut ids = vec![0u32; b * tl];
+        let mut y = vec![0f32; b * tl];
+        let mut msk = vec![0f32; b * tl];
+        let mut count = 0f32;
+        for (i, (toks, labels)) in batch.iter().enumerate() {
+            for (j, tk) in toks.iter().enumerate() {
+                ids[i * tl + j] = *tk as u32;
+            }
+            for (at, ok) in labels {
+                msk[i * tl + at] = 1.0;
+                y[i * tl + at] = if *ok { 1.0 } else { 0.0 };
+                count += 1.0;
+            }
+        }
+        let ids = Tensor::from_vec(ids, (b, tl), &Device::Cpu)?;
+        let y = Tensor::from_vec(y, (b * tl, 1), &Device::Cpu)?;
+        let msk = Tensor::from_vec(msk, (b * tl, 1), &Device::Cpu)?;
+        let hid = forward(&prm, &c, &ids, &causal_mask(tl)?)?;
+        let z = hid.matmul(&t(&prm, "prm.w")?.t()?)?.broadcast_add(t(&prm, "prm.b")?)?;
+        // BCE with logits: softplus(z) - y z, softplus(z) = relu(z) + ln(1 + e^-|z|).
+        let softplus = (z.relu()? + ((z.abs()?.neg()?.exp()? + 1.0)?.log()?))?;
+        let bce = (softplus - (&y * &z)?)?;
+        let loss = ((bce * &msk)?.sum_all()? / count.max(1.0) as f64)?;
+        let lr = lr_at(step as f64 / args.prm_steps as f64, step, args.lr / 3.0);
+        opt.set_learning_rate(lr);
+        opt.backward_step(&loss)?;
+        let l = loss.to_scalar::<f32>()? as f64;
+        ema = Some(ema.map_or(l, |e| 0.9 * e + 0.1 * l));
+        let secs = prm_phase.elapsed().as_secs_f64();
+        writeln!(csv, "{step},{l:.5},{lr:.6},{secs:.1}")?;
+        if step % 25 == 0 || step + 1 == args.prm_steps {
+            log.line(&format!(
+                "prm step {step:4}/{} bce {l:.4} (ema {:.4}) lr {lr:.5}",
+                args.prm_steps,
+                ema.unwrap_or(l)
+            ));
+        }
+    }
+    let prm_path = args.out.join("prm.safetensors");
+    save(&prm, c.heads, &prm_path)?;
+    log.line(&format!("prm done in {:.1} min", phase.elapsed().as_secs_f64() / 60.0));
+    log.line(&format!(
+        "total {:.1} min; wrote {} ({} bytes) and {} ({} bytes)",
+        started.elapsed().as_secs_f64() / 60.0,
+        policy_path.display(),
+        std::fs::metadata(&policy_path)?.len(),
+        prm_path.display(),
+        std::fs::metadata(&prm_path)?.len()
+    ));
+    Ok(())
+}
+
+/// Sample `n` policy solutions on random problems (all levels, mixed temperatures) and
+/// label every step exactly: `(PRM tokens, [(position, correct)])`.
+pub fn prm_samples(net: &Net, n: usize, seed: u64) -> Vec<PrmExample> {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8);
+    let per = n.div_ceil(threads);
+    let mut out = Vec::with_capacity(n);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|th| {
+                s.spawn(move || {
+                    let mut v = Vec::new();
+                    let lo = th * per;
+                    let hi = ((th + 1) * per).min(n);
+                    for i in lo..hi {
+                        let mut rng = Rng::new(seed ^ (i as u64).wrapping_mul(0x9E37_79B9));
+                        let level = (i % 5) as u8 + 1;
+                        let chain = Chain::random(level, &mut rng);
+                        let temp = [0.7, 1.0, 1.0, 1.3][i % 4];
+                        let (text, _) =
+                            sample_solution(net, &prompt_tokens(&chain.compact()), temp, &mut rng, 200);
+                        let steps = crate::steps::split_steps(&text);
+                        if let Some(ex) = prm_example(&chain, &steps, net.ctx) {
+                            v.push(ex);
+                        }
+                    }
+                    v
+                })
+            })
+            .collect();
+        for h in handles {
+            if let Ok(v) = h.join() {
+                out.extend(v);
+            }
+        }
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast inference path computes what the candle training graph computes.
+    #[test]
+    fn inference_matches_the_training_graph() {
+        let c = Cfg { d: 16, heads: 2, layers: 2, ctx: 12 };
+        let mut rng = Rng::new(3);
+        let mut p = init_params(&c, &mut rng).unwrap();
+        // Non-trivial biases, gains and PRM head.
+        let names: Vec<String> = p.keys().cloned().collect();
+        for n in names {
+            let v = p[&n].as_tensor().clone();
+            let noise = randn(&mut rng, v.dims(), 0.3).unwrap();
+            p.get(&n).unwrap().set(&(v + noise).unwrap()).unwrap();
+        }
+        p.insert("prm.w".into(), var(randn(&mut rng, &[1, 16], 0.5).unwrap()).unwrap());
+        p.insert("prm.b".into(), var(Tensor::new(&[0.1f32], &Device::Cpu).unwrap()).unwrap());
+        let toks: Vec<u8> = vec![1, b'2', b'7', b'+', b'4', 2, b'3', b'=', b'1', b'\n'];
+        let ids = Tensor::from_vec(
+            toks.iter().map(|t| *t as u32).collect::<Vec<_>>(),
+            (1, toks.len()),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let hid = forward(&p, &c, &ids, &causal_mask(toks.len()).unwrap()).unwrap();
+        let logits = hid.matmul(&t(&p, "tok").unwrap().t().unwrap()).unwrap().to_vec2::<f32>().unwrap();
+        let z = hid.matmul(&t(&p, "prm.w").unwrap().t().unwrap()).unwrap().to_vec2::<f32>().unwrap();
+        let net = Net::from_tensors(&snapshot(&p, c.heads).unwrap()).unwrap();
+        let mut cache = net.cache();
+        let mut s = net.scratch();
+        for (i, tk) in toks.iter().enumerate() {
+            let prob = net.step(&mut cache, &mut s, *tk, true).unwrap();
+            for v in 0..VOCAB {
+                assert!(
+                    (s.logits[v] - logits[i][v]).abs() < 1e-3,
+                    "pos {i} tok {v}: {} vs {}",
+                    s.logits[v],
+                    logits[i][v]
+                );
+            }
+            let want = super::super::net::sigmoid(z[i][0] + 0.1);
+            assert!((prob - want).abs() < 1e-4, "prm at {i}: {prob} vs {want}");
+        }
+    }
+}

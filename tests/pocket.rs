@@ -1,0 +1,155 @@
+//! The embedded pocket model: weights load, sampling is reproducible, the PRM tells a
+//! wrong step from a right one, and best-of-N runs through the engine.
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+use ttc::event::Event;
+use ttc::model::{collect, GenRequest, Generator, Message};
+use ttc::pocket::{Pocket, PocketGenerator, PocketPrm};
+use ttc::problem::Problem;
+use ttc::run::SolvePrompt;
+use ttc::strategy::{RunConfig, StrategyKind};
+use ttc::verify::{ScoreRequest, Verifier};
+
+fn request(problem: &Problem, seed: i64, temperature: f32) -> GenRequest {
+    let mut req = GenRequest::new(SolvePrompt::bundled().messages(problem));
+    req.options.seed = Some(seed);
+    req.options.temperature = Some(temperature);
+    req
+}
+
+#[test]
+fn embedded_weights_load() {
+    let p = Pocket::embedded().expect("embedded weights load");
+    assert!(p.policy.ctx >= 128);
+    assert!(p.prm.is_prm() && !p.policy.is_prm());
+    assert!(ttc::pocket::POLICY_BYTES.len() + ttc::pocket::PRM_BYTES.len() <= 8 << 20, "at most 8 MiB");
+    // Loaded once, then shared.
+    assert!(Arc::ptr_eq(&p, &Pocket::embedded().unwrap()));
+}
+
+#[test]
+fn problems_are_reproducible_and_well_formed() {
+    let ps = ttc::pocket::problems(10, 5);
+    assert_eq!(ps, ttc::pocket::problems(10, 5));
+    assert_eq!(ps[0].id, "pocket:L1:0");
+    assert_eq!(ps[4].level, Some(5));
+    assert!(ps.iter().all(|p| p.text.starts_with("Start at ") && p.gold.is_some()));
+    assert_eq!(ttc::pocket::problem(3, 9), ttc::pocket::problem(3, 9));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fixed_seed_reproduces_the_same_text() {
+    let gen = PocketGenerator::new(Pocket::embedded().unwrap());
+    assert_eq!(gen.info().backend, "pocket");
+    assert_eq!(gen.info().model, "pocket-policy");
+    let p = ttc::pocket::problem(3, 11);
+    let a = collect(&gen, request(&p, 7, 0.8), CancellationToken::new()).await.unwrap();
+    let b = collect(&gen, request(&p, 7, 0.8), CancellationToken::new()).await.unwrap();
+    assert_eq!(a.text, b.text);
+    assert!(!a.text.is_empty());
+    assert!(a.stats.generated_tokens > 0);
+    let g1 = collect(&gen, request(&p, 1, 0.0), CancellationToken::new()).await.unwrap();
+    let g2 = collect(&gen, request(&p, 2, 0.0), CancellationToken::new()).await.unwrap();
+    assert_eq!(g1.text, g2.text, "temperature 0 is greedy");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn continues_a_partial_solution_and_honours_stop_and_limits() {
+    let gen = PocketGenerator::new(Pocket::embedded().unwrap());
+    let p = Problem::inline("Start at 27. Add 48. Multiply by 3. Subtract 19.", Some("206".into()));
+    let mut req = request(&p, 3, 0.0);
+    req.messages.push(Message::assistant("27+48=75\n\n"));
+    req.options.stop = vec!["\n\n".into()];
+    req.top_logprobs = 3;
+    let c = collect(&gen, req, CancellationToken::new()).await.unwrap();
+    assert!(!c.text.contains("\n\n"), "{:?}", c.text);
+    assert_eq!(c.stats.done_reason, "stop");
+    assert!(c.had_logprobs && c.logprobs.iter().all(|l| l.top_logprobs.len() == 3));
+
+    let mut req = request(&p, 3, 0.8);
+    req.options.num_predict = Some(5);
+    let c = collect(&gen, req, CancellationToken::new()).await.unwrap();
+    assert!(c.stats.generated_tokens <= 5);
+
+    // Text that is not a pocket problem still gets an answer, not a panic.
+    let odd = Problem::inline("Wie viel ist ünf plus zwei? ✓", None);
+    let c = collect(&gen, request(&odd, 1, 0.8), CancellationToken::new()).await.unwrap();
+    assert!(c.stats.generated_tokens > 0);
+
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    assert!(gen.generate(request(&p, 1, 0.8), cancel).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_prm_prefers_a_correct_step() {
+    let prm = PocketPrm::new(Pocket::embedded().unwrap());
+    assert_eq!(prm.name(), "pocket-prm");
+    let p = Problem::inline("Start at 27. Add 48. Multiply by 3. Subtract 19.", Some("206".into()));
+    let good: Vec<String> =
+        ["27+48=75", "75*3=225", "225-19=206", "The answer is 206."].map(String::from).to_vec();
+    let mut bad = good.clone();
+    bad[1] = "75*3=235".into();
+    bad[2] = "235-19=216".into();
+    bad[3] = "The answer is 216.".into();
+    let score = |steps: &[String]| {
+        let steps = steps.to_vec();
+        let prm = &prm;
+        let p = &p;
+        async move {
+            let req = ScoreRequest { problem: p, steps: &steps, start: 0, finished: true };
+            prm.score(req, CancellationToken::new())
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|s| s.score.unwrap())
+                .collect::<Vec<f64>>()
+        }
+    };
+    let g = score(&good).await;
+    let b = score(&bad).await;
+    assert_eq!(g.len(), 4);
+    assert!(g[1] > b[1], "wrong step scored {:.3}, right step {:.3}", b[1], g[1]);
+    assert!(g[3] > b[3], "final step: right {:.3}, wrong {:.3}", g[3], b[3]);
+    // Scoring from a later start returns only the later steps.
+    let req = ScoreRequest { problem: &p, steps: &good, start: 2, finished: true };
+    assert_eq!(prm.score(req, CancellationToken::new()).await.unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn best_of_8_through_the_engine() {
+    let pocket = Pocket::embedded().unwrap();
+    let problem = ttc::pocket::problem(2, 4);
+    let config = RunConfig { strategy: StrategyKind::BestOfN, n: 8, seed: 1, ..RunConfig::default() };
+    let mut h = ttc::run::start(
+        problem,
+        config,
+        Arc::new(PocketGenerator::new(pocket.clone())),
+        Arc::new(PocketPrm::new(pocket)),
+        SolvePrompt::bundled(),
+    );
+    let mut finished = 0;
+    let mut scored = 0;
+    let mut end = None;
+    while let Some(e) = h.events.recv().await {
+        match e {
+            Event::NodeFinished { .. } => finished += 1,
+            Event::StepScored { score, .. } => {
+                assert!(score.score.is_some_and(|s| (0.0..=1.0).contains(&s)));
+                scored += 1;
+            }
+            Event::RunFinished { selected, error, .. } => {
+                end = Some((selected, error));
+                break;
+            }
+            _ => {}
+        }
+    }
+    let (selected, error) = end.expect("the run finishes");
+    assert_eq!(error, None);
+    assert!(selected.is_some());
+    assert_eq!(finished, 8);
+    assert!(scored >= 8);
+}
