@@ -33,30 +33,21 @@ impl Screen {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_view_streams_panes_grows_n_and_restores_the_terminal() {
-    let server =
-        TestServer::start(ServerConfig { token_delay: Duration::from_millis(40), ..ServerConfig::default() })
-            .await;
-    let home = std::env::temp_dir().join(format!("ttc-pty-home-{}", std::process::id()));
+/// The real binary in a 140×36 pseudo-terminal, isolated from the user's files.
+struct Session {
+    screen: Screen,
+    keys: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    home: std::path::PathBuf,
+}
+
+fn spawn(args: &[&str], tag: &str) -> Session {
+    let home = std::env::temp_dir().join(format!("ttc-pty-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&home).unwrap();
     let pty = native_pty_system();
     let pair = pty.openpty(PtySize { rows: 36, cols: 140, pixel_width: 0, pixel_height: 0 }).unwrap();
     let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_ttc"));
-    for a in [
-        "--host",
-        &server.url,
-        "--model",
-        "tiny-math",
-        "--problem",
-        "What is 12 + 30?",
-        "--gold",
-        "42",
-        "-n",
-        "2",
-        "--concurrency",
-        "8",
-    ] {
+    for a in args {
         cmd.arg(a);
     }
     cmd.cwd(env!("CARGO_MANIFEST_DIR"));
@@ -66,9 +57,9 @@ async fn the_view_streams_panes_grows_n_and_restores_the_terminal() {
     cmd.env("TERM", "xterm-256color");
     cmd.env_remove("OLLAMA_HOST");
     cmd.env_remove("TTC_CONFIG");
-    let mut child = pair.slave.spawn_command(cmd).unwrap();
+    cmd.env_remove("TTC_BACKEND");
+    let child = pair.slave.spawn_command(cmd).unwrap();
     drop(pair.slave);
-
     let screen = Screen { parser: Arc::new(Mutex::new(vt100::Parser::new(36, 140, 0))), raw: Arc::default() };
     let mut reader = pair.master.try_clone_reader().unwrap();
     let (parser, raw) = (screen.parser.clone(), screen.raw.clone());
@@ -82,38 +73,84 @@ async fn the_view_streams_panes_grows_n_and_restores_the_terminal() {
             raw.lock().unwrap().extend_from_slice(&buf[..n]);
         }
     });
-    let mut keys = pair.master.take_writer().unwrap();
+    let keys = pair.master.take_writer().unwrap();
+    Session { screen, keys, child, home }
+}
+
+impl Session {
+    fn press(&mut self, k: &[u8]) {
+        self.keys.write_all(k).unwrap();
+        self.keys.flush().unwrap();
+    }
+
+    /// Quit with `q` and check the terminal was left as it was found.
+    async fn quit_and_check_restored(mut self) {
+        self.press(b"q");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "ttc did not quit on q");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert!(status.success(), "{status:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let raw = self.screen.raw.lock().unwrap().clone();
+        let tail = String::from_utf8_lossy(&raw[raw.len().saturating_sub(200)..]).into_owned();
+        assert!(tail.contains("\u{1b}[?1049l"), "left the alternate screen: {tail:?}");
+        assert!(tail.contains("\u{1b}[?25h"), "showed the cursor again: {tail:?}");
+        assert!(!self.screen.parser.lock().unwrap().screen().alternate_screen());
+        std::fs::remove_dir_all(&self.home).ok();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_view_streams_panes_grows_n_and_restores_the_terminal() {
+    let server =
+        TestServer::start(ServerConfig { token_delay: Duration::from_millis(40), ..ServerConfig::default() })
+            .await;
+    let args = [
+        "--host",
+        &server.url,
+        "--model",
+        "tiny-math",
+        "--problem",
+        "What is 12 + 30?",
+        "--gold",
+        "42",
+        "-n",
+        "2",
+        "--concurrency",
+        "8",
+    ];
+    let mut s = spawn(&args, "ollama");
 
     // Two panes open and stream the candidates' text.
-    screen.wait_for("#0").await;
-    screen.wait_for("#1").await;
-    screen.wait_for("12 + 30 = 42").await;
-    assert!(screen.parser.lock().unwrap().screen().alternate_screen());
+    s.screen.wait_for("#0").await;
+    s.screen.wait_for("#1").await;
+    s.screen.wait_for("12 + 30 = 42").await;
+    assert!(s.screen.parser.lock().unwrap().screen().alternate_screen());
 
     // `+` raises N: a third pane appears while the run goes on.
-    keys.write_all(b"+").unwrap();
-    keys.flush().unwrap();
-    screen.wait_for("#2").await;
-    screen.wait_for("N 3").await;
-    screen.wait_for("finished").await;
-    screen.wait_for("▶ 42").await;
+    s.press(b"+");
+    s.screen.wait_for("#2").await;
+    s.screen.wait_for("N 3").await;
+    s.screen.wait_for("finished").await;
+    s.screen.wait_for("▶ 42").await;
+    s.quit_and_check_restored().await;
+}
 
-    keys.write_all(b"q").unwrap();
-    keys.flush().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "ttc did not quit on q");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    assert!(status.success(), "{status:?}");
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let raw = screen.raw.lock().unwrap().clone();
-    let tail = String::from_utf8_lossy(&raw[raw.len().saturating_sub(200)..]).into_owned();
-    assert!(tail.contains("\u{1b}[?1049l"), "left the alternate screen: {tail:?}");
-    assert!(tail.contains("\u{1b}[?25h"), "showed the cursor again: {tail:?}");
-    assert!(!screen.parser.lock().unwrap().screen().alternate_screen());
-    std::fs::remove_dir_all(&home).ok();
+#[tokio::test(flavor = "multi_thread")]
+async fn with_no_server_the_view_runs_the_embedded_model() {
+    // Nothing listens on port 1: the view opens on the embedded model and starts a run.
+    let mut s = spawn(&["--host", "http://127.0.0.1:1", "-n", "3"], "pocket");
+    s.screen.wait_for("pocket (embedded").await;
+    s.screen.wait_for("#2").await;
+    s.screen.wait_for("verifier prm").await;
+    s.screen.wait_for("finished").await;
+    s.press(b"?");
+    s.screen.wait_for("keys").await;
+    s.press(b"?");
+    s.quit_and_check_restored().await;
 }
