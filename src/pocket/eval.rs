@@ -153,14 +153,11 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
         None => Pocket::embedded()?,
     };
     let load_ms = t_load.elapsed().as_secs_f64() * 1e3;
-    let fresh_load_ms = match &args.weights {
-        None => {
-            let t = Instant::now();
-            let (p, r) = super::embedded_bytes().map_err(anyhow::Error::msg)?;
-            Pocket::from_bytes(p, r)?;
-            Some(t.elapsed().as_secs_f64() * 1e3)
-        }
-        Some(_) => None,
+    let fresh_load_ms = {
+        let t = Instant::now();
+        let (p, r) = super::embedded_bytes().map_err(anyhow::Error::msg)?;
+        Pocket::from_bytes(p, r)?;
+        Some(t.elapsed().as_secs_f64() * 1e3)
     };
     let n_max = args.n_max.max(1);
     // Held-out: problems come from their own seed stream, not training's.
@@ -272,7 +269,7 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
         println!(
             "- weights loaded in {load_ms:.1} ms{}",
             match fresh_load_ms {
-                Some(ms) => format!(" (parsing the embedded bytes again: {ms:.1} ms)"),
+                Some(ms) => format!(" (parsing the embedded weights: {ms:.1} ms)"),
                 None => String::new(),
             }
         );

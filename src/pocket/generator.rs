@@ -137,6 +137,7 @@ fn run(job: Job) {
                 if !send(Chunk::Delta { text: text[emitted..cut].to_string(), logprobs: lp }) {
                     return;
                 }
+                emitted = cut;
             }
             text.truncate(cut);
             reason = "stop";
@@ -162,12 +163,10 @@ fn run(job: Job) {
         }
         net.step(&mut cache, &mut s, tok as u8, true);
     }
-    if reason != "stop" || text.len() > emitted {
-        // Flush held-back text (it never became a stop string).
-        if text.len() > emitted {
-            let lp = (job.top > 0).then(|| std::mem::take(&mut pending_lp));
-            send(Chunk::Delta { text: text[emitted..].to_string(), logprobs: lp });
-        }
+    // Flush held-back text (it never became a stop string).
+    if text.len() > emitted {
+        let lp = (job.top > 0).then(|| std::mem::take(&mut pending_lp));
+        send(Chunk::Delta { text: text[emitted..].to_string(), logprobs: lp });
     }
     let eval_ns = t1.elapsed().as_nanos() as u64;
     send(Chunk::Done(GenStats {

@@ -25,7 +25,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Policy optimisation steps.
-    #[arg(long, default_value_t = 1500)]
+    #[arg(long, default_value_t = 3000)]
     pub steps: usize,
     /// PRM optimisation steps.
     #[arg(long, default_value_t = 300)]
@@ -434,8 +434,10 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sample `n` policy solutions on random problems (all levels, mixed temperatures) and
-/// label every step exactly: `(PRM tokens, [(position, correct)])`.
+/// PRM training data: `n` solutions on random problems (all levels), labelled exactly.
+/// Two of every three are the policy's own samples (mixed temperatures); the third is
+/// the correct solution or a corrupted one (one step off, later steps computed from the
+/// wrong value), so the PRM sees both classes even while the policy is weak.
 pub fn prm_samples(net: &Net, n: usize, seed: u64) -> Vec<PrmExample> {
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8);
     let per = n.div_ceil(threads);
@@ -451,10 +453,21 @@ pub fn prm_samples(net: &Net, n: usize, seed: u64) -> Vec<PrmExample> {
                         let mut rng = Rng::new(seed ^ (i as u64).wrapping_mul(0x9E37_79B9));
                         let level = (i % 5) as u8 + 1;
                         let chain = Chain::random(level, &mut rng);
-                        let temp = [0.7, 1.0, 1.0, 1.3][i % 4];
-                        let (text, _) =
-                            sample_solution(net, &prompt_tokens(&chain.compact()), temp, &mut rng, 200);
-                        let steps = crate::steps::split_steps(&text);
+                        let steps = match i % 6 {
+                            2 => chain.solution_steps(),
+                            5 => corrupted_steps(&chain, &mut rng),
+                            _ => {
+                                let temp = [0.7, 1.0, 1.0, 1.3][(i / 6) % 4];
+                                let (text, _) = sample_solution(
+                                    net,
+                                    &prompt_tokens(&chain.compact()),
+                                    temp,
+                                    &mut rng,
+                                    200,
+                                );
+                                crate::steps::split_steps(&text)
+                            }
+                        };
                         if let Some(ex) = prm_example(&chain, &steps, net.ctx) {
                             v.push(ex);
                         }
@@ -470,6 +483,21 @@ pub fn prm_samples(net: &Net, n: usize, seed: u64) -> Vec<PrmExample> {
         }
     });
     out
+}
+
+/// A solution with one wrong step whose error carries through the later steps.
+fn corrupted_steps(chain: &Chain, rng: &mut Rng) -> Vec<String> {
+    let results = task::wrong_attempt(chain, rng);
+    let mut steps = Vec::new();
+    let mut a = chain.start;
+    for (op, c) in chain.ops.iter().zip(&results) {
+        steps.push(task::step_text(a, *op, *c));
+        a = *c;
+    }
+    if results.len() == chain.ops.len() {
+        steps.push(task::answer_text(a));
+    }
+    steps
 }
 
 #[cfg(test)]
@@ -506,13 +534,8 @@ mod tests {
         let mut s = net.scratch();
         for (i, tk) in toks.iter().enumerate() {
             let prob = net.step(&mut cache, &mut s, *tk, true).unwrap();
-            for v in 0..VOCAB {
-                assert!(
-                    (s.logits[v] - logits[i][v]).abs() < 1e-3,
-                    "pos {i} tok {v}: {} vs {}",
-                    s.logits[v],
-                    logits[i][v]
-                );
+            for (v, (got, want)) in s.logits.iter().zip(&logits[i]).enumerate().take(VOCAB) {
+                assert!((got - want).abs() < 1e-3, "pos {i} tok {v}: {got} vs {want}");
             }
             let want = super::super::net::sigmoid(z[i][0] + 0.1);
             assert!((prob - want).abs() < 1e-4, "prm at {i}: {prob} vs {want}");
