@@ -256,12 +256,7 @@ pub async fn run(global: GlobalArgs, args: RunArgs, theme_name: Option<String>) 
                 }
             }
             _ = sleep_until(deadline), if deadline.is_some() => {
-                let mut drawn = view::Drawn::default();
-                term.draw(|f| drawn = view::draw(f, &app, &mut cache))
-                    .map_err(|e| Failure::new(format!("cannot draw: {e}")))?;
-                app.per_page = drawn.per_page.max(1);
-                app.dirty = false;
-                last_draw = Instant::now();
+                last_draw = draw_frame(&mut term, &mut app, &mut cache)?;
             }
         }
         if app.quit {
@@ -272,12 +267,7 @@ pub async fn run(global: GlobalArgs, args: RunArgs, theme_name: Option<String>) 
         // A key press is answered at once: keys are rare and people notice lag.
         if app.dirty && (key_pressed || last_draw.elapsed() >= FRAME) {
             key_pressed = false;
-            let mut drawn = view::Drawn::default();
-            term.draw(|f| drawn = view::draw(f, &app, &mut cache))
-                .map_err(|e| Failure::new(format!("cannot draw: {e}")))?;
-            app.per_page = drawn.per_page.max(1);
-            app.dirty = false;
-            last_draw = Instant::now();
+            last_draw = draw_frame(&mut term, &mut app, &mut cache)?;
         }
     }
     for r in &runs {
@@ -288,6 +278,20 @@ pub async fn run(global: GlobalArgs, args: RunArgs, theme_name: Option<String>) 
         tracing::info!("session ended; log at {}", p.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Draw one frame and note what the layout needs; returns when it was drawn.
+fn draw_frame(
+    term: &mut terminal::TerminalGuard,
+    app: &mut App,
+    cache: &mut view::ViewCache,
+) -> Result<Instant, Failure> {
+    let mut drawn = view::Drawn::default();
+    term.draw(|f| drawn = view::draw(f, app, cache))
+        .map_err(|e| Failure::new(format!("cannot draw: {e}")))?;
+    app.per_page = drawn.per_page.max(1);
+    app.dirty = false;
+    Ok(Instant::now())
 }
 
 fn remember_model(model: &str) {
