@@ -371,7 +371,7 @@ async fn every_strategy_runs_on_the_embedded_model() {
             "--width",
             "2",
             "--depth",
-            "6",
+            "4",
             "--chains",
             "2",
             "--revisions",
