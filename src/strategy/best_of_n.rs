@@ -108,29 +108,10 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
             }
         }
     }
-    finish(&shared, finished, errors);
-}
-
-/// Select, report and end the run.
-fn finish(shared: &Shared, mut finished: Vec<Candidate>, errors: Vec<String>) {
-    let ctx = &shared.ctx;
     finished.sort_by_key(|c| c.node);
-    let selection =
-        select(&finished, ctx.config.selection, ctx.config.aggregation, ctx.problem.gold.as_deref());
-    let (selected, correct) = (selection.selected.clone(), selection.correct);
-    ctx.sink.emit(Event::Selection(selection));
-    let budget = shared.budget.lock().unwrap_or_else(|p| p.into_inner()).snapshot(ctx.sink.elapsed_ms());
-    ctx.sink.emit(Event::Budget(budget.clone()));
-    let error = if ctx.cancel.is_cancelled() && finished.is_empty() {
-        Some("the run was cancelled".to_string())
-    } else if finished.is_empty() && !errors.is_empty() {
-        Some(format!("all {} candidates failed; the first error: {}", errors.len(), errors[0]))
-    } else if selected.is_none() {
-        Some("no candidate wrote an answer that could be extracted".to_string())
-    } else {
-        None
-    };
-    ctx.sink.emit(Event::RunFinished { selected, correct, budget, error });
+    let cfg = &shared.ctx.config;
+    let selection = select(&finished, cfg.selection, cfg.aggregation, shared.ctx.problem.gold.as_deref());
+    shared.finish(selection, finished.len(), &errors);
 }
 
 /// One best-of-N candidate: the solve prompt with the candidate's own seed.

@@ -78,7 +78,7 @@ impl Shared {
         let error = if ctx.cancel.is_cancelled() && produced == 0 {
             Some("the run was cancelled".to_string())
         } else if produced == 0 && !errors.is_empty() {
-            Some(format!("all {} requests failed; the first error: {}", errors.len(), errors[0]))
+            Some(format!("all {} candidates failed; the first error: {}", errors.len(), errors[0]))
         } else if selected.is_none() {
             Some("no candidate wrote an answer that could be extracted".to_string())
         } else {
