@@ -37,11 +37,15 @@ pub struct EvalArgs {
     pub no_speed: bool,
 }
 
+/// How the PRM's step scores of one solution become its score.
+const AGGREGATIONS: [&str; 3] = ["last", "min", "prod"];
+
 /// One sampled solution.
 struct Sample {
     answer: Option<i64>,
     correct: bool,
-    score: f64,
+    /// Solution score under each of `AGGREGATIONS`.
+    scores: [f64; 3],
 }
 
 struct ProblemResult {
@@ -71,8 +75,13 @@ fn evaluate_one(pocket: &Pocket, chain: &Chain, level: u8, n: usize, temp: f32, 
             }
         }
         let answer = task::answer_of(&text);
-        let score = scores.iter().rev().flatten().next().copied().unwrap_or(0.0) as f64;
-        samples.push(Sample { answer, correct: answer == Some(chain.answer()), score });
+        let scored: Vec<f64> = scores.iter().flatten().map(|s| *s as f64).collect();
+        let agg = [
+            scored.last().copied().unwrap_or(0.0),
+            scored.iter().copied().reduce(f64::min).unwrap_or(0.0),
+            if scored.is_empty() { 0.0 } else { scored.iter().product() },
+        ];
+        samples.push(Sample { answer, correct: answer == Some(chain.answer()), scores: agg });
     }
     ProblemResult { level, greedy, samples, steps: steps_out }
 }
@@ -104,7 +113,7 @@ pub fn auroc(pairs: &[(f32, bool)]) -> Option<f64> {
 type Vote = (usize, f64, bool, usize);
 
 /// Accuracy of majority, best and weighted selection and pass@N over groups of `n` samples.
-fn select_stats(samples: &[Sample], n: usize) -> [f64; 4] {
+fn select_stats(samples: &[Sample], n: usize, agg: usize) -> [f64; 4] {
     let groups = (samples.len() / n).max(1);
     let mut acc = [0.0; 4];
     for g in 0..groups {
@@ -114,7 +123,7 @@ fn select_stats(samples: &[Sample], n: usize) -> [f64; 4] {
             if let Some(a) = s.answer {
                 let e = votes.entry(a).or_insert((0, 0.0, s.correct, i));
                 e.0 += 1;
-                e.1 += s.score;
+                e.1 += s.scores[agg];
             }
         }
         let pick = |key: &dyn Fn(&Vote) -> (f64, f64)| {
@@ -130,7 +139,7 @@ fn select_stats(samples: &[Sample], n: usize) -> [f64; 4] {
         let best = grp
             .iter()
             .filter(|s| s.answer.is_some())
-            .max_by(|a, b| a.score.total_cmp(&b.score))
+            .max_by(|a, b| a.scores[agg].total_cmp(&b.scores[agg]))
             .map(|s| s.correct)
             .unwrap_or(false);
         let pass = grp.iter().any(|s| s.correct);
@@ -238,7 +247,7 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
         for n in &ns {
             let mut acc = [0.0; 4];
             for r in &rs {
-                let a = select_stats(&r.samples, *n);
+                let a = select_stats(&r.samples, *n, 0);
                 for k in 0..4 {
                     acc[k] += a[k];
                 }
@@ -246,6 +255,43 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
             for a in acc {
                 row.push_str(&format!(" {} |", pct(a / m)));
             }
+        }
+        println!("{row}");
+    }
+    // The same samples selected with other ways of turning step scores into a solution score.
+    let n_agg = ns.iter().copied().filter(|n| *n <= 16).max().unwrap_or(1);
+    println!(
+        "\nThe tables above score a solution by its last step. Best and weighted best-of-{n_agg} under each aggregation of the step scores (%):\n"
+    );
+    let mut header = "| level | greedy | maj |".to_string();
+    let mut rule = "|---|---|---|".to_string();
+    for a in AGGREGATIONS {
+        header.push_str(&format!(" best {a} | wtd {a} |"));
+        rule.push_str("---|---|");
+    }
+    println!("{header}\n{rule}");
+    for lv in (1..=5).map(Some).chain([None]) {
+        let rs: Vec<&ProblemResult> = results.iter().filter(|r| lv.is_none_or(|l| r.level == l)).collect();
+        if rs.is_empty() {
+            continue;
+        }
+        let m = rs.len() as f64;
+        let greedy = rs.iter().filter(|r| r.greedy).count() as f64 / m;
+        let maj = rs.iter().map(|r| select_stats(&r.samples, n_agg, 0)[0]).sum::<f64>() / m;
+        let mut row = format!(
+            "| {} | {} | {} |",
+            lv.map(|l| format!("L{l}")).unwrap_or_else(|| "all".into()),
+            pct(greedy),
+            pct(maj)
+        );
+        for k in 0..AGGREGATIONS.len() {
+            let (mut best, mut wtd) = (0.0, 0.0);
+            for r in &rs {
+                let a = select_stats(&r.samples, n_agg, k);
+                best += a[1];
+                wtd += a[2];
+            }
+            row.push_str(&format!(" {} | {} |", pct(best / m), pct(wtd / m)));
         }
         println!("{row}");
     }
@@ -295,8 +341,9 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Aggregate tokens/s of `total` generations with `concurrent` at a time.
-async fn throughput(
+/// Aggregate tokens/s of `total` generations with `concurrent` at a time: (tokens/s, tokens,
+/// seconds).
+pub async fn throughput(
     pocket: Arc<Pocket>,
     concurrent: usize,
     total: usize,
@@ -328,7 +375,11 @@ async fn throughput(
 }
 
 /// Wall time of one best-of-16 run with PRM scoring, in ms.
-async fn best_of_16(pocket: Arc<Pocket>, problem: crate::problem::Problem, seed: u64) -> anyhow::Result<f64> {
+pub async fn best_of_16(
+    pocket: Arc<Pocket>,
+    problem: crate::problem::Problem,
+    seed: u64,
+) -> anyhow::Result<f64> {
     use crate::event::Event;
     use crate::strategy::{RunConfig, StrategyKind};
     let config = RunConfig { strategy: StrategyKind::BestOfN, n: 16, seed, ..RunConfig::default() };

@@ -35,6 +35,8 @@ pub struct Net {
     pub d: usize,
     pub heads: usize,
     pub ctx: usize,
+    /// MLP activation: ReLU (current weights) or GELU (tanh form, older weights).
+    pub relu: bool,
     tok: Vec<f32>,
     pos: Vec<f32>,
     layers: Vec<Layer>,
@@ -78,7 +80,10 @@ impl Net {
             bail!("vocabulary {v}, expected {VOCAB}");
         }
         let ctx = map.get("pos").context("missing tensor pos")?.dims2()?.0;
-        let heads = get(map, "cfg")?.first().copied().unwrap_or(4.0) as usize;
+        let cfg = get(map, "cfg")?;
+        let heads = cfg.first().copied().unwrap_or(4.0) as usize;
+        // cfg[1] = 1 marks a ReLU MLP; weights without it use GELU.
+        let relu = cfg.get(1).is_some_and(|a| *a == 1.0);
         let mut layers = Vec::new();
         while map.contains_key(&format!("l{}.n1", layers.len())) {
             let p = format!("l{}.", layers.len());
@@ -106,6 +111,7 @@ impl Net {
             d,
             heads,
             ctx,
+            relu,
             tok: get(map, "tok")?,
             pos: get(map, "pos")?,
             layers,
@@ -152,6 +158,30 @@ impl Net {
     /// Feed one token at the next position. Fills `s.logits` when `want_logits`; returns
     /// the PRM probability at this position for PRM nets. Fails past the context.
     pub fn step(&self, cache: &mut Cache, s: &mut Scratch, tok: u8, want_logits: bool) -> Option<f32> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { self.step_avx2(cache, s, tok, want_logits) };
+        }
+        self.step_inner(cache, s, tok, want_logits)
+    }
+
+    /// `step` compiled for 256-bit vectors. Without FMA the arithmetic is the same, lane for
+    /// lane, as the portable build, so both give bit-identical results.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn step_avx2(
+        &self,
+        cache: &mut Cache,
+        s: &mut Scratch,
+        tok: u8,
+        want_logits: bool,
+    ) -> Option<f32> {
+        self.step_inner(cache, s, tok, want_logits)
+    }
+
+    #[inline(always)]
+    fn step_inner(&self, cache: &mut Cache, s: &mut Scratch, tok: u8, want_logits: bool) -> Option<f32> {
         let d = self.d;
         let t = cache.len;
         if t >= self.ctx {
@@ -199,8 +229,14 @@ impl Net {
             }
             rms(&s.x, &l.n2, &mut s.h);
             matvec(&l.fc1_w, &l.fc1_b, &s.h, &mut s.ff);
-            for v in s.ff.iter_mut() {
-                *v = gelu(*v);
+            if self.relu {
+                for v in s.ff.iter_mut() {
+                    *v = v.max(0.0);
+                }
+            } else {
+                for v in s.ff.iter_mut() {
+                    *v = gelu(*v);
+                }
             }
             matvec(&l.fc2_w, &l.fc2_b, &s.ff, &mut s.h);
             for i in 0..d {
@@ -221,10 +257,12 @@ pub fn sigmoid(z: f32) -> f32 {
     1.0 / (1.0 + (-z).exp())
 }
 
+#[inline(always)]
 fn gelu(x: f32) -> f32 {
     0.5 * x * (1.0 + (0.797_884_6 * (x + 0.044715 * x * x * x)).tanh())
 }
 
+#[inline(always)]
 fn rms(x: &[f32], g: &[f32], out: &mut [f32]) {
     let ms = x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32;
     let r = 1.0 / (ms + 1e-5).sqrt();
@@ -233,7 +271,7 @@ fn rms(x: &[f32], g: &[f32], out: &mut [f32]) {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
     let ca = a.chunks_exact(8);
@@ -251,6 +289,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     s
 }
 
+#[inline(always)]
 fn matvec(w: &[f32], b: &[f32], x: &[f32], out: &mut [f32]) {
     let n = x.len();
     if n % 8 != 0 {

@@ -25,10 +25,10 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Policy optimisation steps.
-    #[arg(long, default_value_t = 3000)]
+    #[arg(long, default_value_t = 8000)]
     pub steps: usize,
     /// PRM optimisation steps.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 600)]
     pub prm_steps: usize,
     /// Policy samples drawn to make PRM training data.
     #[arg(long, default_value_t = 8000)]
@@ -37,9 +37,9 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 32)]
     pub batch: usize,
     /// Model width.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = 96)]
     pub d_model: usize,
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 6)]
     pub layers: usize,
     #[arg(long, default_value_t = 4)]
     pub heads: usize,
@@ -47,13 +47,13 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 160)]
     pub ctx: usize,
     /// Peak learning rate (policy); the PRM uses a third of it.
-    #[arg(long, default_value_t = 2e-3)]
+    #[arg(long, default_value_t = 3e-3)]
     pub lr: f64,
     /// Fraction of policy examples that are revisions of a wrong attempt.
     #[arg(long, default_value_t = 0.2)]
     pub revision_frac: f64,
     /// Steps between progress evaluations (greedy accuracy on a few problems) and checkpoints.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 500)]
     pub eval_every: usize,
     /// Skip policy training: start from DIR/policy.safetensors and train only the PRM.
     #[arg(long)]
@@ -61,6 +61,13 @@ pub struct TrainArgs {
     /// Safety stop for the policy phase, in minutes (breaks exact reproducibility if hit).
     #[arg(long)]
     pub max_minutes: Option<f64>,
+    /// Each batch is split into this many shards whose gradients are computed on parallel
+    /// threads and summed (the result depends on this number, not on the machine).
+    #[arg(long, default_value_t = 2)]
+    pub shards: usize,
+    /// Use a GELU MLP (as the first weights did) instead of ReLU; about a fifth slower.
+    #[arg(long)]
+    pub gelu: bool,
 }
 
 type Params = BTreeMap<String, Var>;
@@ -70,6 +77,7 @@ struct Cfg {
     heads: usize,
     layers: usize,
     ctx: usize,
+    relu: bool,
 }
 
 fn var(t: Tensor) -> anyhow::Result<Var> {
@@ -144,7 +152,9 @@ fn forward(p: &Params, c: &Cfg, ids: &Tensor, mask: &Tensor) -> anyhow::Result<T
         let y = att.matmul(&v)?.transpose(1, 2)?.reshape((b * tl, d))?;
         x = (x + linear(&y, p, &n("o"))?)?;
         let h2 = rms(&x, t(p, &n("n2"))?)?;
-        let ff = linear(&linear(&h2, p, &n("fc1"))?.gelu()?, p, &n("fc2"))?;
+        let a = linear(&h2, p, &n("fc1"))?;
+        let a = if c.relu { a.relu()? } else { a.gelu()? };
+        let ff = linear(&a, p, &n("fc2"))?;
         x = (x + ff)?;
     }
     rms(&x, t(p, "nf")?)
@@ -155,14 +165,15 @@ fn causal_mask(tl: usize) -> anyhow::Result<Tensor> {
     Ok(Tensor::from_vec(m, (tl, tl), &Device::Cpu)?)
 }
 
-fn snapshot(p: &Params, heads: usize) -> anyhow::Result<HashMap<String, Tensor>> {
+fn snapshot(p: &Params, c: &Cfg) -> anyhow::Result<HashMap<String, Tensor>> {
     let mut m: HashMap<String, Tensor> = p.iter().map(|(k, v)| (k.clone(), v.as_tensor().detach())).collect();
-    m.insert("cfg".into(), Tensor::new(&[heads as f32], &Device::Cpu)?);
+    let act = if c.relu { 1.0f32 } else { 0.0 };
+    m.insert("cfg".into(), Tensor::new(&[c.heads as f32, act], &Device::Cpu)?);
     Ok(m)
 }
 
-fn save(p: &Params, heads: usize, path: &Path) -> anyhow::Result<()> {
-    let m = snapshot(p, heads)?;
+fn save(p: &Params, c: &Cfg, path: &Path) -> anyhow::Result<()> {
+    let m = snapshot(p, c)?;
     candle_core::safetensors::save(&m, path)?;
     Ok(())
 }
@@ -209,6 +220,113 @@ impl Logger {
     }
 }
 
+/// `items` cut into `n` contiguous shards of near-equal size (empty shards dropped).
+fn shard<T: Clone>(items: &[T], n: usize) -> Vec<Vec<T>> {
+    let per = items.len().div_ceil(n.max(1)).max(1);
+    items.chunks(per).map(|c| c.to_vec()).collect()
+}
+
+/// Run `loss_of` on every shard on its own thread, back-propagate each, and return the summed
+/// loss and gradients. Shards are merged in order, so the result is deterministic.
+fn parallel_backward<S: Sync>(
+    shards: &[S],
+    loss_of: impl Fn(&S) -> anyhow::Result<Tensor> + Sync,
+) -> anyhow::Result<(f64, candle_core::backprop::GradStore)> {
+    let results: Vec<anyhow::Result<(f64, candle_core::backprop::GradStore)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = shards
+            .iter()
+            .map(|sh| {
+                let loss_of = &loss_of;
+                s.spawn(move || -> anyhow::Result<_> {
+                    let loss = loss_of(sh)?;
+                    let grads = loss.backward()?;
+                    Ok((loss.to_scalar::<f32>()? as f64, grads))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a training thread panicked"))))
+            .collect()
+    });
+    let mut total = 0.0;
+    let mut merged: Option<candle_core::backprop::GradStore> = None;
+    for r in results {
+        let (l, g) = r?;
+        total += l;
+        merged = Some(match merged {
+            None => g,
+            Some(mut m) => {
+                let ids: Vec<_> = g.get_ids().copied().collect();
+                for id in ids {
+                    let add = g.get_id(id).context("gradient vanished")?;
+                    let sum = match m.get_id(id) {
+                        Some(have) => (have + add)?,
+                        None => add.clone(),
+                    };
+                    m.insert_id(id, sum);
+                }
+                m
+            }
+        });
+    }
+    Ok((total, merged.context("empty batch")?))
+}
+
+/// Next-character loss on solution tokens of `exs`, summed and divided by `count` (the number
+/// of counted tokens in the whole batch, so shard losses add up to the batch mean).
+fn policy_loss(p: &Params, c: &Cfg, exs: &[(Vec<u8>, usize)], count: usize) -> anyhow::Result<Tensor> {
+    let tl = exs.iter().map(|(t, _)| t.len() - 1).max().unwrap_or(1);
+    let b = exs.len();
+    let mut ids = vec![0u32; b * tl];
+    let mut tgt = vec![0u32; b * tl];
+    let mut msk = vec![0f32; b * tl];
+    for (i, (toks, from)) in exs.iter().enumerate() {
+        for j in 0..toks.len() - 1 {
+            ids[i * tl + j] = toks[j] as u32;
+            tgt[i * tl + j] = toks[j + 1] as u32;
+            if j + 1 >= *from {
+                msk[i * tl + j] = 1.0;
+            }
+        }
+    }
+    let ids = Tensor::from_vec(ids, (b, tl), &Device::Cpu)?;
+    let tgt = Tensor::from_vec(tgt, (b * tl, 1), &Device::Cpu)?;
+    let msk = Tensor::from_vec(msk, (b * tl, 1), &Device::Cpu)?;
+    let hid = forward(p, c, &ids, &causal_mask(tl)?)?;
+    let logits = hid.matmul(&t(p, "tok")?.t()?)?;
+    let lsm = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
+    let nll = lsm.gather(&tgt, 1)?.neg()?;
+    Ok(((nll * &msk)?.sum_all()? / count.max(1) as f64)?)
+}
+
+/// Binary cross-entropy of the score head at each labelled step end, divided by `count`.
+fn prm_loss(p: &Params, c: &Cfg, batch: &[&PrmExample], count: usize) -> anyhow::Result<Tensor> {
+    let tl = batch.iter().map(|(t, _)| t.len()).max().unwrap_or(1);
+    let b = batch.len();
+    let mut ids = vec![0u32; b * tl];
+    let mut y = vec![0f32; b * tl];
+    let mut msk = vec![0f32; b * tl];
+    for (i, (toks, labels)) in batch.iter().enumerate() {
+        for (j, tk) in toks.iter().enumerate() {
+            ids[i * tl + j] = *tk as u32;
+        }
+        for (at, ok) in labels {
+            msk[i * tl + at] = 1.0;
+            y[i * tl + at] = if *ok { 1.0 } else { 0.0 };
+        }
+    }
+    let ids = Tensor::from_vec(ids, (b, tl), &Device::Cpu)?;
+    let y = Tensor::from_vec(y, (b * tl, 1), &Device::Cpu)?;
+    let msk = Tensor::from_vec(msk, (b * tl, 1), &Device::Cpu)?;
+    let hid = forward(p, c, &ids, &causal_mask(tl)?)?;
+    let z = hid.matmul(&t(p, "prm.w")?.t()?)?.broadcast_add(t(p, "prm.b")?)?;
+    // BCE with logits: softplus(z) - y z, softplus(z) = relu(z) + ln(1 + e^-|z|).
+    let softplus = (z.relu()? + ((z.abs()?.neg()?.exp()? + 1.0)?.log()?))?;
+    let bce = (softplus - (&y * &z)?)?;
+    Ok(((bce * &msk)?.sum_all()? / count.max(1) as f64)?)
+}
+
 /// Greedy accuracy per level on `per_level` fresh problems.
 pub fn quick_eval(net: &Net, per_level: usize, seed: u64) -> Vec<f64> {
     (1..=5u8)
@@ -227,13 +345,31 @@ pub fn quick_eval(net: &Net, per_level: usize, seed: u64) -> Vec<f64> {
         .collect()
 }
 
+/// Make the process suit many small tensor operations on a few cores: candle's own thread
+/// pool would compete with the shard threads (set `RAYON_NUM_THREADS` to override), and
+/// glibc's default of returning large freed buffers to the kernel turns every step into page
+/// faults (about a third of the time, measured).
+fn tune_process() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        std::env::set_var("RAYON_NUM_THREADS", "1");
+    }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator thresholds; it is called before training allocates.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+        libc::mallopt(libc::M_TOP_PAD, 256 << 20);
+    }
+}
+
 /// Train the policy and the PRM; write weights and logs under `args.out`.
 pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
+    tune_process();
     std::fs::create_dir_all(&args.out)?;
     let started = Instant::now();
     let mut log = Logger { file: std::fs::File::create(args.out.join("train.log"))?, started };
     log.line(&format!("ttc pocket train {args:?}"));
-    let c = Cfg { d: args.d_model, heads: args.heads, layers: args.layers, ctx: args.ctx };
+    let c = Cfg { d: args.d_model, heads: args.heads, layers: args.layers, ctx: args.ctx, relu: !args.gelu };
     let mut rng = Rng::new(args.seed);
     let policy_path = args.out.join("policy.safetensors");
 
@@ -247,7 +383,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
                 p.insert(k, var(v)?);
             }
         }
-        save(&p, c.heads, &policy_path)?;
+        save(&p, &c, &policy_path)?;
         log.line(&format!("policy loaded from {}", dir.display()));
         p
     } else {
@@ -280,34 +416,13 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
             let level = rng.range(1, max_level as i64) as u8;
             let exs: Vec<(Vec<u8>, usize)> =
                 (0..args.batch).map(|_| policy_example(&mut rng, level, args.revision_frac, c.ctx)).collect();
-            let tl = exs.iter().map(|(t, _)| t.len() - 1).max().unwrap_or(1);
-            let b = exs.len();
-            let mut ids = vec![0u32; b * tl];
-            let mut tgt = vec![0u32; b * tl];
-            let mut msk = vec![0f32; b * tl];
-            for (i, (toks, from)) in exs.iter().enumerate() {
-                for j in 0..toks.len() - 1 {
-                    ids[i * tl + j] = toks[j] as u32;
-                    tgt[i * tl + j] = toks[j + 1] as u32;
-                    if j + 1 >= *from {
-                        msk[i * tl + j] = 1.0;
-                    }
-                }
-            }
-            let count: f32 = msk.iter().sum();
-            tokens += b * tl;
-            let ids = Tensor::from_vec(ids, (b, tl), &Device::Cpu)?;
-            let tgt = Tensor::from_vec(tgt, (b * tl, 1), &Device::Cpu)?;
-            let msk = Tensor::from_vec(msk, (b * tl, 1), &Device::Cpu)?;
-            let hid = forward(&p, &c, &ids, &causal_mask(tl)?)?;
-            let logits = hid.matmul(&t(&p, "tok")?.t()?)?;
-            let lsm = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
-            let nll = lsm.gather(&tgt, 1)?.neg()?;
-            let loss = ((nll * &msk)?.sum_all()? / count as f64)?;
+            let count: usize = exs.iter().map(|(t, from)| t.len() - from).sum();
+            tokens += exs.iter().map(|(t, _)| t.len() - 1).sum::<usize>();
+            let shards = shard(&exs, args.shards);
+            let (l, grads) = parallel_backward(&shards, |exs| policy_loss(&p, &c, exs, count))?;
             let lr = lr_at(prog, step, args.lr);
             opt.set_learning_rate(lr);
-            opt.backward_step(&loss)?;
-            let l = loss.to_scalar::<f32>()? as f64;
+            opt.step(&grads)?;
             ema = Some(ema.map_or(l, |e| 0.95 * e + 0.05 * l));
             let secs = phase.elapsed().as_secs_f64();
             writeln!(csv, "{step},{l:.5},{lr:.6},{secs:.1},{tokens}")?;
@@ -323,8 +438,8 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
             let last = step + 1 == args.steps;
             let out_of_time = args.max_minutes.is_some_and(|m| secs >= m * 60.0);
             if (step + 1) % args.eval_every == 0 || last || out_of_time {
-                save(&p, c.heads, &policy_path)?;
-                let net = Net::from_tensors(&snapshot(&p, c.heads)?)?;
+                save(&p, &c, &policy_path)?;
+                let net = Net::from_tensors(&snapshot(&p, &c)?)?;
                 let acc = quick_eval(&net, 20, 0xACC0 + step as u64);
                 log.line(&format!(
                     "policy step {} greedy accuracy per level (20 each): {}",
@@ -339,7 +454,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
 
     // ---- PRM data: the policy's own samples, labelled exactly ----
     let phase = Instant::now();
-    let policy_net = Net::from_tensors(&snapshot(&policy, c.heads)?)?;
+    let policy_net = Net::from_tensors(&snapshot(&policy, &c)?)?;
     let data = prm_samples(&policy_net, args.prm_samples, args.seed ^ 0x50_52_4D);
     let (pos, all) = data.iter().fold((0, 0), |(p, a), (_, labels)| {
         (p + labels.iter().filter(|(_, y)| *y).count(), a + labels.len())
@@ -380,35 +495,12 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
             batch.push(&data[order[cursor]]);
             cursor += 1;
         }
-        let tl = batch.iter().map(|(t, _)| t.len()).max().unwrap_or(1);
-        let b = batch.len();
-        let mut ids = vec![0u32; b * tl];
-        let mut y = vec![0f32; b * tl];
-        let mut msk = vec![0f32; b * tl];
-        let mut count = 0f32;
-        for (i, (toks, labels)) in batch.iter().enumerate() {
-            for (j, tk) in toks.iter().enumerate() {
-                ids[i * tl + j] = *tk as u32;
-            }
-            for (at, ok) in labels {
-                msk[i * tl + at] = 1.0;
-                y[i * tl + at] = if *ok { 1.0 } else { 0.0 };
-                count += 1.0;
-            }
-        }
-        let ids = Tensor::from_vec(ids, (b, tl), &Device::Cpu)?;
-        let y = Tensor::from_vec(y, (b * tl, 1), &Device::Cpu)?;
-        let msk = Tensor::from_vec(msk, (b * tl, 1), &Device::Cpu)?;
-        let hid = forward(&prm, &c, &ids, &causal_mask(tl)?)?;
-        let z = hid.matmul(&t(&prm, "prm.w")?.t()?)?.broadcast_add(t(&prm, "prm.b")?)?;
-        // BCE with logits: softplus(z) - y z, softplus(z) = relu(z) + ln(1 + e^-|z|).
-        let softplus = (z.relu()? + ((z.abs()?.neg()?.exp()? + 1.0)?.log()?))?;
-        let bce = (softplus - (&y * &z)?)?;
-        let loss = ((bce * &msk)?.sum_all()? / count.max(1.0) as f64)?;
+        let count: usize = batch.iter().map(|(_, labels)| labels.len()).sum();
+        let shards = shard(&batch, args.shards);
+        let (l, grads) = parallel_backward(&shards, |b| prm_loss(&prm, &c, b, count))?;
         let lr = lr_at(step as f64 / args.prm_steps as f64, step, args.lr / 3.0);
         opt.set_learning_rate(lr);
-        opt.backward_step(&loss)?;
-        let l = loss.to_scalar::<f32>()? as f64;
+        opt.step(&grads)?;
         ema = Some(ema.map_or(l, |e| 0.9 * e + 0.1 * l));
         let secs = prm_phase.elapsed().as_secs_f64();
         writeln!(csv, "{step},{l:.5},{lr:.6},{secs:.1}")?;
@@ -421,7 +513,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         }
     }
     let prm_path = args.out.join("prm.safetensors");
-    save(&prm, c.heads, &prm_path)?;
+    save(&prm, &c, &prm_path)?;
     log.line(&format!("prm done in {:.1} min", phase.elapsed().as_secs_f64() / 60.0));
     log.line(&format!(
         "total {:.1} min; wrote {} ({} bytes) and {} ({} bytes)",
@@ -507,38 +599,60 @@ mod tests {
     /// The fast inference path computes what the candle training graph computes.
     #[test]
     fn inference_matches_the_training_graph() {
-        let c = Cfg { d: 16, heads: 2, layers: 2, ctx: 12 };
-        let mut rng = Rng::new(3);
-        let mut p = init_params(&c, &mut rng).unwrap();
-        // Non-trivial biases, gains and PRM head.
-        let names: Vec<String> = p.keys().cloned().collect();
-        for n in names {
-            let v = p[&n].as_tensor().clone();
-            let noise = randn(&mut rng, v.dims(), 0.3).unwrap();
-            p.get(&n).unwrap().set(&(v + noise).unwrap()).unwrap();
-        }
-        p.insert("prm.w".into(), var(randn(&mut rng, &[1, 16], 0.5).unwrap()).unwrap());
-        p.insert("prm.b".into(), var(Tensor::new(&[0.1f32], &Device::Cpu).unwrap()).unwrap());
-        let toks: Vec<u8> = vec![1, b'2', b'7', b'+', b'4', 2, b'3', b'=', b'1', b'\n'];
-        let ids = Tensor::from_vec(
-            toks.iter().map(|t| *t as u32).collect::<Vec<_>>(),
-            (1, toks.len()),
-            &Device::Cpu,
-        )
-        .unwrap();
-        let hid = forward(&p, &c, &ids, &causal_mask(toks.len()).unwrap()).unwrap();
-        let logits = hid.matmul(&t(&p, "tok").unwrap().t().unwrap()).unwrap().to_vec2::<f32>().unwrap();
-        let z = hid.matmul(&t(&p, "prm.w").unwrap().t().unwrap()).unwrap().to_vec2::<f32>().unwrap();
-        let net = Net::from_tensors(&snapshot(&p, c.heads).unwrap()).unwrap();
-        let mut cache = net.cache();
-        let mut s = net.scratch();
-        for (i, tk) in toks.iter().enumerate() {
-            let prob = net.step(&mut cache, &mut s, *tk, true).unwrap();
-            for (v, (got, want)) in s.logits.iter().zip(&logits[i]).enumerate().take(VOCAB) {
-                assert!((got - want).abs() < 1e-3, "pos {i} tok {v}: {got} vs {want}");
+        for relu in [false, true] {
+            let c = Cfg { d: 16, heads: 2, layers: 2, ctx: 12, relu };
+            let mut rng = Rng::new(3);
+            let mut p = init_params(&c, &mut rng).unwrap();
+            // Non-trivial biases, gains and PRM head.
+            let names: Vec<String> = p.keys().cloned().collect();
+            for n in names {
+                let v = p[&n].as_tensor().clone();
+                let noise = randn(&mut rng, v.dims(), 0.3).unwrap();
+                p.get(&n).unwrap().set(&(v + noise).unwrap()).unwrap();
             }
-            let want = super::super::net::sigmoid(z[i][0] + 0.1);
-            assert!((prob - want).abs() < 1e-4, "prm at {i}: {prob} vs {want}");
+            p.insert("prm.w".into(), var(randn(&mut rng, &[1, 16], 0.5).unwrap()).unwrap());
+            p.insert("prm.b".into(), var(Tensor::new(&[0.1f32], &Device::Cpu).unwrap()).unwrap());
+            let toks: Vec<u8> = vec![1, b'2', b'7', b'+', b'4', 2, b'3', b'=', b'1', b'\n'];
+            let ids = Tensor::from_vec(
+                toks.iter().map(|t| *t as u32).collect::<Vec<_>>(),
+                (1, toks.len()),
+                &Device::Cpu,
+            )
+            .unwrap();
+            let hid = forward(&p, &c, &ids, &causal_mask(toks.len()).unwrap()).unwrap();
+            let logits = hid.matmul(&t(&p, "tok").unwrap().t().unwrap()).unwrap().to_vec2::<f32>().unwrap();
+            let z = hid.matmul(&t(&p, "prm.w").unwrap().t().unwrap()).unwrap().to_vec2::<f32>().unwrap();
+            let net = Net::from_tensors(&snapshot(&p, &c).unwrap()).unwrap();
+            let mut cache = net.cache();
+            let mut s = net.scratch();
+            for (i, tk) in toks.iter().enumerate() {
+                let prob = net.step(&mut cache, &mut s, *tk, true).unwrap();
+                for (v, (got, want)) in s.logits.iter().zip(&logits[i]).enumerate().take(VOCAB) {
+                    assert!((got - want).abs() < 1e-3, "pos {i} tok {v}: {got} vs {want}");
+                }
+                let want = super::super::net::sigmoid(z[i][0] + 0.1);
+                assert!((prob - want).abs() < 1e-4, "prm at {i}: {prob} vs {want}");
+            }
+        }
+    }
+
+    /// Gradients summed over shards equal the gradients of the whole batch.
+    #[test]
+    fn sharded_gradients_match_the_whole_batch() {
+        let c = Cfg { d: 16, heads: 2, layers: 1, ctx: 40, relu: true };
+        let p = init_params(&c, &mut Rng::new(5)).unwrap();
+        let mut rng = Rng::new(9);
+        let exs: Vec<_> = (0..5).map(|_| policy_example(&mut rng, 2, 0.3, c.ctx)).collect();
+        let count: usize = exs.iter().map(|(t, from)| t.len() - from).sum();
+        let (l1, g1) = parallel_backward(&shard(&exs, 1), |e| policy_loss(&p, &c, e, count)).unwrap();
+        let (l3, g3) = parallel_backward(&shard(&exs, 3), |e| policy_loss(&p, &c, e, count)).unwrap();
+        assert!((l1 - l3).abs() < 1e-5, "{l1} vs {l3}");
+        for v in p.values() {
+            let a = g1.get(v.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let b = g3.get(v.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+            }
         }
     }
 }
