@@ -93,13 +93,42 @@ pub fn sample_solution(
     (out, false)
 }
 
+/// Every run of digits written least-significant digit first: "27+48=75" becomes
+/// "72+84=57". A PRM reading this order meets a result's digits in the order carries
+/// travel, so it can check each digit from the operands' digits it has already read,
+/// where the policy has to write the most significant digit first.
+pub fn digits_reversed(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    for ch in text.chars() {
+        if ch.is_ascii_digit() {
+            run.push(ch);
+        } else {
+            out.extend(run.drain(..).rev());
+            out.push(ch);
+        }
+    }
+    out.extend(run.drain(..).rev());
+    out
+}
+
+/// A PRM's view of a text: as written, or with its numbers' digits reversed.
+pub fn prm_view(text: &str, reversed: bool) -> String {
+    if reversed {
+        digits_reversed(text)
+    } else {
+        text.to_string()
+    }
+}
+
 /// PRM tokens for a solution, and the positions whose score belongs to each step: every
-/// step is followed by "\n\n" and scored at its first '\n'. `None` if no step fits.
-pub fn prm_tokens(prompt: &[u8], steps: &[String], ctx: usize) -> (Vec<u8>, Vec<usize>) {
-    let mut toks = prompt.to_vec();
+/// step is followed by "\n\n" and scored at its first '\n'. Steps past the context are
+/// left out. With `reversed`, numbers are read least-significant digit first.
+pub fn prm_tokens(compact: &str, steps: &[String], ctx: usize, reversed: bool) -> (Vec<u8>, Vec<usize>) {
+    let mut toks = prompt_tokens(&prm_view(compact, reversed));
     let mut at = Vec::new();
     for s in steps {
-        let e = net::encode(s.trim());
+        let e = net::encode(&prm_view(s.trim(), reversed));
         if toks.len() + e.len() + 2 > ctx {
             break;
         }
@@ -114,8 +143,8 @@ pub fn prm_tokens(prompt: &[u8], steps: &[String], ctx: usize) -> (Vec<u8>, Vec<
 pub type PrmExample = (Vec<u8>, Vec<(usize, bool)>);
 
 /// A PRM training example from a chain and a sampled solution's steps.
-pub fn prm_example(chain: &Chain, steps: &[String], ctx: usize) -> Option<PrmExample> {
-    let (toks, at) = prm_tokens(&prompt_tokens(&chain.compact()), steps, ctx);
+pub fn prm_example(chain: &Chain, steps: &[String], ctx: usize, reversed: bool) -> Option<PrmExample> {
+    let (toks, at) = prm_tokens(&chain.compact(), steps, ctx, reversed);
     if at.is_empty() {
         return None;
     }
@@ -125,7 +154,7 @@ pub fn prm_example(chain: &Chain, steps: &[String], ctx: usize) -> Option<PrmExa
 
 /// PRM probabilities for each step (`None` for steps past the context).
 pub fn prm_scores(net: &Net, compact: &str, steps: &[String]) -> Vec<Option<f32>> {
-    let (toks, at) = prm_tokens(&prompt_tokens(compact), steps, net.ctx);
+    let (toks, at) = prm_tokens(compact, steps, net.ctx, net.reversed_digits);
     let mut cache = net.cache();
     let mut s = net.scratch();
     let mut scores = vec![None; steps.len()];
@@ -162,4 +191,23 @@ pub static PRM_BYTES: &[u8] = include_bytes!("../../assets/pocket/prm.safetensor
 
 fn embedded_bytes() -> Result<(&'static [u8], &'static [u8]), String> {
     Ok((POLICY_BYTES, PRM_BYTES))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reversed_view_flips_every_number_and_nothing_else() {
+        assert_eq!(digits_reversed("27+48=75"), "72+84=57");
+        assert_eq!(digits_reversed("The answer is 1206."), "The answer is 6021.");
+        assert_eq!(digits_reversed("120-5*3"), "021-5*3");
+        assert_eq!(prm_view("27+48=75", false), "27+48=75");
+        // Positions of steps do not depend on the view: reversal keeps every length.
+        let steps: Vec<String> = ["27+48=75", "The answer is 75."].map(String::from).into();
+        let (fwd, at_f) = prm_tokens("27+48", &steps, 160, false);
+        let (rev, at_r) = prm_tokens("27+48", &steps, 160, true);
+        assert_eq!((fwd.len(), &at_f), (rev.len(), &at_r));
+        assert_eq!(String::from_utf8_lossy(&rev[at_r[0] - 8..at_r[0]]), "72+84=57");
+    }
 }

@@ -37,6 +37,8 @@ pub struct Net {
     pub ctx: usize,
     /// MLP activation: ReLU (current weights) or GELU (tanh form, older weights).
     pub relu: bool,
+    /// A PRM that reads every number least-significant digit first (see `digits_reversed`).
+    pub reversed_digits: bool,
     tok: Vec<f32>,
     pos: Vec<f32>,
     layers: Vec<Layer>,
@@ -84,6 +86,8 @@ impl Net {
         let heads = cfg.first().copied().unwrap_or(4.0) as usize;
         // cfg[1] = 1 marks a ReLU MLP; weights without it use GELU.
         let relu = cfg.get(1).is_some_and(|a| *a == 1.0);
+        // cfg[2] = 1 marks a PRM that reads numbers least-significant digit first.
+        let reversed_digits = cfg.get(2).is_some_and(|a| *a == 1.0);
         let mut layers = Vec::new();
         while map.contains_key(&format!("l{}.n1", layers.len())) {
             let p = format!("l{}.", layers.len());
@@ -112,6 +116,7 @@ impl Net {
             heads,
             ctx,
             relu,
+            reversed_digits,
             tok: get(map, "tok")?,
             pos: get(map, "pos")?,
             layers,

@@ -11,9 +11,9 @@ use anyhow::Context;
 use candle_core::{DType, Device, Tensor, Var, D};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 
-use super::net::{Net, VOCAB};
+use super::net::{self, Net, VOCAB};
 use super::task::{self, Chain, Rng};
-use super::{prm_example, prompt_tokens, sample_solution, PrmExample};
+use super::{prm_example, prm_view, prompt_tokens, sample_solution, PrmExample};
 
 /// Arguments of `ttc pocket train`.
 #[derive(Debug, Clone, clap::Args)]
@@ -68,6 +68,13 @@ pub struct TrainArgs {
     /// Use a GELU MLP (as the first weights did) instead of ReLU; about a fifth slower.
     #[arg(long)]
     pub gelu: bool,
+    /// Label the PRM at every character (is the solution still on the correct text?), not
+    /// only at each step's end.
+    #[arg(long)]
+    pub prm_dense_labels: bool,
+    /// The PRM reads numbers least-significant digit first.
+    #[arg(long)]
+    pub prm_reversed_digits: bool,
 }
 
 type Params = BTreeMap<String, Var>;
@@ -78,6 +85,8 @@ struct Cfg {
     layers: usize,
     ctx: usize,
     relu: bool,
+    /// The PRM reads numbers least-significant digit first.
+    reversed: bool,
 }
 
 fn var(t: Tensor) -> anyhow::Result<Var> {
@@ -167,8 +176,8 @@ fn causal_mask(tl: usize) -> anyhow::Result<Tensor> {
 
 fn snapshot(p: &Params, c: &Cfg) -> anyhow::Result<HashMap<String, Tensor>> {
     let mut m: HashMap<String, Tensor> = p.iter().map(|(k, v)| (k.clone(), v.as_tensor().detach())).collect();
-    let act = if c.relu { 1.0f32 } else { 0.0 };
-    m.insert("cfg".into(), Tensor::new(&[c.heads as f32, act], &Device::Cpu)?);
+    let flag = |b: bool| if b { 1.0f32 } else { 0.0 };
+    m.insert("cfg".into(), Tensor::new(&[c.heads as f32, flag(c.relu), flag(c.reversed)], &Device::Cpu)?);
     Ok(m)
 }
 
@@ -369,7 +378,14 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut log = Logger { file: std::fs::File::create(args.out.join("train.log"))?, started };
     log.line(&format!("ttc pocket train {args:?}"));
-    let c = Cfg { d: args.d_model, heads: args.heads, layers: args.layers, ctx: args.ctx, relu: !args.gelu };
+    let c = Cfg {
+        d: args.d_model,
+        heads: args.heads,
+        layers: args.layers,
+        ctx: args.ctx,
+        relu: !args.gelu,
+        reversed: false,
+    };
     let mut rng = Rng::new(args.seed);
     let policy_path = args.out.join("policy.safetensors");
 
@@ -455,12 +471,18 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     // ---- PRM data: the policy's own samples, labelled exactly ----
     let phase = Instant::now();
     let policy_net = Net::from_tensors(&snapshot(&policy, &c)?)?;
-    let data = prm_samples(&policy_net, args.prm_samples, args.seed ^ 0x50_52_4D);
+    let data = prm_samples(
+        &policy_net,
+        args.prm_samples,
+        args.seed ^ 0x50_52_4D,
+        args.prm_dense_labels,
+        args.prm_reversed_digits,
+    );
     let (pos, all) = data.iter().fold((0, 0), |(p, a), (_, labels)| {
         (p + labels.iter().filter(|(_, y)| *y).count(), a + labels.len())
     });
     log.line(&format!(
-        "prm data: {} solutions, {all} steps, {:.1}% correct, sampled in {:.1} s",
+        "prm data: {} solutions, {all} labelled positions, {:.1}% correct, sampled in {:.1} s",
         data.len(),
         100.0 * pos as f64 / all.max(1) as f64,
         phase.elapsed().as_secs_f64()
@@ -513,7 +535,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         }
     }
     let prm_path = args.out.join("prm.safetensors");
-    save(&prm, &c, &prm_path)?;
+    save(&prm, &Cfg { reversed: args.prm_reversed_digits, ..c }, &prm_path)?;
     log.line(&format!("prm done in {:.1} min", phase.elapsed().as_secs_f64() / 60.0));
     log.line(&format!(
         "total {:.1} min; wrote {} ({} bytes) and {} ({} bytes)",
@@ -530,7 +552,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
 /// Two of every three are the policy's own samples (mixed temperatures); the third is
 /// the correct solution or a corrupted one (one step off, later steps computed from the
 /// wrong value), so the PRM sees both classes even while the policy is weak.
-pub fn prm_samples(net: &Net, n: usize, seed: u64) -> Vec<PrmExample> {
+pub fn prm_samples(net: &Net, n: usize, seed: u64, dense: bool, reversed: bool) -> Vec<PrmExample> {
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8);
     let per = n.div_ceil(threads);
     let mut out = Vec::with_capacity(n);
@@ -560,7 +582,12 @@ pub fn prm_samples(net: &Net, n: usize, seed: u64) -> Vec<PrmExample> {
                                 crate::steps::split_steps(&text)
                             }
                         };
-                        if let Some(ex) = prm_example(&chain, &steps, net.ctx) {
+                        let ex = if dense {
+                            dense_example(&chain, &steps, net.ctx, reversed)
+                        } else {
+                            prm_example(&chain, &steps, net.ctx, reversed)
+                        };
+                        if let Some(ex) = ex {
                             v.push(ex);
                         }
                     }
@@ -575,6 +602,34 @@ pub fn prm_samples(net: &Net, n: usize, seed: u64) -> Vec<PrmExample> {
         }
     });
     out
+}
+
+/// A PRM example labelled at every character, not only at step ends: a character of a step
+/// is labelled correct while the step's text so far is a prefix of the correct step's text,
+/// and each step end carries the step's label. The error is then marked where it is written,
+/// so the score head learns to check each digit as the trunk reads it instead of having to
+/// find the one wrong digit from the step end alone.
+pub fn dense_example(chain: &Chain, steps: &[String], ctx: usize, reversed: bool) -> Option<PrmExample> {
+    let (toks, ends) = prm_example(chain, steps, ctx, reversed)?;
+    let vals = chain.values();
+    let mut out = Vec::new();
+    for (k, &(end, ok)) in ends.iter().enumerate() {
+        let text = net::encode(&prm_view(steps[k].trim(), reversed));
+        let gold = match k.cmp(&chain.ops.len()) {
+            std::cmp::Ordering::Less => task::step_text(vals[k], chain.ops[k], vals[k + 1]),
+            std::cmp::Ordering::Equal => task::answer_text(chain.answer()),
+            std::cmp::Ordering::Greater => String::new(),
+        };
+        let gold = net::encode(&prm_view(&gold, reversed));
+        let start = end - text.len();
+        let mut prefix = true;
+        for (j, ch) in text.iter().enumerate() {
+            prefix &= gold.get(j) == Some(ch);
+            out.push((start + j, prefix));
+        }
+        out.push((end, ok));
+    }
+    Some((toks, out))
 }
 
 /// A solution with one wrong step whose error carries through the later steps.
@@ -596,11 +651,41 @@ fn corrupted_steps(chain: &Chain, rng: &mut Rng) -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// Character labels mark the first wrong character and stay wrong to the step's end;
+    /// step ends keep the exact step labels.
+    #[test]
+    fn dense_labels_mark_where_the_error_is_written() {
+        use super::task::Op;
+        let chain = Chain { start: 27, ops: vec![Op::Add(48), Op::Mul(3)] };
+        let steps: Vec<String> = ["27+48=75", "75*3=226", "The answer is 226."].map(String::from).into();
+        let (toks, labels) = dense_example(&chain, &steps, 160, false).unwrap();
+        let text = |from: usize, to: usize| String::from_utf8(toks[from..to].to_vec()).unwrap();
+        let ok: Vec<usize> = labels.iter().filter(|(_, y)| *y).map(|(at, _)| *at).collect();
+        let wrong: Vec<usize> = labels.iter().filter(|(_, y)| !*y).map(|(at, _)| *at).collect();
+        // Step 1 is right through its end; step 2 goes wrong at its last digit.
+        assert_eq!(labels.len(), 8 + 1 + 8 + 1 + 18 + 1);
+        let first_wrong = wrong[0];
+        assert_eq!(text(first_wrong - 7, first_wrong + 1), "75*3=226");
+        assert_eq!(toks[wrong[1]], b'\n');
+        // The answer step agrees with the correct "The answer is 225." up to "22".
+        let answer_ok = ok.iter().filter(|&&at| at > wrong[1]).count();
+        assert_eq!(answer_ok, "The answer is 22".len());
+        let (_, ends) = prm_example(&chain, &steps, 160, false).unwrap();
+        for (at, y) in ends {
+            assert!(labels.contains(&(at, y)));
+        }
+        // Read least-significant digit first, "75*3=226" is "57*3=622" and goes wrong at
+        // its first result digit.
+        let (toks, labels) = dense_example(&chain, &steps, 160, true).unwrap();
+        let first_wrong = labels.iter().find(|(_, y)| !*y).unwrap().0;
+        assert_eq!(String::from_utf8(toks[first_wrong - 5..first_wrong + 1].to_vec()).unwrap(), "57*3=6");
+    }
+
     /// The fast inference path computes what the candle training graph computes.
     #[test]
     fn inference_matches_the_training_graph() {
         for relu in [false, true] {
-            let c = Cfg { d: 16, heads: 2, layers: 2, ctx: 12, relu };
+            let c = Cfg { d: 16, heads: 2, layers: 2, ctx: 12, relu, reversed: false };
             let mut rng = Rng::new(3);
             let mut p = init_params(&c, &mut rng).unwrap();
             // Non-trivial biases, gains and PRM head.
@@ -639,7 +724,7 @@ mod tests {
     /// Gradients summed over shards equal the gradients of the whole batch.
     #[test]
     fn sharded_gradients_match_the_whole_batch() {
-        let c = Cfg { d: 16, heads: 2, layers: 1, ctx: 40, relu: true };
+        let c = Cfg { d: 16, heads: 2, layers: 1, ctx: 40, relu: true, reversed: false };
         let p = init_params(&c, &mut Rng::new(5)).unwrap();
         let mut rng = Rng::new(9);
         let exs: Vec<_> = (0..5).map(|_| policy_example(&mut rng, 2, 0.3, c.ctx)).collect();
