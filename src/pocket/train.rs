@@ -442,7 +442,6 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
             ema = Some(ema.map_or(l, |e| 0.95 * e + 0.05 * l));
             let secs = phase.elapsed().as_secs_f64();
             writeln!(csv, "{step},{l:.5},{lr:.6},{secs:.1},{tokens}")?;
-            let _ = level;
             if step % 25 == 0 || step + 1 == args.steps {
                 log.line(&format!(
                     "policy step {step:5}/{} loss {l:.4} (ema {:.4}) lr {lr:.5} level {level}/{max_level} {:.0} tok/s",
