@@ -143,13 +143,10 @@ async fn the_prm_prefers_a_correct_step() {
         let p = Problem::inline(chain.text(), Some(chain.answer().to_string()));
         let good = chain.solution_steps();
         let results = ttc::pocket::task::wrong_attempt(&chain, &mut rng);
-        let mut bad = Vec::new();
-        let mut a = chain.start;
-        for (op, c) in chain.ops.iter().zip(&results) {
-            bad.push(ttc::pocket::task::step_text(a, *op, *c));
-            a = *c;
+        let mut bad = chain.attempt_steps(&results);
+        if results.len() < chain.ops.len() {
+            bad.push(ttc::pocket::task::answer_text(results[results.len() - 1]));
         }
-        bad.push(ttc::pocket::task::answer_text(a));
         let g = prm_scores(&prm, &p, &good, 0).await;
         let b = prm_scores(&prm, &p, &bad, 0).await;
         if g.last() > b.last() {

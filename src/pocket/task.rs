@@ -173,10 +173,21 @@ impl Chain {
 
     /// The correct solution's steps: "27+48=75", ..., "The answer is 206."
     pub fn solution_steps(&self) -> Vec<String> {
-        let vals = self.values();
-        let mut steps: Vec<String> =
-            self.ops.iter().enumerate().map(|(i, op)| step_text(vals[i], *op, vals[i + 1])).collect();
-        steps.push(answer_text(self.answer()));
+        self.attempt_steps(&self.values()[1..])
+    }
+
+    /// The steps of an attempt whose k-th operation gave `results[k]`, each step starting
+    /// from the previous result, and the answer line when every operation has a result.
+    pub fn attempt_steps(&self, results: &[i64]) -> Vec<String> {
+        let mut steps = Vec::new();
+        let mut a = self.start;
+        for (op, c) in self.ops.iter().zip(results) {
+            steps.push(step_text(a, *op, *c));
+            a = *c;
+        }
+        if results.len() == self.ops.len() {
+            steps.push(answer_text(a));
+        }
         steps
     }
 

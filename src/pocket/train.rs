@@ -568,7 +568,8 @@ pub fn prm_samples(net: &Net, n: usize, seed: u64, dense: bool, reversed: bool) 
                         let chain = Chain::random(level, &mut rng);
                         let steps = match i % 6 {
                             2 => chain.solution_steps(),
-                            5 => corrupted_steps(&chain, &mut rng),
+                            // One wrong step whose error carries through the later steps.
+                            5 => chain.attempt_steps(&task::wrong_attempt(&chain, &mut rng)),
                             _ => {
                                 let temp = [0.7, 1.0, 1.0, 1.3][(i / 6) % 4];
                                 let (text, _) = sample_solution(
@@ -629,21 +630,6 @@ pub fn dense_example(chain: &Chain, steps: &[String], ctx: usize, reversed: bool
         out.push((end, ok));
     }
     Some((toks, out))
-}
-
-/// A solution with one wrong step whose error carries through the later steps.
-fn corrupted_steps(chain: &Chain, rng: &mut Rng) -> Vec<String> {
-    let results = task::wrong_attempt(chain, rng);
-    let mut steps = Vec::new();
-    let mut a = chain.start;
-    for (op, c) in chain.ops.iter().zip(&results) {
-        steps.push(task::step_text(a, *op, *c));
-        a = *c;
-    }
-    if results.len() == chain.ops.len() {
-        steps.push(task::answer_text(a));
-    }
-    steps
 }
 
 #[cfg(test)]
