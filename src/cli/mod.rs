@@ -92,7 +92,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum PocketCommand {
     /// Train the policy and the PRM from scratch (writes safetensors and loss logs to --out).
-    Train(crate::pocket::TrainArgs),
+    Train(Box<crate::pocket::TrainArgs>),
     /// Evaluate on freshly generated problems: accuracy per level and N, PRM step AUROC.
     Eval(crate::pocket::EvalArgs),
 }

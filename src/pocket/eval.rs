@@ -53,7 +53,7 @@ struct ProblemResult {
     greedy: bool,
     samples: Vec<Sample>,
     /// (PRM score, exact label) for every step of every sample.
-    steps: Vec<(f32, bool)>,
+    steps: Vec<(f64, bool)>,
 }
 
 fn evaluate_one(pocket: &Pocket, chain: &Chain, level: u8, n: usize, temp: f32, seed: u64) -> ProblemResult {
@@ -75,7 +75,7 @@ fn evaluate_one(pocket: &Pocket, chain: &Chain, level: u8, n: usize, temp: f32, 
             }
         }
         let answer = task::answer_of(&text);
-        let scored: Vec<f64> = scores.iter().flatten().map(|s| *s as f64).collect();
+        let scored: Vec<f64> = scores.iter().flatten().copied().collect();
         let agg = [
             scored.last().copied().unwrap_or(0.0),
             scored.iter().copied().reduce(f64::min).unwrap_or(0.0),
@@ -87,8 +87,8 @@ fn evaluate_one(pocket: &Pocket, chain: &Chain, level: u8, n: usize, temp: f32, 
 }
 
 /// Area under the ROC curve of scores against labels (ties count one half).
-pub fn auroc(pairs: &[(f32, bool)]) -> Option<f64> {
-    let mut v: Vec<(f32, bool)> = pairs.to_vec();
+pub fn auroc(pairs: &[(f64, bool)]) -> Option<f64> {
+    let mut v: Vec<(f64, bool)> = pairs.to_vec();
     v.sort_by(|a, b| a.0.total_cmp(&b.0));
     let pos = v.iter().filter(|p| p.1).count() as f64;
     let neg = v.len() as f64 - pos;
@@ -295,7 +295,7 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
         }
         println!("{row}");
     }
-    let all_steps: Vec<(f32, bool)> = results.iter().flat_map(|r| r.steps.iter().copied()).collect();
+    let all_steps: Vec<(f64, bool)> = results.iter().flat_map(|r| r.steps.iter().copied()).collect();
     let pos = all_steps.iter().filter(|s| s.1).count();
     println!(
         "\nPRM step-level AUROC against exact labels: {} ({} steps, {:.1}% correct)",
@@ -304,7 +304,7 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
         100.0 * pos as f64 / all_steps.len().max(1) as f64
     );
     for lv in 1..=5u8 {
-        let st: Vec<(f32, bool)> =
+        let st: Vec<(f64, bool)> =
             results.iter().filter(|r| r.level == lv).flat_map(|r| r.steps.iter().copied()).collect();
         println!("  L{lv}: AUROC {}", auroc(&st).map(|a| format!("{a:.3}")).unwrap_or_else(|| "n/a".into()));
     }

@@ -45,7 +45,7 @@ impl Pocket {
         let policy = Net::from_bytes(policy)?;
         let prm = Net::from_bytes(prm)?;
         if !prm.is_prm() {
-            anyhow::bail!("prm.safetensors has no score head");
+            anyhow::bail!("prm.safetensors is not a PRM (no score head, not a checker)");
         }
         Ok(Pocket { policy, prm })
     }
@@ -112,23 +112,117 @@ pub fn digits_reversed(text: &str) -> String {
     out
 }
 
-/// A PRM's view of a text: as written, or with its numbers' digits reversed.
-pub fn prm_view(text: &str, reversed: bool) -> String {
-    if reversed {
-        digits_reversed(text)
-    } else {
-        text.to_string()
+/// How a PRM reads the problem and the steps. Stored in the weights (`cfg[2]` = 0, 1, 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PrmView {
+    /// The text as written.
+    #[default]
+    Plain,
+    /// Every number least-significant digit first (see [`digits_reversed`]).
+    Reversed,
+    /// Fixed-width fields at fixed places: numbers least-significant digit first and padded
+    /// with zeros (results to 4 digits, operands to 3), the problem's operations in fixed
+    /// slots, and every step 13 characters long (see [`aligned_step`]). A digit of a result
+    /// then sits at a fixed distance from the digits it depends on, and step k at a fixed
+    /// place in the sequence, so a small network finds what to check by position.
+    Aligned,
+}
+
+impl PrmView {
+    /// The code stored in the weights.
+    pub fn code(self) -> f32 {
+        match self {
+            PrmView::Plain => 0.0,
+            PrmView::Reversed => 1.0,
+            PrmView::Aligned => 2.0,
+        }
+    }
+    /// The view for a stored code (unknown codes read as written).
+    pub fn from_code(c: f32) -> PrmView {
+        match c as i64 {
+            1 => PrmView::Reversed,
+            2 => PrmView::Aligned,
+            _ => PrmView::Plain,
+        }
+    }
+}
+
+/// Length of every step in the aligned view.
+pub const ALIGNED_STEP: usize = 13;
+
+/// `v` least-significant digit first, padded with zeros to `width` (None if negative or wider).
+fn fixed_rev(v: i64, width: usize) -> Option<String> {
+    let s = v.to_string();
+    if v < 0 || s.len() > width {
+        return None;
+    }
+    let mut r: String = s.chars().rev().collect();
+    r.extend(std::iter::repeat_n('0', width - s.len()));
+    Some(r)
+}
+
+/// A step in the aligned view: "a op b = c" as `aaaa` op `bbb` `=` `cccc` (each least-significant
+/// digit first, zero-padded: "75*3=225" is "5700*300=5220"), the answer line as
+/// "     ans=" + 4 digits, and anything else as 13 '?'.
+pub fn aligned_step(step: &str) -> String {
+    let fields = task::parse_step(step).and_then(|(a, sym, b, c)| {
+        Some(format!("{}{sym}{}={}", fixed_rev(a, 4)?, fixed_rev(b, 3)?, fixed_rev(c, 4)?))
+    });
+    let answer = || task::parse_answer(step).and_then(|v| Some(format!("     ans={}", fixed_rev(v, 4)?)));
+    fields.or_else(answer).unwrap_or_else(|| "?".repeat(ALIGNED_STEP))
+}
+
+/// The compact problem in the aligned view: the start (4 digits) and `MAX_OPS` slots of an
+/// operator and 3 digits, empty slots blank. Problems that do not parse are only reversed.
+pub fn aligned_problem(compact: &str) -> String {
+    let parsed = (|| {
+        let end = compact.find(['+', '-', '*']).unwrap_or(compact.len());
+        let mut out = fixed_rev(compact[..end].parse().ok()?, 4)?;
+        let mut rest = &compact[end..];
+        let mut slots = 0;
+        while let Some(sym) = rest.chars().next() {
+            let body = &rest[1..];
+            let e = body.find(['+', '-', '*']).unwrap_or(body.len());
+            out.push(sym);
+            out.push_str(&fixed_rev(body[..e].parse().ok()?, 3)?);
+            rest = &body[e..];
+            slots += 1;
+        }
+        if slots > task::MAX_OPS {
+            return None;
+        }
+        out.extend(std::iter::repeat_n(' ', 4 * (task::MAX_OPS - slots)));
+        Some(out)
+    })();
+    parsed.unwrap_or_else(|| digits_reversed(compact))
+}
+
+/// A PRM's view of one step.
+pub fn prm_view(step: &str, view: PrmView) -> String {
+    match view {
+        PrmView::Plain => step.to_string(),
+        PrmView::Reversed => digits_reversed(step),
+        PrmView::Aligned => aligned_step(step),
+    }
+}
+
+/// A PRM's view of the compact problem.
+pub fn prm_problem_view(compact: &str, view: PrmView) -> String {
+    match view {
+        PrmView::Plain => compact.to_string(),
+        PrmView::Reversed => digits_reversed(compact),
+        PrmView::Aligned => aligned_problem(compact),
     }
 }
 
 /// PRM tokens for a solution, and the positions whose score belongs to each step: every
 /// step is followed by "\n\n" and scored at its first '\n'. Steps past the context are
-/// left out. With `reversed`, numbers are read least-significant digit first.
-pub fn prm_tokens(compact: &str, steps: &[String], ctx: usize, reversed: bool) -> (Vec<u8>, Vec<usize>) {
-    let mut toks = prompt_tokens(&prm_view(compact, reversed));
+/// left out.
+pub fn prm_tokens(compact: &str, steps: &[String], ctx: usize, view: PrmView) -> (Vec<u8>, Vec<usize>) {
+    let mut toks = prompt_tokens(&prm_problem_view(compact, view));
     let mut at = Vec::new();
     for s in steps {
-        let e = net::encode(&prm_view(s.trim(), reversed));
+        let e = net::encode(&prm_view(s.trim(), view));
         if toks.len() + e.len() + 2 > ctx {
             break;
         }
@@ -143,8 +237,8 @@ pub fn prm_tokens(compact: &str, steps: &[String], ctx: usize, reversed: bool) -
 pub type PrmExample = (Vec<u8>, Vec<(usize, bool)>);
 
 /// A PRM training example from a chain and a sampled solution's steps.
-pub fn prm_example(chain: &Chain, steps: &[String], ctx: usize, reversed: bool) -> Option<PrmExample> {
-    let (toks, at) = prm_tokens(&chain.compact(), steps, ctx, reversed);
+pub fn prm_example(chain: &Chain, steps: &[String], ctx: usize, view: PrmView) -> Option<PrmExample> {
+    let (toks, at) = prm_tokens(&chain.compact(), steps, ctx, view);
     if at.is_empty() {
         return None;
     }
@@ -152,17 +246,31 @@ pub fn prm_example(chain: &Chain, steps: &[String], ctx: usize, reversed: bool) 
     Some((toks, at.into_iter().zip(labels).collect()))
 }
 
-/// PRM probabilities for each step (`None` for steps past the context).
-pub fn prm_scores(net: &Net, compact: &str, steps: &[String]) -> Vec<Option<f32>> {
-    let (toks, at) = prm_tokens(compact, steps, net.ctx, net.reversed_digits);
+/// PRM probabilities for each step (`None` for steps past the context). A head PRM gives its
+/// head's output at each step's end. A checker gives the probability it assigns to the
+/// solution's characters from the first through the step's end (each step's characters and
+/// the newline that ends it): in its view every character
+/// of the correct solution follows from the problem and the text before it, so this is its
+/// probability that the solution is still the correct one at that step.
+pub fn prm_scores(net: &Net, compact: &str, steps: &[String]) -> Vec<Option<f64>> {
+    let (toks, at) = prm_tokens(compact, steps, net.ctx, net.view);
     let mut cache = net.cache();
     let mut s = net.scratch();
     let mut scores = vec![None; steps.len()];
     let mut k = 0;
+    let checker = net.checker;
+    let first = toks.iter().position(|t| *t == SEP).map_or(0, |p| p + 1);
+    let mut ll = 0.0f64;
     for (i, tk) in toks.iter().enumerate() {
-        let p = net.step(&mut cache, &mut s, *tk, false);
+        // A checker learned each step's characters and the newline that ends it, not the
+        // second newline of the separator (which the aligned view makes certain anyway).
+        let separator = k > 0 && at[k - 1] + 1 == i;
+        if checker && i >= first && !separator {
+            ll += net::log_prob(&s.logits, *tk as usize) as f64;
+        }
+        let p = net.step(&mut cache, &mut s, *tk, checker);
         if k < at.len() && at[k] == i {
-            scores[k] = p;
+            scores[k] = if checker { Some(ll.exp()) } else { p.map(f64::from) };
             k += 1;
         }
     }
@@ -202,12 +310,31 @@ mod tests {
         assert_eq!(digits_reversed("27+48=75"), "72+84=57");
         assert_eq!(digits_reversed("The answer is 1206."), "The answer is 6021.");
         assert_eq!(digits_reversed("120-5*3"), "021-5*3");
-        assert_eq!(prm_view("27+48=75", false), "27+48=75");
+        assert_eq!(prm_view("27+48=75", PrmView::Plain), "27+48=75");
         // Positions of steps do not depend on the view: reversal keeps every length.
         let steps: Vec<String> = ["27+48=75", "The answer is 75."].map(String::from).into();
-        let (fwd, at_f) = prm_tokens("27+48", &steps, 160, false);
-        let (rev, at_r) = prm_tokens("27+48", &steps, 160, true);
+        let (fwd, at_f) = prm_tokens("27+48", &steps, 160, PrmView::Plain);
+        let (rev, at_r) = prm_tokens("27+48", &steps, 160, PrmView::Reversed);
         assert_eq!((fwd.len(), &at_f), (rev.len(), &at_r));
         assert_eq!(String::from_utf8_lossy(&rev[at_r[0] - 8..at_r[0]]), "72+84=57");
+    }
+
+    #[test]
+    fn aligned_view_puts_every_field_at_a_fixed_place() {
+        assert_eq!(aligned_step("75*3=225"), "5700*300=5220");
+        assert_eq!(aligned_step(" 999 - 12 = 987 "), "9990-210=7890");
+        assert_eq!(aligned_step("The answer is 206."), "     ans=6020");
+        assert_eq!(aligned_step("75*3=12345"), "?".repeat(ALIGNED_STEP));
+        assert_eq!(aligned_step("I think so"), "?".repeat(ALIGNED_STEP));
+        assert_eq!(aligned_problem("27+48*3-19"), format!("7200+840*300-910{}", " ".repeat(12)));
+        assert_eq!(aligned_problem("hello+"), "hello+");
+        // Step k starts at the same place whatever the problem and the numbers.
+        let a: Vec<String> = ["2+3=5", "5*2=10", "The answer is 10."].map(String::from).into();
+        let b: Vec<String> = ["120-77=43", "43*9=387", "The answer is 387."].map(String::from).into();
+        let (ta, at_a) = prm_tokens("2+3*2", &a, 160, PrmView::Aligned);
+        let (tb, at_b) = prm_tokens("120-77*9", &b, 160, PrmView::Aligned);
+        assert_eq!((ta.len(), &at_a), (tb.len(), &at_b));
+        assert_eq!(at_a[1] - at_a[0], ALIGNED_STEP + 2);
+        assert_eq!(PrmView::from_code(PrmView::Aligned.code()), PrmView::Aligned);
     }
 }

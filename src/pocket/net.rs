@@ -29,7 +29,7 @@ struct Layer {
     fc2_b: Vec<f32>,
 }
 
-/// A loaded pocket transformer (policy, or PRM when it has a score head).
+/// A loaded pocket transformer: the policy, or a PRM (a score head, or a checker).
 #[derive(Debug, Clone)]
 pub struct Net {
     pub d: usize,
@@ -37,8 +37,10 @@ pub struct Net {
     pub ctx: usize,
     /// MLP activation: ReLU (current weights) or GELU (tanh form, older weights).
     pub relu: bool,
-    /// A PRM that reads every number least-significant digit first (see `digits_reversed`).
-    pub reversed_digits: bool,
+    /// How a PRM reads its input (see [`super::PrmView`]).
+    pub view: super::PrmView,
+    /// A checker PRM: it scores a text by the probability it gives its characters (cfg[3] = 1).
+    pub checker: bool,
     tok: Vec<f32>,
     pos: Vec<f32>,
     layers: Vec<Layer>,
@@ -86,8 +88,9 @@ impl Net {
         let heads = cfg.first().copied().unwrap_or(4.0) as usize;
         // cfg[1] = 1 marks a ReLU MLP; weights without it use GELU.
         let relu = cfg.get(1).is_some_and(|a| *a == 1.0);
-        // cfg[2] = 1 marks a PRM that reads numbers least-significant digit first.
-        let reversed_digits = cfg.get(2).is_some_and(|a| *a == 1.0);
+        // cfg[2] marks how a PRM reads its input (1 = digits reversed, 2 = aligned).
+        let view = super::PrmView::from_code(cfg.get(2).copied().unwrap_or(0.0));
+        let checker = cfg.get(3).is_some_and(|a| *a == 1.0);
         let mut layers = Vec::new();
         while map.contains_key(&format!("l{}.n1", layers.len())) {
             let p = format!("l{}.", layers.len());
@@ -116,7 +119,8 @@ impl Net {
             heads,
             ctx,
             relu,
-            reversed_digits,
+            view,
+            checker,
             tok: get(map, "tok")?,
             pos: get(map, "pos")?,
             layers,
@@ -132,9 +136,9 @@ impl Net {
         Self::from_tensors(&map)
     }
 
-    /// Whether this net has a PRM head.
+    /// Whether this net is a PRM (a score head, or a checker).
     pub fn is_prm(&self) -> bool {
-        self.prm.is_some()
+        self.prm.is_some() || self.checker
     }
 
     /// An empty cache.
@@ -357,6 +361,13 @@ pub fn sample(logits: &[f32], temperature: f32, rng: &mut super::task::Rng) -> u
         }
     }
     argmax(logits)
+}
+
+/// Log-probability of token `tok` under `logits` (log-softmax).
+pub fn log_prob(logits: &[f32], tok: usize) -> f32 {
+    let mx = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f32 = logits.iter().map(|l| (l - mx).exp()).sum();
+    logits.get(tok).map_or(f32::NEG_INFINITY, |l| l - mx - sum.ln())
 }
 
 /// Index of the largest logit.

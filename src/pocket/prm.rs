@@ -21,7 +21,7 @@ impl PocketPrm {
     }
 
     /// Scores for every step of a solution to `problem` (blocking; a few milliseconds).
-    pub fn score_steps(&self, problem: &str, steps: &[String]) -> Vec<Option<f32>> {
+    pub fn score_steps(&self, problem: &str, steps: &[String]) -> Vec<Option<f64>> {
         let (_, compact) = compact_problem(problem);
         prm_scores(&self.pocket.prm, &compact, steps)
     }
@@ -61,7 +61,7 @@ impl Verifier for PocketPrm {
                     Usage::default()
                 };
                 match s {
-                    Some(p) => StepScore::scored(*p as f64, StepDetail::None, usage),
+                    Some(p) => StepScore::scored(*p, StepDetail::None, usage),
                     None => StepScore::unscored("past the pocket PRM's context", StepDetail::None, usage),
                 }
             })

@@ -349,6 +349,34 @@ pub fn wrong_attempt(chain: &Chain, rng: &mut Rng) -> Vec<i64> {
     out
 }
 
+/// Step results of an attempt with one digit of one result changed to another digit (the
+/// slip a wrong carry makes), later steps computed from the wrong value.
+pub fn digit_slip(chain: &Chain, rng: &mut Rng) -> Vec<i64> {
+    let vals = chain.values();
+    let t = rng.range(0, chain.ops.len() as i64 - 1) as usize;
+    let mut digits: Vec<u8> = vals[t + 1].to_string().into_bytes();
+    let i = rng.range(0, digits.len() as i64 - 1) as usize;
+    let old = digits[i] - b'0';
+    let mut new = rng.range(0, 8) as u8;
+    if new >= old {
+        new += 1;
+    }
+    // A leading zero would not be written: make the leading digit non-zero.
+    if i == 0 && new == 0 && digits.len() > 1 {
+        new = if old == 1 { 2 } else { 1 };
+    }
+    digits[i] = b'0' + new;
+    let wrong: i64 = String::from_utf8_lossy(&digits).parse().unwrap_or(vals[t + 1] + 1);
+    let mut out = vals[1..=t + 1].to_vec();
+    out[t] = wrong;
+    let mut v = wrong;
+    for op in &chain.ops[t + 1..] {
+        v = op.apply(v).clamp(0, 9999);
+        out.push(v);
+    }
+    out
+}
+
 /// A problem for the engine.
 pub fn to_problem(chain: &Chain, level: u8, index: u64) -> Problem {
     Problem {
@@ -426,5 +454,29 @@ mod tests {
         }
         assert_eq!(problems(10, 3), problems(10, 3));
         assert_eq!(problems(10, 3)[2].id, "pocket:L3:2");
+    }
+
+    /// A digit slip changes exactly one digit of one result and carries the wrong value on.
+    #[test]
+    fn digit_slips_change_one_digit_and_carry_through() {
+        let mut rng = Rng::new(11);
+        for i in 0..500 {
+            let chain = Chain::random((i % 5) as u8 + 1, &mut rng);
+            let vals = chain.values();
+            let got = digit_slip(&chain, &mut rng);
+            assert_eq!(got.len(), chain.ops.len());
+            let t = (0..got.len()).find(|&k| got[k] != vals[k + 1]).expect("one result is wrong");
+            let (a, b) = (got[t].to_string(), vals[t + 1].to_string());
+            assert_eq!(a.len(), b.len(), "{a} vs {b}");
+            assert_eq!(a.bytes().zip(b.bytes()).filter(|(x, y)| x != y).count(), 1, "{a} vs {b}");
+            let steps = chain.attempt_steps(&got);
+            let labels = chain.label_steps(&steps);
+            // The slipped step is the first wrong one (a later value clamped at zero can meet
+            // the correct chain again, so later labels are not checked).
+            assert!(labels[..t].iter().all(|l| *l) && !labels[t], "{steps:?}");
+            for k in t + 1..got.len() {
+                assert_eq!(got[k], chain.ops[k].apply(got[k - 1]).clamp(0, 9999));
+            }
+        }
     }
 }

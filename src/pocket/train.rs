@@ -1,6 +1,9 @@
 //! `ttc pocket train`: train the policy (next-character loss on solution tokens) and then
-//! the PRM (a copy of the policy trunk with a score head, trained on the policy's own
-//! samples labelled by exact checking). Everything is reproducible from `--seed`.
+//! the PRM on the policy's own samples (and fresh gold and corrupted solutions), labelled by
+//! exact checking: by default a checker, a fresh small network that learns to write every
+//! correct character of a solution in the aligned view (numbers least-significant digit
+//! first, fixed places), scored by the probability it gives a solution's text; or (`--prm-kind
+//! head`) a copy of the policy trunk with a score head. Everything is reproducible from `--seed`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -13,7 +16,7 @@ use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 
 use super::net::{self, Net, VOCAB};
 use super::task::{self, Chain, Rng};
-use super::{prm_example, prm_view, prompt_tokens, sample_solution, PrmExample};
+use super::{prm_example, prm_view, prompt_tokens, sample_solution, PrmExample, PrmView};
 
 /// Arguments of `ttc pocket train`.
 #[derive(Debug, Clone, clap::Args)]
@@ -27,9 +30,9 @@ pub struct TrainArgs {
     /// Policy optimisation steps.
     #[arg(long, default_value_t = 8000)]
     pub steps: usize,
-    /// PRM optimisation steps.
-    #[arg(long, default_value_t = 600)]
-    pub prm_steps: usize,
+    /// PRM optimisation steps (default: 2,400 for a checker, 600 for a head).
+    #[arg(long)]
+    pub prm_steps: Option<usize>,
     /// Policy samples drawn to make PRM training data.
     #[arg(long, default_value_t = 8000)]
     pub prm_samples: usize,
@@ -68,13 +71,45 @@ pub struct TrainArgs {
     /// Use a GELU MLP (as the first weights did) instead of ReLU; about a fifth slower.
     #[arg(long)]
     pub gelu: bool,
-    /// Label the PRM at every character (is the solution still on the correct text?), not
-    /// only at each step's end.
+    /// What the PRM is: a checker (a fresh network that learns to write every correct
+    /// character of a solution in the aligned view; a step's score is the probability it
+    /// gives the solution's text up to that step) or a score head on a copy of the policy.
+    #[arg(long, value_enum, default_value_t = PrmKind::Checker)]
+    pub prm_kind: PrmKind,
+    /// Head PRM: label every character (is the solution still on the correct text?), not
+    /// only each step's end. (A checker always learns from every correct character.)
     #[arg(long)]
     pub prm_dense_labels: bool,
-    /// The PRM reads numbers least-significant digit first.
+    /// How the PRM reads the problem and the steps (default: aligned for a checker, plain
+    /// for a head).
+    #[arg(long, value_enum)]
+    pub prm_view: Option<PrmView>,
+    /// Checker width.
+    #[arg(long, default_value_t = 64)]
+    pub prm_d: usize,
+    /// Checker layers.
+    #[arg(long, default_value_t = 4)]
+    pub prm_layers: usize,
+    /// Checker heads.
+    #[arg(long, default_value_t = 4)]
+    pub prm_heads: usize,
+    /// Peak PRM learning rate (default: `--lr` for a checker, a third of it for a head).
     #[arg(long)]
-    pub prm_reversed_digits: bool,
+    pub prm_lr: Option<f64>,
+    /// Fraction of each PRM batch made fresh at every step (gold or corrupted solutions,
+    /// labelled exactly) next to the pool of the policy's own samples (default: 0.5 for a
+    /// checker, 0 for a head).
+    #[arg(long)]
+    pub prm_fresh_frac: Option<f64>,
+}
+
+/// What `ttc pocket train` makes the PRM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PrmKind {
+    /// A fresh network trained to write each correct character; scores are likelihoods.
+    Checker,
+    /// The policy trunk fine-tuned with a one-unit score head (BCE on exact labels).
+    Head,
 }
 
 type Params = BTreeMap<String, Var>;
@@ -85,8 +120,10 @@ struct Cfg {
     layers: usize,
     ctx: usize,
     relu: bool,
-    /// The PRM reads numbers least-significant digit first.
-    reversed: bool,
+    /// How the PRM reads its input.
+    view: PrmView,
+    /// A checker PRM: scored by its likelihood of the text, no score head.
+    checker: bool,
 }
 
 fn var(t: Tensor) -> anyhow::Result<Var> {
@@ -177,7 +214,10 @@ fn causal_mask(tl: usize) -> anyhow::Result<Tensor> {
 fn snapshot(p: &Params, c: &Cfg) -> anyhow::Result<HashMap<String, Tensor>> {
     let mut m: HashMap<String, Tensor> = p.iter().map(|(k, v)| (k.clone(), v.as_tensor().detach())).collect();
     let flag = |b: bool| if b { 1.0f32 } else { 0.0 };
-    m.insert("cfg".into(), Tensor::new(&[c.heads as f32, flag(c.relu), flag(c.reversed)], &Device::Cpu)?);
+    m.insert(
+        "cfg".into(),
+        Tensor::new(&[c.heads as f32, flag(c.relu), c.view.code(), flag(c.checker)], &Device::Cpu)?,
+    );
     Ok(m)
 }
 
@@ -185,6 +225,21 @@ fn save(p: &Params, c: &Cfg, path: &Path) -> anyhow::Result<()> {
     let m = snapshot(p, c)?;
     candle_core::safetensors::save(&m, path)?;
     Ok(())
+}
+
+/// Sinusoidal position table `[ctx, d]` (scaled to the token embeddings' size), whose rows
+/// at a fixed distance are one linear map apart, so attention to "k characters back" is
+/// easy to learn from the start.
+fn sin_positions(ctx: usize, d: usize) -> anyhow::Result<Tensor> {
+    let mut v = vec![0f32; ctx * d];
+    for p in 0..ctx {
+        for i in 0..d / 2 {
+            let f = (p as f64) / 10_000f64.powf(2.0 * i as f64 / d as f64);
+            v[p * d + 2 * i] = (0.1 * f.sin()) as f32;
+            v[p * d + 2 * i + 1] = (0.1 * f.cos()) as f32;
+        }
+    }
+    Ok(Tensor::from_vec(v, (ctx, d), &Device::Cpu)?)
 }
 
 /// Linear warm-up over the first 60 steps, then cosine decay to a tenth by `prog` = 1.
@@ -309,7 +364,9 @@ fn policy_loss(p: &Params, c: &Cfg, exs: &[(Vec<u8>, usize)], count: usize) -> a
     Ok(((nll * &msk)?.sum_all()? / count.max(1) as f64)?)
 }
 
-/// Binary cross-entropy of the score head at each labelled step end, divided by `count`.
+/// A head PRM's loss: binary cross-entropy of the score head at each labelled position.
+/// A checker's loss: the next-character loss of every character labelled correct (each
+/// predicted from the text before it). Both summed and divided by `count`.
 fn prm_loss(p: &Params, c: &Cfg, batch: &[&PrmExample], count: usize) -> anyhow::Result<Tensor> {
     let tl = batch.iter().map(|(t, _)| t.len()).max().unwrap_or(1);
     let b = batch.len();
@@ -321,14 +378,29 @@ fn prm_loss(p: &Params, c: &Cfg, batch: &[&PrmExample], count: usize) -> anyhow:
             ids[i * tl + j] = *tk as u32;
         }
         for (at, ok) in labels {
-            msk[i * tl + at] = 1.0;
-            y[i * tl + at] = if *ok { 1.0 } else { 0.0 };
+            if c.checker {
+                // Position at-1 predicts the correct character at `at`.
+                if *ok && *at > 0 {
+                    y[i * tl + at - 1] = toks[*at] as f32;
+                    msk[i * tl + at - 1] = 1.0;
+                }
+            } else {
+                msk[i * tl + at] = 1.0;
+                y[i * tl + at] = if *ok { 1.0 } else { 0.0 };
+            }
         }
     }
     let ids = Tensor::from_vec(ids, (b, tl), &Device::Cpu)?;
-    let y = Tensor::from_vec(y, (b * tl, 1), &Device::Cpu)?;
     let msk = Tensor::from_vec(msk, (b * tl, 1), &Device::Cpu)?;
     let hid = forward(p, c, &ids, &causal_mask(tl)?)?;
+    if c.checker {
+        let tgt: Vec<u32> = y.iter().map(|v| *v as u32).collect();
+        let tgt = Tensor::from_vec(tgt, (b * tl, 1), &Device::Cpu)?;
+        let logits = hid.matmul(&t(p, "tok")?.t()?)?;
+        let nll = candle_nn::ops::log_softmax(&logits, D::Minus1)?.gather(&tgt, 1)?.neg()?;
+        return Ok(((nll * &msk)?.sum_all()? / count.max(1) as f64)?);
+    }
+    let y = Tensor::from_vec(y, (b * tl, 1), &Device::Cpu)?;
     let z = hid.matmul(&t(p, "prm.w")?.t()?)?.broadcast_add(t(p, "prm.b")?)?;
     // BCE with logits: softplus(z) - y z, softplus(z) = relu(z) + ln(1 + e^-|z|).
     let softplus = (z.relu()? + ((z.abs()?.neg()?.exp()? + 1.0)?.log()?))?;
@@ -384,7 +456,8 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         layers: args.layers,
         ctx: args.ctx,
         relu: !args.gelu,
-        reversed: false,
+        view: PrmView::Plain,
+        checker: false,
     };
     let mut rng = Rng::new(args.seed);
     let policy_path = args.out.join("policy.safetensors");
@@ -468,15 +541,14 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     };
 
     // ---- PRM data: the policy's own samples, labelled exactly ----
+    let checker = args.prm_kind == PrmKind::Checker;
+    let view = args.prm_view.unwrap_or(if checker { PrmView::Aligned } else { PrmView::Plain });
+    let dense = checker || args.prm_dense_labels;
+    let prm_steps = args.prm_steps.unwrap_or(if checker { 2400 } else { 600 });
+    let fresh_frac = args.prm_fresh_frac.unwrap_or(if checker { 0.5 } else { 0.0 });
     let phase = Instant::now();
     let policy_net = Net::from_tensors(&snapshot(&policy, &c)?)?;
-    let data = prm_samples(
-        &policy_net,
-        args.prm_samples,
-        args.seed ^ 0x50_52_4D,
-        args.prm_dense_labels,
-        args.prm_reversed_digits,
-    );
+    let data = prm_samples(&policy_net, args.prm_samples, args.seed ^ 0x50_52_4D, dense, view);
     let (pos, all) = data.iter().fold((0, 0), |(p, a), (_, labels)| {
         (p + labels.iter().filter(|(_, y)| *y).count(), a + labels.len())
     });
@@ -487,26 +559,62 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         phase.elapsed().as_secs_f64()
     ));
 
-    // ---- PRM: the policy trunk plus a score head ----
-    let mut prm = Params::new();
-    for (k, v) in &policy {
-        prm.insert(k.clone(), var(v.as_tensor().copy()?)?);
-    }
-    prm.insert("prm.w".into(), var(Tensor::zeros((1, c.d), DType::F32, &Device::Cpu)?)?);
-    prm.insert("prm.b".into(), var(Tensor::zeros(1, DType::F32, &Device::Cpu)?)?);
+    // ---- PRM: a fresh checker, or the policy trunk plus a score head ----
+    let pc = if checker {
+        Cfg {
+            d: args.prm_d,
+            heads: args.prm_heads,
+            layers: args.prm_layers,
+            ctx: args.ctx,
+            relu: true,
+            view,
+            checker,
+        }
+    } else {
+        Cfg { view, checker, ..c }
+    };
+    // A checker draws from its own generator, so `--policy-from` reproduces it.
+    let mut rng = if checker { Rng::new(args.seed ^ 0x5052_4D5F_5343_5254) } else { rng };
+    let prm = if checker {
+        let mut p = init_params(&pc, &mut rng)?;
+        p.insert("pos".into(), var(sin_positions(pc.ctx, pc.d)?)?);
+        let n_params: usize = p.values().map(|v| v.elem_count()).sum();
+        log.line(&format!("prm: fresh checker network, {n_params} parameters, {view:?} view"));
+        p
+    } else {
+        let mut p = Params::new();
+        for (k, v) in &policy {
+            p.insert(k.clone(), var(v.as_tensor().copy()?)?);
+        }
+        p.insert("prm.w".into(), var(Tensor::zeros((1, pc.d), DType::F32, &Device::Cpu)?)?);
+        p.insert("prm.b".into(), var(Tensor::zeros(1, DType::F32, &Device::Cpu)?)?);
+        p
+    };
+    let prm_lr = args.prm_lr.unwrap_or(if checker { args.lr } else { args.lr / 3.0 });
     let mut opt = AdamW::new(
         prm.values().cloned().collect(),
-        ParamsAdamW { lr: args.lr / 3.0, weight_decay: 0.01, ..Default::default() },
+        ParamsAdamW { lr: prm_lr, weight_decay: 0.01, ..Default::default() },
     )?;
     let mut csv = std::fs::File::create(args.out.join("loss_prm.csv"))?;
     writeln!(csv, "step,loss,lr,seconds")?;
+    let prm_batch = args.batch.max(1);
+    let fresh_per_batch = ((prm_batch as f64 * fresh_frac.clamp(0.0, 1.0)).round() as usize).min(prm_batch);
     let mut order: Vec<usize> = (0..data.len()).collect();
     let mut cursor = order.len();
     let mut ema = None::<f64>;
     let prm_phase = Instant::now();
-    for step in 0..args.prm_steps {
-        let mut batch = Vec::new();
-        while batch.len() < args.batch && !data.is_empty() {
+    for step in 0..prm_steps {
+        let fresh: Vec<PrmExample> = (0..fresh_per_batch)
+            .map(|_| {
+                if checker {
+                    fresh_checker_example(&mut rng, pc.ctx, view)
+                } else {
+                    fresh_prm_example(&mut rng, pc.ctx, dense, view)
+                }
+            })
+            .collect();
+        let mut batch: Vec<&PrmExample> = fresh.iter().collect();
+        while batch.len() < prm_batch && !data.is_empty() {
             if cursor >= order.len() {
                 for i in (1..order.len()).rev() {
                     order.swap(i, rng.range(0, i as i64) as usize);
@@ -516,25 +624,29 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
             batch.push(&data[order[cursor]]);
             cursor += 1;
         }
-        let count: usize = batch.iter().map(|(_, labels)| labels.len()).sum();
+        let count: usize = if checker {
+            batch.iter().map(|(_, labels)| labels.iter().filter(|(at, ok)| *ok && *at > 0).count()).sum()
+        } else {
+            batch.iter().map(|(_, labels)| labels.len()).sum()
+        };
         let shards = shard(&batch, args.shards);
-        let (l, grads) = parallel_backward(&shards, |b| prm_loss(&prm, &c, b, count))?;
-        let lr = lr_at(step as f64 / args.prm_steps as f64, step, args.lr / 3.0);
+        let (l, grads) = parallel_backward(&shards, |b| prm_loss(&prm, &pc, b, count))?;
+        let lr = lr_at(step as f64 / prm_steps as f64, step, prm_lr);
         opt.set_learning_rate(lr);
         opt.step(&grads)?;
         ema = Some(ema.map_or(l, |e| 0.9 * e + 0.1 * l));
         let secs = prm_phase.elapsed().as_secs_f64();
         writeln!(csv, "{step},{l:.5},{lr:.6},{secs:.1}")?;
-        if step % 25 == 0 || step + 1 == args.prm_steps {
+        if step % 25 == 0 || step + 1 == prm_steps {
             log.line(&format!(
-                "prm step {step:4}/{} bce {l:.4} (ema {:.4}) lr {lr:.5}",
-                args.prm_steps,
+                "prm step {step:4}/{prm_steps} {} {l:.4} (ema {:.4}) lr {lr:.5}",
+                if checker { "nll" } else { "bce" },
                 ema.unwrap_or(l)
             ));
         }
     }
     let prm_path = args.out.join("prm.safetensors");
-    save(&prm, &Cfg { reversed: args.prm_reversed_digits, ..c }, &prm_path)?;
+    save(&prm, &pc, &prm_path)?;
     log.line(&format!("prm done in {:.1} min", phase.elapsed().as_secs_f64() / 60.0));
     log.line(&format!(
         "total {:.1} min; wrote {} ({} bytes) and {} ({} bytes)",
@@ -551,7 +663,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
 /// Two of every three are the policy's own samples (mixed temperatures); the third is
 /// the correct solution or a corrupted one (one step off, later steps computed from the
 /// wrong value), so the PRM sees both classes even while the policy is weak.
-pub fn prm_samples(net: &Net, n: usize, seed: u64, dense: bool, reversed: bool) -> Vec<PrmExample> {
+pub fn prm_samples(net: &Net, n: usize, seed: u64, dense: bool, view: PrmView) -> Vec<PrmExample> {
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8);
     let per = n.div_ceil(threads);
     let mut out = Vec::with_capacity(n);
@@ -583,9 +695,9 @@ pub fn prm_samples(net: &Net, n: usize, seed: u64, dense: bool, reversed: bool) 
                             }
                         };
                         let ex = if dense {
-                            dense_example(&chain, &steps, net.ctx, reversed)
+                            dense_example(&chain, &steps, net.ctx, view)
                         } else {
-                            prm_example(&chain, &steps, net.ctx, reversed)
+                            prm_example(&chain, &steps, net.ctx, view)
                         };
                         if let Some(ex) = ex {
                             v.push(ex);
@@ -604,23 +716,58 @@ pub fn prm_samples(net: &Net, n: usize, seed: u64, dense: bool, reversed: bool) 
     out
 }
 
+/// A fresh PRM example on a random problem: the gold solution (a third), or one with a wrong
+/// step carried through the later steps — a result off by a typical amount (a third) or with
+/// one digit changed (a third) — labelled exactly.
+fn fresh_prm_example(rng: &mut Rng, ctx: usize, dense: bool, view: PrmView) -> PrmExample {
+    loop {
+        let level = rng.range(1, 5) as u8;
+        let chain = Chain::random(level, rng);
+        let steps = match rng.range(0, 2) {
+            0 => chain.solution_steps(),
+            1 => chain.attempt_steps(&task::wrong_attempt(&chain, rng)),
+            _ => chain.attempt_steps(&task::digit_slip(&chain, rng)),
+        };
+        let ex = if dense {
+            dense_example(&chain, &steps, ctx, view)
+        } else {
+            prm_example(&chain, &steps, ctx, view)
+        };
+        if let Some(ex) = ex {
+            return ex;
+        }
+    }
+}
+
+/// A fresh checker example: a gold solution (every character a target), levels 1–5 drawn
+/// 1 : 1 : 2 : 3 : 3, since long chains with multiplications are where checking is hard.
+fn fresh_checker_example(rng: &mut Rng, ctx: usize, view: PrmView) -> PrmExample {
+    loop {
+        let level = [1, 2, 3, 3, 4, 4, 4, 5, 5, 5][rng.range(0, 9) as usize];
+        let chain = Chain::random(level, rng);
+        if let Some(ex) = dense_example(&chain, &chain.solution_steps(), ctx, view) {
+            return ex;
+        }
+    }
+}
+
 /// A PRM example labelled at every character, not only at step ends: a character of a step
 /// is labelled correct while the step's text so far is a prefix of the correct step's text,
 /// and each step end carries the step's label. The error is then marked where it is written,
 /// so the score head learns to check each digit as the trunk reads it instead of having to
 /// find the one wrong digit from the step end alone.
-pub fn dense_example(chain: &Chain, steps: &[String], ctx: usize, reversed: bool) -> Option<PrmExample> {
-    let (toks, ends) = prm_example(chain, steps, ctx, reversed)?;
+pub fn dense_example(chain: &Chain, steps: &[String], ctx: usize, view: PrmView) -> Option<PrmExample> {
+    let (toks, ends) = prm_example(chain, steps, ctx, view)?;
     let vals = chain.values();
     let mut out = Vec::new();
     for (k, &(end, ok)) in ends.iter().enumerate() {
-        let text = net::encode(&prm_view(steps[k].trim(), reversed));
+        let text = net::encode(&prm_view(steps[k].trim(), view));
         let gold = match k.cmp(&chain.ops.len()) {
             std::cmp::Ordering::Less => task::step_text(vals[k], chain.ops[k], vals[k + 1]),
             std::cmp::Ordering::Equal => task::answer_text(chain.answer()),
             std::cmp::Ordering::Greater => String::new(),
         };
-        let gold = net::encode(&prm_view(&gold, reversed));
+        let gold = net::encode(&prm_view(&gold, view));
         let start = end - text.len();
         let mut prefix = true;
         for (j, ch) in text.iter().enumerate() {
@@ -643,7 +790,7 @@ mod tests {
         use super::task::Op;
         let chain = Chain { start: 27, ops: vec![Op::Add(48), Op::Mul(3)] };
         let steps: Vec<String> = ["27+48=75", "75*3=226", "The answer is 226."].map(String::from).into();
-        let (toks, labels) = dense_example(&chain, &steps, 160, false).unwrap();
+        let (toks, labels) = dense_example(&chain, &steps, 160, PrmView::Plain).unwrap();
         let text = |from: usize, to: usize| String::from_utf8(toks[from..to].to_vec()).unwrap();
         let ok: Vec<usize> = labels.iter().filter(|(_, y)| *y).map(|(at, _)| *at).collect();
         let wrong: Vec<usize> = labels.iter().filter(|(_, y)| !*y).map(|(at, _)| *at).collect();
@@ -655,13 +802,13 @@ mod tests {
         // The answer step agrees with the correct "The answer is 225." up to "22".
         let answer_ok = ok.iter().filter(|&&at| at > wrong[1]).count();
         assert_eq!(answer_ok, "The answer is 22".len());
-        let (_, ends) = prm_example(&chain, &steps, 160, false).unwrap();
+        let (_, ends) = prm_example(&chain, &steps, 160, PrmView::Plain).unwrap();
         for (at, y) in ends {
             assert!(labels.contains(&(at, y)));
         }
         // Read least-significant digit first, "75*3=226" is "57*3=622" and goes wrong at
         // its first result digit.
-        let (toks, labels) = dense_example(&chain, &steps, 160, true).unwrap();
+        let (toks, labels) = dense_example(&chain, &steps, 160, PrmView::Reversed).unwrap();
         let first_wrong = labels.iter().find(|(_, y)| !*y).unwrap().0;
         assert_eq!(String::from_utf8(toks[first_wrong - 5..first_wrong + 1].to_vec()).unwrap(), "57*3=6");
     }
@@ -670,7 +817,7 @@ mod tests {
     #[test]
     fn inference_matches_the_training_graph() {
         for relu in [false, true] {
-            let c = Cfg { d: 16, heads: 2, layers: 2, ctx: 12, relu, reversed: false };
+            let c = Cfg { d: 16, heads: 2, layers: 2, ctx: 12, relu, view: PrmView::Plain, checker: false };
             let mut rng = Rng::new(3);
             let mut p = init_params(&c, &mut rng).unwrap();
             // Non-trivial biases, gains and PRM head.
@@ -706,10 +853,49 @@ mod tests {
         }
     }
 
+    /// A checker's step score is the probability the candle graph gives the solution's
+    /// characters from the first through the step's end: it falls step by step, and the fast
+    /// inference path computes it.
+    #[test]
+    fn checker_scores_are_the_likelihood_of_the_text_so_far() {
+        use super::task::Op;
+        let c =
+            Cfg { d: 16, heads: 2, layers: 2, ctx: 160, relu: true, view: PrmView::Aligned, checker: true };
+        let mut p = init_params(&c, &mut Rng::new(4)).unwrap();
+        p.insert("pos".into(), var(sin_positions(c.ctx, c.d).unwrap()).unwrap());
+        let net = Net::from_tensors(&snapshot(&p, &c).unwrap()).unwrap();
+        assert!(net.is_prm() && net.checker && net.view == PrmView::Aligned);
+        let chain = Chain { start: 27, ops: vec![Op::Add(48), Op::Mul(3)] };
+        let steps = chain.solution_steps();
+        let scores = super::super::prm_scores(&net, &chain.compact(), &steps);
+        let (toks, at) = super::super::prm_tokens(&chain.compact(), &steps, c.ctx, c.view);
+        let ids = Tensor::from_vec(
+            toks.iter().map(|t| *t as u32).collect::<Vec<_>>(),
+            (1, toks.len()),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let hid = forward(&p, &c, &ids, &causal_mask(toks.len()).unwrap()).unwrap();
+        let logits = hid.matmul(&t(&p, "tok").unwrap().t().unwrap()).unwrap();
+        let lsm = candle_nn::ops::log_softmax(&logits, D::Minus1).unwrap().to_vec2::<f32>().unwrap();
+        let first = toks.iter().position(|t| *t == task::SEP).unwrap() + 1;
+        let mut last = 1.0f64;
+        for (k, &end) in at.iter().enumerate() {
+            let ll: f64 = (first..=end)
+                .filter(|j| !at.iter().any(|e| e + 1 == *j))
+                .map(|j| lsm[j - 1][toks[j] as usize] as f64)
+                .sum();
+            let got = scores[k].unwrap();
+            assert!((got.ln() - ll).abs() < 1e-3, "step {k}: {got} vs {}", ll.exp());
+            assert!(got < last);
+            last = got;
+        }
+    }
+
     /// Gradients summed over shards equal the gradients of the whole batch.
     #[test]
     fn sharded_gradients_match_the_whole_batch() {
-        let c = Cfg { d: 16, heads: 2, layers: 1, ctx: 40, relu: true, reversed: false };
+        let c = Cfg { d: 16, heads: 2, layers: 1, ctx: 40, relu: true, view: PrmView::Plain, checker: false };
         let p = init_params(&c, &mut Rng::new(5)).unwrap();
         let mut rng = Rng::new(9);
         let exs: Vec<_> = (0..5).map(|_| policy_example(&mut rng, 2, 0.3, c.ctx)).collect();
