@@ -813,6 +813,17 @@ mod tests {
         assert_eq!(String::from_utf8(toks[first_wrong - 5..first_wrong + 1].to_vec()).unwrap(), "57*3=6");
     }
 
+    /// Final hidden states of the candle training graph for one token sequence.
+    fn graph_hidden(p: &Params, c: &Cfg, toks: &[u8]) -> Tensor {
+        let ids = Tensor::from_vec(
+            toks.iter().map(|t| *t as u32).collect::<Vec<_>>(),
+            (1, toks.len()),
+            &Device::Cpu,
+        )
+        .unwrap();
+        forward(p, c, &ids, &causal_mask(toks.len()).unwrap()).unwrap()
+    }
+
     /// The fast inference path computes what the candle training graph computes.
     #[test]
     fn inference_matches_the_training_graph() {
@@ -830,13 +841,7 @@ mod tests {
             p.insert("prm.w".into(), var(randn(&mut rng, &[1, 16], 0.5).unwrap()).unwrap());
             p.insert("prm.b".into(), var(Tensor::new(&[0.1f32], &Device::Cpu).unwrap()).unwrap());
             let toks: Vec<u8> = vec![1, b'2', b'7', b'+', b'4', 2, b'3', b'=', b'1', b'\n'];
-            let ids = Tensor::from_vec(
-                toks.iter().map(|t| *t as u32).collect::<Vec<_>>(),
-                (1, toks.len()),
-                &Device::Cpu,
-            )
-            .unwrap();
-            let hid = forward(&p, &c, &ids, &causal_mask(toks.len()).unwrap()).unwrap();
+            let hid = graph_hidden(&p, &c, &toks);
             let logits = hid.matmul(&t(&p, "tok").unwrap().t().unwrap()).unwrap().to_vec2::<f32>().unwrap();
             let z = hid.matmul(&t(&p, "prm.w").unwrap().t().unwrap()).unwrap().to_vec2::<f32>().unwrap();
             let net = Net::from_tensors(&snapshot(&p, &c).unwrap()).unwrap();
@@ -869,13 +874,7 @@ mod tests {
         let steps = chain.solution_steps();
         let scores = super::super::prm_scores(&net, &chain.compact(), &steps);
         let (toks, at) = super::super::prm_tokens(&chain.compact(), &steps, c.ctx, c.view);
-        let ids = Tensor::from_vec(
-            toks.iter().map(|t| *t as u32).collect::<Vec<_>>(),
-            (1, toks.len()),
-            &Device::Cpu,
-        )
-        .unwrap();
-        let hid = forward(&p, &c, &ids, &causal_mask(toks.len()).unwrap()).unwrap();
+        let hid = graph_hidden(&p, &c, &toks);
         let logits = hid.matmul(&t(&p, "tok").unwrap().t().unwrap()).unwrap();
         let lsm = candle_nn::ops::log_softmax(&logits, D::Minus1).unwrap().to_vec2::<f32>().unwrap();
         let first = toks.iter().position(|t| *t == task::SEP).unwrap() + 1;
