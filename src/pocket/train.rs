@@ -30,7 +30,7 @@ pub struct TrainArgs {
     /// Policy optimisation steps.
     #[arg(long, default_value_t = 8000)]
     pub steps: usize,
-    /// PRM optimisation steps (default: 2,400 for a checker, 600 for a head).
+    /// PRM optimisation steps (default: 4,000 for a checker, 600 for a head).
     #[arg(long)]
     pub prm_steps: Option<usize>,
     /// Policy samples drawn to make PRM training data.
@@ -290,6 +290,30 @@ fn shard<T: Clone>(items: &[T], n: usize) -> Vec<Vec<T>> {
     items.chunks(per).map(|c| c.to_vec()).collect()
 }
 
+/// `items` sorted by length and cut into `threads * per_thread` groups of near-equal count,
+/// each group dealt to the thread with the fewest padded tokens so far (longest groups first).
+/// A group is padded only to its own longest item, so mixed-length batches waste little.
+fn length_groups<'a, T>(
+    items: &[&'a T],
+    len: impl Fn(&T) -> usize,
+    threads: usize,
+    per_thread: usize,
+) -> Vec<Vec<Vec<&'a T>>> {
+    let mut sorted: Vec<&'a T> = items.to_vec();
+    sorted.sort_by_key(|x| len(x));
+    let groups = shard(&sorted, threads.max(1) * per_thread.max(1));
+    let mut out: Vec<Vec<Vec<&'a T>>> = vec![Vec::new(); threads.max(1).min(groups.len()).max(1)];
+    let mut load = vec![0usize; out.len()];
+    for g in groups.into_iter().rev() {
+        let cost = g.len() * g.iter().map(|x| len(x)).max().unwrap_or(0);
+        let i = (0..load.len()).min_by_key(|&i| load[i]).unwrap_or(0);
+        load[i] += cost;
+        out[i].push(g);
+    }
+    out.retain(|t| !t.is_empty());
+    out
+}
+
 /// Run `loss_of` on every shard on its own thread, back-propagate each, and return the summed
 /// loss and gradients. Shards are merged in order, so the result is deterministic.
 fn parallel_backward<S: Sync>(
@@ -544,7 +568,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     let checker = args.prm_kind == PrmKind::Checker;
     let view = args.prm_view.unwrap_or(if checker { PrmView::Aligned } else { PrmView::Plain });
     let dense = checker || args.prm_dense_labels;
-    let prm_steps = args.prm_steps.unwrap_or(if checker { 2400 } else { 600 });
+    let prm_steps = args.prm_steps.unwrap_or(if checker { 4000 } else { 600 });
     let fresh_frac = args.prm_fresh_frac.unwrap_or(if checker { 0.5 } else { 0.0 });
     let phase = Instant::now();
     let policy_net = Net::from_tensors(&snapshot(&policy, &c)?)?;
@@ -629,8 +653,25 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         } else {
             batch.iter().map(|(_, labels)| labels.len()).sum()
         };
-        let shards = shard(&batch, args.shards);
-        let (l, grads) = parallel_backward(&shards, |b| prm_loss(&prm, &pc, b, count))?;
+        let (l, grads) = if checker {
+            // Mixed levels: length-sorted groups of about two sequences, each padded only to
+            // its own longest (0.195 s a step against 0.306 for two padded halves, measured).
+            let shards = length_groups(&batch, |(t, _)| t.len(), args.shards, 8);
+            parallel_backward(&shards, |groups| {
+                let mut sum: Option<Tensor> = None;
+                for g in groups {
+                    let l = prm_loss(&prm, &pc, g, count)?;
+                    sum = Some(match sum {
+                        None => l,
+                        Some(s) => (s + l)?,
+                    });
+                }
+                sum.context("empty shard")
+            })?
+        } else {
+            let shards = shard(&batch, args.shards);
+            parallel_backward(&shards, |b| prm_loss(&prm, &pc, b, count))?
+        };
         let lr = lr_at(step as f64 / prm_steps as f64, step, prm_lr);
         opt.set_learning_rate(lr);
         opt.step(&grads)?;
@@ -905,6 +946,44 @@ mod tests {
         for v in p.values() {
             let a = g1.get(v.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
             let b = g3.get(v.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+            }
+        }
+    }
+
+    /// A checker's gradients summed over length-sorted groups equal those of the whole batch,
+    /// and every example lands in exactly one group.
+    #[test]
+    fn length_grouped_checker_gradients_match_the_whole_batch() {
+        let c =
+            Cfg { d: 16, heads: 2, layers: 1, ctx: 160, relu: true, view: PrmView::Aligned, checker: true };
+        let p = init_params(&c, &mut Rng::new(5)).unwrap();
+        let mut rng = Rng::new(9);
+        let exs: Vec<PrmExample> = (0..11).map(|_| fresh_checker_example(&mut rng, c.ctx, c.view)).collect();
+        let batch: Vec<&PrmExample> = exs.iter().collect();
+        let count: usize =
+            batch.iter().map(|(_, labels)| labels.iter().filter(|(at, ok)| *ok && *at > 0).count()).sum();
+        let groups = length_groups(&batch, |(t, _)| t.len(), 2, 2);
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups.iter().flatten().flatten().count(), exs.len());
+        for g in groups.iter().flatten() {
+            let lens: Vec<usize> = g.iter().map(|(t, _)| t.len()).collect();
+            assert!(lens.windows(2).all(|w| w[0] <= w[1]), "{lens:?}");
+        }
+        let (l1, g1) = parallel_backward(&[batch.clone()], |b| prm_loss(&p, &c, b, count)).unwrap();
+        let (l2, g2) = parallel_backward(&groups, |gs| {
+            let mut sum = prm_loss(&p, &c, &gs[0], count)?;
+            for g in &gs[1..] {
+                sum = (sum + prm_loss(&p, &c, g, count)?)?;
+            }
+            Ok(sum)
+        })
+        .unwrap();
+        assert!((l1 - l2).abs() < 1e-5, "{l1} vs {l2}");
+        for v in p.values() {
+            let a = g1.get(v.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let b = g2.get(v.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
             for (x, y) in a.iter().zip(&b) {
                 assert!((x - y).abs() < 1e-5, "{x} vs {y}");
             }
