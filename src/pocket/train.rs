@@ -971,7 +971,8 @@ mod tests {
             let lens: Vec<usize> = g.iter().map(|(t, _)| t.len()).collect();
             assert!(lens.windows(2).all(|w| w[0] <= w[1]), "{lens:?}");
         }
-        let (l1, g1) = parallel_backward(&[batch.clone()], |b| prm_loss(&p, &c, b, count)).unwrap();
+        let (l1, g1) =
+            parallel_backward(std::slice::from_ref(&batch), |b| prm_loss(&p, &c, b, count)).unwrap();
         let (l2, g2) = parallel_backward(&groups, |gs| {
             let mut sum = prm_loss(&p, &c, &gs[0], count)?;
             for g in &gs[1..] {
