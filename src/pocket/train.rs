@@ -932,6 +932,21 @@ mod tests {
         }
     }
 
+    /// Every parameter's gradient agrees between `g1` and `g2` to within float rounding.
+    fn assert_same_gradients(
+        p: &Params,
+        g1: &candle_core::backprop::GradStore,
+        g2: &candle_core::backprop::GradStore,
+    ) {
+        for v in p.values() {
+            let a = g1.get(v.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let b = g2.get(v.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+            }
+        }
+    }
+
     /// Gradients summed over shards equal the gradients of the whole batch.
     #[test]
     fn sharded_gradients_match_the_whole_batch() {
@@ -943,13 +958,7 @@ mod tests {
         let (l1, g1) = parallel_backward(&shard(&exs, 1), |e| policy_loss(&p, &c, e, count)).unwrap();
         let (l3, g3) = parallel_backward(&shard(&exs, 3), |e| policy_loss(&p, &c, e, count)).unwrap();
         assert!((l1 - l3).abs() < 1e-5, "{l1} vs {l3}");
-        for v in p.values() {
-            let a = g1.get(v.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
-            let b = g3.get(v.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
-            for (x, y) in a.iter().zip(&b) {
-                assert!((x - y).abs() < 1e-5, "{x} vs {y}");
-            }
-        }
+        assert_same_gradients(&p, &g1, &g3);
     }
 
     /// A checker's gradients summed over length-sorted groups equal those of the whole batch,
@@ -982,12 +991,6 @@ mod tests {
         })
         .unwrap();
         assert!((l1 - l2).abs() < 1e-5, "{l1} vs {l2}");
-        for v in p.values() {
-            let a = g1.get(v.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
-            let b = g2.get(v.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
-            for (x, y) in a.iter().zip(&b) {
-                assert!((x - y).abs() < 1e-5, "{x} vs {y}");
-            }
-        }
+        assert_same_gradients(&p, &g1, &g2);
     }
 }
