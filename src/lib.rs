@@ -14,6 +14,7 @@ pub mod model;
 pub mod pocket;
 pub mod problem;
 pub mod run;
+pub mod safe;
 pub mod scripted;
 pub mod steps;
 pub mod strategy;

@@ -1,6 +1,5 @@
 //! Model output → safe, readable, coloured terminal lines: sanitising, LaTeX as Unicode, highlighting.
 
-use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -18,40 +17,7 @@ use super::theme::Theme;
 // ---------------------------------------------------------------------------------------------
 // Sanitising
 
-/// Makes untrusted text safe to draw: control characters and bidi overrides become visible marks.
-///
-/// C0 controls become their control pictures (ESC → `␛`), DEL → `␡`, C1 controls and bidi
-/// overrides/isolates → `�`, a tab → 4 spaces, and `\r\n` → `\n`. Borrows when nothing changes.
-pub fn sanitize(s: &str) -> Cow<'_, str> {
-    let Some(first) = s.find(needs_replacing) else {
-        return Cow::Borrowed(s);
-    };
-    let mut out = String::with_capacity(s.len() + 8);
-    out.push_str(&s[..first]);
-    let mut chars = s[first..].chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\t' => out.push_str("    "),
-            c if needs_replacing(c) => out.push(placeholder(c)),
-            c => out.push(c),
-        }
-    }
-    Cow::Owned(out)
-}
-
-fn needs_replacing(c: char) -> bool {
-    // `is_control` is exactly C0, DEL and C1.
-    (c.is_control() && c != '\n') || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-fn placeholder(c: char) -> char {
-    match c {
-        '\0'..='\u{1f}' => char::from_u32(0x2400 + c as u32).unwrap_or('\u{FFFD}'),
-        '\u{7f}' => '␡',
-        _ => '\u{FFFD}',
-    }
-}
+pub use crate::safe::sanitize;
 
 /// Display width of `line` in terminal cells (Unicode width; East Asian wide characters count 2).
 pub fn wrap_width(line: &str) -> usize {
@@ -1301,25 +1267,6 @@ mod tests {
         fn send_sync<T: Send + Sync>() {}
         send_sync::<Highlighter>();
         send_sync::<Carry>();
-    }
-
-    #[test]
-    fn sanitize_makes_controls_visible() {
-        assert_eq!(sanitize("a\x1b[31mred"), "a␛[31mred");
-        assert_eq!(sanitize("\0\x07\x08\r"), "␀␇␈␍");
-        assert_eq!(sanitize("del\x7f"), "del␡");
-        assert_eq!(sanitize("c1\u{85}\u{9b}"), "c1\u{FFFD}\u{FFFD}");
-        assert_eq!(sanitize("bidi\u{202E}evil\u{2066}x\u{2069}"), "bidi\u{FFFD}evil\u{FFFD}x\u{FFFD}");
-        assert_eq!(sanitize("\tx\ty"), "    x    y");
-        assert_eq!(sanitize("a\r\nb\n"), "a\nb\n");
-        assert_eq!(sanitize("ok ✓ 中文 \u{200D} é\n"), "ok ✓ 中文 \u{200D} é\n");
-    }
-
-    #[test]
-    fn sanitize_borrows_clean_text() {
-        assert!(matches!(sanitize("plain text\nwith lines, ümlauts and ∑"), Cow::Borrowed(_)));
-        assert!(matches!(sanitize(""), Cow::Borrowed(_)));
-        assert!(matches!(sanitize("tab\t"), Cow::Owned(_)));
     }
 
     #[test]
