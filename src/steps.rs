@@ -27,8 +27,12 @@ impl StepSplitter {
         self.pending.push_str(delta);
         let mut done = Vec::new();
         loop {
-            // Back up one byte: the delimiter may straddle two deltas.
-            let from = self.scanned.saturating_sub(STEP_DELIMITER.len() - 1);
+            // Back up: the delimiter may straddle two deltas. The byte before may be inside a
+            // multi-byte character (`×`, `中`), so back up to the start of that character.
+            let mut from = self.scanned.saturating_sub(STEP_DELIMITER.len() - 1).min(self.pending.len());
+            while !self.pending.is_char_boundary(from) {
+                from -= 1;
+            }
             match self.pending[from..].find(STEP_DELIMITER) {
                 Some(rel) => {
                     let at = from + rel;
@@ -83,6 +87,32 @@ mod tests {
             steps.extend(s.feed(&text[cut..]));
             steps.extend(s.finish());
             assert_eq!(steps, split_steps(text), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn a_delta_ending_in_a_multi_byte_character_does_not_panic() {
+        // Searching resumed one byte back, inside `×`: "byte index … is not a char boundary".
+        for tail in ["×", "π", "✓", "—", "中", "🙂", "e\u{301}"] {
+            let mut s = StepSplitter::new();
+            assert!(s.feed(&format!("3 {tail}")).is_empty());
+            assert_eq!(s.feed("\n\nnext"), vec![format!("3 {tail}")]);
+            assert_eq!(s.finish().as_deref(), Some("next"));
+        }
+    }
+
+    #[test]
+    fn multi_byte_text_at_every_cut_point() {
+        let text = "3 × 4 = 12 ✓\n\n中文 — π\n\n\n🙂 e\u{301}\n\nThe answer is \\boxed{12}×";
+        for a in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+            for b in (a..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+                let mut s = StepSplitter::new();
+                let mut steps = s.feed(&text[..a]);
+                steps.extend(s.feed(&text[a..b]));
+                steps.extend(s.feed(&text[b..]));
+                steps.extend(s.finish());
+                assert_eq!(steps, split_steps(text), "cuts at {a} and {b}");
+            }
         }
     }
 
