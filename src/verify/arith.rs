@@ -46,11 +46,12 @@ enum Num {
 }
 
 fn gcd(a: i128, b: i128) -> i128 {
-    let (mut a, mut b) = (a.abs(), b.abs());
+    // Unsigned: `i128::MIN.abs()` overflows (`(0-2)^127` is exactly `i128::MIN`).
+    let (mut a, mut b) = (a.unsigned_abs(), b.unsigned_abs());
     while b != 0 {
         (a, b) = (b, a % b);
     }
-    a.max(1)
+    i128::try_from(a).unwrap_or(1).max(1)
 }
 
 impl Num {
@@ -60,7 +61,7 @@ impl Num {
         }
         let g = gcd(n, d);
         let (n, d) = (n / g, d / g);
-        Some(if d < 0 { Num::Exact(-n, -d) } else { Num::Exact(n, d) })
+        Some(if d < 0 { Num::Exact(n.checked_neg()?, d.checked_neg()?) } else { Num::Exact(n, d) })
     }
     fn f(self) -> f64 {
         match self {
@@ -243,6 +244,9 @@ fn lex(s: &str) -> Option<Vec<Tok>> {
     Some(out)
 }
 
+/// Most nested parentheses, unary minuses and powers one expression may hold.
+const MAX_NESTING: usize = 64;
+
 /// Recursive-descent evaluation with the usual precedence.
 struct Eval<'a> {
     toks: &'a [Tok],
@@ -270,11 +274,19 @@ impl Eval<'_> {
         }
         Some(acc)
     }
+    /// One level deeper; `None` past [`MAX_NESTING`], so a run of `-` or `^` (a Markdown rule,
+    /// a degenerate generation) cannot overflow the stack.
+    fn deeper(&mut self) -> Option<()> {
+        self.depth += 1;
+        (self.depth <= MAX_NESTING).then_some(())
+    }
     fn power(&mut self) -> Option<Num> {
         let base = self.unary()?;
         if let Some(Tok::Op('^')) = self.peek() {
             self.pos += 1;
+            self.deeper()?;
             let exp = self.power()?;
+            self.depth -= 1;
             return base.op('^', exp);
         }
         Some(base)
@@ -282,7 +294,10 @@ impl Eval<'_> {
     fn unary(&mut self) -> Option<Num> {
         if let Some(Tok::Op('-')) = self.peek() {
             self.pos += 1;
-            return Num::Exact(0, 1).op('-', self.unary()?);
+            self.deeper()?;
+            let v = Num::Exact(0, 1).op('-', self.unary()?);
+            self.depth -= 1;
+            return v;
         }
         self.atom()
     }
@@ -293,10 +308,7 @@ impl Eval<'_> {
                 Some(n)
             }
             Tok::Open => {
-                self.depth += 1;
-                if self.depth > 64 {
-                    return None;
-                }
+                self.deeper()?;
                 self.pos += 1;
                 let v = self.expr()?;
                 if self.peek() != Some(Tok::Close) {
@@ -454,5 +466,22 @@ mod tests {
         let _ = find_claims(&format!("{big} * {big} = 1"));
         let _ = find_claims("2^999999 = 1");
         let _ = find_claims(&"(".repeat(500));
+    }
+
+    #[test]
+    fn the_smallest_i128_does_not_overflow() {
+        // (-2)^63 * 2^64 is exactly i128::MIN; its gcd took `abs()` of it and panicked.
+        assert_eq!(oks("(0-2)^63 * 2^64 = 1"), vec![false]);
+        assert_eq!(oks("(0-2)^63 * 2^64 / (0-1) = 1"), vec![false]);
+    }
+
+    #[test]
+    fn long_runs_of_operators_do_not_overflow_the_stack() {
+        // A Markdown rule or a degenerate generation: each `-` or `^` was one recursion level.
+        for op in ["-", "^", "- ", "2^"] {
+            let run = op.repeat(200_000);
+            assert!(find_claims(&format!("{run}1 = 1 + 0")).iter().all(|c| !c.ok || c.text.len() < 20));
+            let _ = find_claims(&format!("1 + 1 = {run}2"));
+        }
     }
 }
