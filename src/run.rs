@@ -1,12 +1,13 @@
 //! Starting a run: wiring a strategy to a generator, a verifier and an event channel.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::budget::Budget;
 use crate::event::{Event, RunInfo};
 use crate::model::{Generator, Message};
 use crate::problem::Problem;
@@ -49,9 +50,36 @@ impl SolvePrompt {
         if !self.system.is_empty() {
             m.push(Message::system(self.system.clone()));
         }
-        m.push(Message::user(self.user.replace("{problem}", &problem.text)));
+        m.push(Message::user(fill(&self.user, &[("problem", &problem.text)])));
         m
     }
+}
+
+/// Fills the `{name}` placeholders of a prompt template in one pass: text put in is never
+/// read again, so a problem or model text that itself says `{step}` stays as written.
+/// Unknown placeholders stay as written too.
+pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + values.iter().map(|v| v.1.len()).sum::<usize>());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let hit = values
+            .iter()
+            .find(|(name, _)| after.strip_prefix(name).is_some_and(|tail| tail.starts_with('}')));
+        match hit {
+            Some((name, value)) => {
+                out.push_str(value);
+                rest = &after[name.len() + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Sends events and stamps time; sending never blocks a strategy.
@@ -59,18 +87,40 @@ impl SolvePrompt {
 pub struct EventSink {
     tx: mpsc::UnboundedSender<Event>,
     started: Instant,
+    /// The last budget reported, and whether `RunFinished` was sent (for a run that stops
+    /// on a bug, so it still ends properly).
+    last: Arc<Mutex<(Budget, bool)>>,
 }
 
 impl EventSink {
     /// A sink and the receiver its events arrive on.
     pub fn channel() -> (Self, mpsc::UnboundedReceiver<Event>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (Self { tx, started: Instant::now() }, rx)
+        (Self { tx, started: Instant::now(), last: Arc::default() }, rx)
     }
 
     /// Send an event; a consumer that went away is not an error.
     pub fn emit(&self, e: Event) {
+        match &e {
+            Event::Budget(b) => self.last.lock().unwrap_or_else(|p| p.into_inner()).0 = b.clone(),
+            Event::RunFinished { .. } => self.last.lock().unwrap_or_else(|p| p.into_inner()).1 = true,
+            _ => {}
+        }
         let _ = self.tx.send(e);
+    }
+
+    /// End a run that stopped without finishing (a bug): `RunFinished` with the last budget.
+    fn finish_stopped(&self, why: &str) {
+        let (budget, finished) = self.last.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if !finished {
+            let budget = Budget { elapsed_ms: self.elapsed_ms(), ..budget };
+            self.emit(Event::RunFinished {
+                selected: None,
+                correct: None,
+                budget,
+                error: Some(format!("the run stopped early: {why}")),
+            });
+        }
     }
 
     /// Milliseconds since the run started.
@@ -135,14 +185,23 @@ pub fn start(
     };
     let task = tokio::spawn(async move {
         let load = forward_load(&ctx);
-        match ctx.config.strategy {
-            StrategyKind::BestOfN => best_of_n::run(ctx, cmd_rx).await,
-            StrategyKind::Beam | StrategyKind::Lookahead | StrategyKind::Dvts => {
-                search::run(ctx, cmd_rx).await
+        let sink = ctx.sink.clone();
+        let strategy = async move {
+            match ctx.config.strategy {
+                StrategyKind::BestOfN => best_of_n::run(ctx, cmd_rx).await,
+                StrategyKind::Beam | StrategyKind::Lookahead | StrategyKind::Dvts => {
+                    search::run(ctx, cmd_rx).await
+                }
+                StrategyKind::Revise => revise::run(ctx, cmd_rx).await,
+                StrategyKind::Adaptive => adaptive::run(ctx, cmd_rx).await,
             }
-            StrategyKind::Revise => revise::run(ctx, cmd_rx).await,
-            StrategyKind::Adaptive => adaptive::run(ctx, cmd_rx).await,
+        };
+        // Candidates catch their own panics; this catches one in the strategy itself.
+        match crate::strategy::guard::guarded(strategy).await {
+            Err(msg) => sink.finish_stopped(&msg),
+            Ok(()) => sink.finish_stopped("the strategy ended without a result (a bug in ttc)"),
         }
+        drop(sink);
         // With the forwarder gone every sender is dropped, so consumers see the end.
         if let Some(load) = load {
             load.abort();

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use super::best_of_n::{sample, Outcome, Sample};
+use super::best_of_n::{sample_guarded, Outcome, Sample};
 use super::engine::Shared;
 use super::{best_of_n, revise, search, Command, DifficultyMethod, StrategyKind};
 use crate::event::{Event, NodeId};
@@ -148,7 +148,7 @@ pub async fn run(ctx: RunContext, commands: mpsc::UnboundedReceiver<Command>) {
         };
         let shared: Arc<Shared> = shared.clone();
         let cancel = cancel.clone();
-        async move { sample(shared, node, spec, cancel).await }
+        async move { sample_guarded(shared, node, spec, cancel).await }
     });
     let mut seen = Vec::new();
     for o in futures::future::join_all(jobs).await {

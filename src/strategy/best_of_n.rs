@@ -1,5 +1,6 @@
 //! Best-of-N: N independent samples, each with its own seed, scored step by step.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -8,6 +9,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::engine::Shared;
+use super::guard::guarded;
 use super::{select, Candidate, Command};
 use crate::event::{Event, NodeId};
 use crate::grade::{answers_equal, extract_answer};
@@ -88,10 +90,10 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
                 let Some(joined) = joined else { break };
                 let (node, outcome) = match joined {
                     Ok((_, r)) => r,
-                    // A panic inside a candidate becomes that candidate's failure.
+                    // Candidates catch their own panics; a task can still be aborted.
                     Err(e) => {
                         let node = task_nodes.get(&e.id()).copied().unwrap_or(0);
-                        let msg = if e.is_panic() { "the candidate task panicked" } else { "the candidate task was aborted" };
+                        let msg = "the candidate task was aborted";
                         shared.ctx.sink.emit(Event::NodeFailed { node, error: msg.into() });
                         shared.budget(|b| b.failed());
                         (node, Outcome::Failed(msg.into()))
@@ -122,15 +124,47 @@ async fn candidate(shared: Arc<Shared>, node: NodeId, cancel: CancellationToken)
         chain: None,
         revision: None,
     };
-    sample(shared, node, spec, cancel).await
+    sample_guarded(shared, node, spec, cancel).await
 }
 
-/// Generate, split, score and grade one full solution.
-pub(super) async fn sample(
+/// What a sample had spent when it stopped, for a sample that panicked.
+#[derive(Default)]
+pub(super) struct Meter {
+    requested: AtomicBool,
+    chunks: AtomicU64,
+}
+
+/// [`sample`], where a panic fails this candidate alone: it is marked failed with a safe
+/// message and its spending is counted; the run goes on.
+pub(super) async fn sample_guarded(
     shared: Arc<Shared>,
     node: NodeId,
     spec: Sample,
     cancel: CancellationToken,
+) -> Outcome {
+    let meter = Arc::new(Meter::default());
+    match guarded(sample(shared.clone(), node, spec, cancel, meter.clone())).await {
+        Ok(outcome) => outcome,
+        Err(msg) => {
+            shared.ctx.sink.emit(Event::NodeFailed { node, error: msg.clone() });
+            shared.budget(|b| {
+                if meter.requested.load(Ordering::Relaxed) {
+                    b.policy(0, meter.chunks.load(Ordering::Relaxed));
+                }
+                b.failed();
+            });
+            Outcome::Failed(msg)
+        }
+    }
+}
+
+/// Generate, split, score and grade one full solution.
+async fn sample(
+    shared: Arc<Shared>,
+    node: NodeId,
+    spec: Sample,
+    cancel: CancellationToken,
+    meter: Arc<Meter>,
 ) -> Outcome {
     let ctx = &shared.ctx;
     let cfg = &ctx.config;
@@ -158,6 +192,8 @@ pub(super) async fn sample(
     req.options.num_ctx = cfg.num_ctx;
 
     let fail = |e: GenError, tokens: u64| {
+        // Accounted here: a panic after this point must not count the request again.
+        meter.requested.store(false, Ordering::Relaxed);
         if e == GenError::Cancelled || cancel.is_cancelled() {
             ctx.sink.emit(Event::NodeCancelled { node });
             shared.budget(|b| {
@@ -182,10 +218,11 @@ pub(super) async fn sample(
         Ok(s) => s,
         Err(e) => return fail(e, 0),
     };
+    meter.requested.store(true, Ordering::Relaxed);
     ctx.sink.emit(Event::NodeStreaming { node });
 
     let (score_tx, score_rx) = mpsc::unbounded_channel();
-    let scorer = tokio::spawn(scorer(shared.clone(), node, score_rx, cancel.clone()));
+    let scorer = tokio::spawn(guarded(scorer(shared.clone(), node, score_rx, cancel.clone())));
     // Abort the scorer on every early return.
     let mut scorer_guard = AbortOnDrop(Some(scorer.abort_handle()));
 
@@ -220,6 +257,7 @@ pub(super) async fn sample(
                     continue;
                 }
                 chunks += 1;
+                meter.chunks.store(chunks, Ordering::Relaxed);
                 text.push_str(&delta);
                 ctx.sink.emit(Event::TextDelta { node, text: delta.clone() });
                 for step in splitter.feed(&delta) {
@@ -242,10 +280,11 @@ pub(super) async fn sample(
     drop(score_tx);
     scorer_guard.disarm();
     let scores = match scorer.await {
-        Ok(Ok(scores)) => scores,
-        Ok(Err(VerifyError::Cancelled)) => return fail(GenError::Cancelled, chunks),
-        Ok(Err(e)) => return fail(GenError::Stream(format!("verifier: {e}")), chunks),
-        Err(_) => return fail(GenError::Stream("the verifier task panicked".into()), chunks),
+        Ok(Ok(Ok(scores))) => scores,
+        Ok(Ok(Err(VerifyError::Cancelled))) => return fail(GenError::Cancelled, chunks),
+        Ok(Ok(Err(e))) => return fail(GenError::Stream(format!("verifier: {e}")), chunks),
+        Ok(Err(panic)) => return fail(GenError::Stream(format!("verifier: {panic}")), chunks),
+        Err(_) => return fail(GenError::Stream("the verifier task was aborted".into()), chunks),
     };
     let tokens = if stats.generated_tokens > 0 { stats.generated_tokens } else { chunks };
     let answer = extract_answer(&text);
@@ -263,6 +302,7 @@ pub(super) async fn sample(
         tokens,
         done_reason: stats.done_reason.clone(),
     });
+    meter.requested.store(false, Ordering::Relaxed);
     shared.budget(|b| {
         b.policy(stats.prompt_tokens, tokens);
         b.finished(tokens);

@@ -3,12 +3,15 @@
 pub mod adaptive;
 pub mod best_of_n;
 pub mod engine;
+pub mod guard;
 pub mod revise;
 pub mod search;
 pub mod select;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_panic;
 
 use serde::{Deserialize, Serialize};
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use super::best_of_n::{sample, Outcome, Sample};
+use super::best_of_n::{sample_guarded, Outcome, Sample};
 use super::engine::Shared;
 use super::{select, Candidate, Command, RevisionSelection, SelectionRule};
 use crate::event::{Event, NodeId};
@@ -52,11 +52,12 @@ impl RevisePrompt {
         let recent = &attempts[attempts.len().saturating_sub(HISTORY)..];
         let listed: Vec<String> =
             recent.iter().enumerate().map(|(i, a)| format!("Attempt {}:\n{}", i + 1, a.trim())).collect();
-        let user = self
-            .user
-            .replace("{problem}", &problem.text)
-            .replace("{count}", &recent.len().to_string())
-            .replace("{attempts}", &listed.join(&format!("{STEP_DELIMITER}---{STEP_DELIMITER}")));
+        let count = recent.len().to_string();
+        let attempts = listed.join(&format!("{STEP_DELIMITER}---{STEP_DELIMITER}"));
+        let user = crate::run::fill(
+            &self.user,
+            &[("problem", &problem.text), ("count", &count), ("attempts", &attempts)],
+        );
         let mut m = Vec::with_capacity(2);
         if !self.system.is_empty() {
             m.push(Message::system(self.system.clone()));
@@ -180,7 +181,7 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
             };
             let shared: Arc<Shared> = shared.clone();
             let cancel = cancel.clone();
-            async move { (c, r, sample(shared, node, spec, cancel).await) }
+            async move { (c, r, sample_guarded(shared, node, spec, cancel).await) }
         });
         let results = futures::future::join_all(jobs).await;
         let mut progressed = false;
@@ -299,5 +300,15 @@ mod tests {
                 && user.contains("attempt text 6")
         );
         assert!(user.contains("4 most recent attempts"));
+    }
+
+    #[test]
+    fn placeholders_inside_the_problem_or_attempts_stay_as_written() {
+        let p = RevisePrompt::bundled();
+        let problem = Problem::inline("Why is {count} in {attempts}?", None);
+        let attempts = vec!["It says {problem} and {count}.".to_string()];
+        let user = p.messages(&problem, &attempts).pop().unwrap().content;
+        assert!(user.contains("Why is {count} in {attempts}?"), "{user}");
+        assert!(user.contains("It says {problem} and {count}."), "{user}");
     }
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::engine::{next_step, path_answer, score_last, Shared};
+use super::guard::guarded;
 use super::{select, Candidate, Command, StrategyKind};
 use crate::event::{Event, NodeId};
 use crate::model::GenError;
@@ -36,6 +37,19 @@ struct Child {
     beam: Beam,
     finished: bool,
     score: Option<f64>,
+}
+
+/// Why a child was not generated.
+enum Expand {
+    Gen(GenError),
+    /// Its work panicked (already reported as the node's failure).
+    Panicked(String),
+}
+
+impl From<GenError> for Expand {
+    fn from(e: GenError) -> Self {
+        Expand::Gen(e)
+    }
 }
 
 /// Knobs that live changes may turn.
@@ -108,7 +122,7 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
             for _ in 0..per_beam {
                 let node = next_id;
                 next_id += 1;
-                jobs.push(expand(
+                let job = expand(
                     shared.clone(),
                     node,
                     beam.clone(),
@@ -116,7 +130,16 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
                     knobs.lookahead,
                     cfg.seed,
                     cfg.temperature,
-                ));
+                );
+                // A panic while expanding fails this child alone.
+                let shared = shared.clone();
+                jobs.push(async move {
+                    guarded(job).await.unwrap_or_else(|msg| {
+                        shared.ctx.sink.emit(Event::NodeFailed { node, error: msg.clone() });
+                        shared.budget(|b| b.failed());
+                        Err(Expand::Panicked(msg))
+                    })
+                });
             }
         }
         let results = futures::future::join_all(jobs).await;
@@ -124,8 +147,9 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
         for r in results {
             match r {
                 Ok(c) => children.push(c),
-                Err(GenError::Cancelled) => {}
-                Err(e) => errors.push(e.to_string()),
+                Err(Expand::Gen(GenError::Cancelled)) => {}
+                Err(Expand::Gen(e)) => errors.push(e.to_string()),
+                Err(Expand::Panicked(msg)) => errors.push(msg),
             }
         }
         if cfg.dedup {
@@ -277,7 +301,7 @@ async fn expand(
     lookahead: u32,
     seed: u64,
     temperature: f32,
-) -> Result<Child, GenError> {
+) -> Result<Child, Expand> {
     let ctx = &shared.ctx;
     let seed = seed as i64 + node as i64;
     ctx.sink.emit(Event::NodeStarted {
@@ -311,8 +335,13 @@ async fn expand(
         next_step(&shared, Some(node), &parent.steps, seed, temperature, &cancel).await.map_err(fail)?;
     let mut beam = parent.clone();
     beam.node = Some(node);
-    beam.steps.push(step.text.clone());
     beam.tokens += step.tokens;
+    if step.text.is_empty() {
+        // The model ended without another step: the path ends as it is, with no empty step.
+        let score = beam.scores.last().copied().flatten();
+        return Ok(Child { node, beam, finished: true, score });
+    }
+    beam.steps.push(step.text.clone());
     ctx.sink.emit(Event::StepCompleted { node, step: depth, text: step.text.clone() });
     // Lookahead: roll out greedily, then score the step by where that leads.
     let mut scored_path = beam.steps.clone();
@@ -328,12 +357,12 @@ async fn expand(
                     scored_path.push(s.text);
                 }
             }
-            Err(e) => return Err(fail(e)),
+            Err(e) => return Err(fail(e).into()),
         }
     }
     let verdict = match score_last(&shared, &scored_path, finished_rollout, &cancel).await {
         Ok(s) => s,
-        Err(VerifyError::Cancelled) => return Err(fail(GenError::Cancelled)),
+        Err(VerifyError::Cancelled) => return Err(fail(GenError::Cancelled).into()),
         Err(e) => StepScore::unscored(format!("verifier: {e}"), StepDetail::None, Usage::default()),
     };
     let score = verdict.score;

@@ -74,12 +74,12 @@ impl JudgeTemplate {
                 .collect::<Vec<_>>()
                 .join("\n\n")
         };
-        // `{step}` goes last so text inside a step is never taken for a placeholder.
-        self.template
-            .replace("{problem}", problem)
-            .replace("{previous}", &previous)
-            .replace("{step_number}", &(k + 1).to_string())
-            .replace("{step}", &steps[k])
+        // One pass: text from the problem or a step is never taken for a placeholder.
+        let number = (k + 1).to_string();
+        crate::run::fill(
+            &self.template,
+            &[("problem", problem), ("previous", &previous), ("step_number", &number), ("step", &steps[k])],
+        )
     }
 
     fn is(&self, token: &str, verdict: &str) -> bool {
@@ -304,6 +304,16 @@ mod tests {
         assert!(p.contains("Is step 2 correct?"));
         let p0 = t.render("Q", &steps, 0);
         assert!(p0.contains("(none)"));
+    }
+
+    #[test]
+    fn placeholders_inside_the_problem_or_steps_stay_as_written() {
+        let t = JudgeTemplate::bundled();
+        let steps = vec!["Let {step} be 2.".to_string(), "So {previous} is {step_number}.".to_string()];
+        let p = t.render("Find {step} and {problem}.", &steps, 1);
+        assert!(p.contains("Find {step} and {problem}."), "{p}");
+        assert!(p.contains("Step 1: Let {step} be 2."), "{p}");
+        assert!(p.contains("So {previous} is {step_number}."), "{p}");
     }
 
     #[test]
