@@ -1,0 +1,6 @@
+//! Real model text through every text path: strategies, verifiers, the splitter, the view.
+
+mod chunked;
+mod paths;
+mod props;
+mod view;

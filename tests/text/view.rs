@@ -1,0 +1,91 @@
+//! The view's text paths over hostile model text: LaTeX as Unicode, highlighting, one-line
+//! labels, and every pane drawn from real runs of that text.
+
+use std::sync::Arc;
+
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use ttc::problem::Problem;
+use ttc::strategy::StrategyKind;
+use ttc::tui::action::Action;
+use ttc::tui::app::{one_line, App, Effect};
+use ttc::tui::keymap::Keymap;
+use ttc::tui::text::{latex_to_unicode, sanitize, Highlighter};
+use ttc::tui::theme;
+use ttc::tui::view::{draw, ViewCache};
+use ttc::verify::ArithVerifier;
+
+use crate::chunked::Chunked;
+use crate::paths::{config, enormous, hostile, run};
+
+fn is_hostile(c: char) -> bool {
+    (c.is_control() && c != '\n') || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+#[test]
+fn latex_highlighting_and_labels_keep_every_character() {
+    let h = Highlighter::new();
+    let t = theme::bundled("dark").unwrap();
+    let mut all = hostile();
+    all.extend(enormous());
+    for (name, text) in all {
+        let clean = sanitize(&text);
+        let shown = latex_to_unicode(&clean);
+        for input in [clean.as_ref(), shown.as_str()] {
+            let lines = h.highlight(input, &t);
+            let drawn: Vec<String> =
+                lines.iter().map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect()).collect();
+            let want: Vec<&str> = input.lines().collect();
+            assert_eq!(drawn, want, "{name}: highlighting keeps exactly the input's characters");
+            assert!(!drawn.concat().contains(is_hostile), "{name}");
+        }
+        let label = one_line(&clean, 12);
+        assert!(label.chars().count() <= 13, "{name}: {label}");
+    }
+}
+
+fn render(app: &App, w: u16, h: u16) -> String {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    let mut cache = ViewCache::new();
+    term.draw(|f| {
+        draw(f, app, &mut cache);
+    })
+    .unwrap();
+    term.backend().buffer().content().iter().map(|c| c.symbol()).collect()
+}
+
+#[tokio::test]
+async fn every_pane_draws_hostile_runs() {
+    let mut all = hostile();
+    all.extend(enormous());
+    for (name, text) in all {
+        for strategy in [StrategyKind::BestOfN, StrategyKind::Beam, StrategyKind::Revise] {
+            let gen = Arc::new(Chunked::solution(1, 4093, &text));
+            let (events, _) = run(config(strategy), gen, Arc::new(ArithVerifier)).await;
+            let mut app =
+                App::new(theme::bundled("dark").unwrap(), Keymap::default(), "test".into(), config(strategy));
+            app.model = Some("test".into());
+            app.problem = Some(Problem::inline("Solve \u{202E}it\x1b[2J.", None));
+            assert!(matches!(app.update(Action::Rerun).as_slice(), [Effect::StartRun { .. }]));
+            for e in &events {
+                app.on_event(0, e);
+            }
+            let actions = [
+                Action::FocusNext,
+                Action::StepDown,
+                Action::ToggleLatex,
+                Action::ToggleTree,
+                Action::TreeDown,
+                Action::Inspect,
+                Action::Zoom,
+            ];
+            for (i, a) in actions.into_iter().enumerate() {
+                let _ = app.update(a);
+                for (w, h) in [(80, 24), (200, 60), (12, 4)] {
+                    let screen = render(&app, w, h);
+                    assert!(!screen.contains(is_hostile), "{name} / {strategy} / after {i} actions, {w}x{h}");
+                }
+            }
+        }
+    }
+}
