@@ -229,3 +229,29 @@ fn forward_load(ctx: &RunContext) -> Option<JoinHandle<()>> {
         }
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stopped_run_ends_once_with_its_last_budget() {
+        let (sink, mut rx) = EventSink::channel();
+        sink.emit(Event::Budget(Budget { policy_requests: 3, failed: 1, ..Budget::default() }));
+        sink.finish_stopped("internal error (a bug in ttc): x");
+        sink.finish_stopped("again");
+        let _ = rx.try_recv();
+        let Ok(Event::RunFinished { budget, error: Some(e), selected: None, .. }) = rx.try_recv() else {
+            panic!("no RunFinished")
+        };
+        assert_eq!((budget.policy_requests, budget.failed), (3, 1));
+        assert!(e.starts_with("the run stopped early: internal error"), "{e}");
+        assert!(rx.try_recv().is_err(), "RunFinished is sent once");
+    }
+
+    #[test]
+    fn fill_reads_placeholders_once() {
+        assert_eq!(fill("{a}-{b}-{c}", &[("a", "{b}"), ("b", "{a}")]), "{b}-{a}-{c}");
+        assert_eq!(fill("{{a}} {", &[("a", "×")]), "{×} {");
+    }
+}

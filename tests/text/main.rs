@@ -3,4 +3,5 @@
 mod chunked;
 mod paths;
 mod props;
+mod stderr;
 mod view;
