@@ -45,6 +45,11 @@ pub fn latex_to_unicode(s: &str) -> String {
 /// Deeper nesting than this is copied as written, so hostile input cannot overflow the stack.
 const MAX_DEPTH: usize = 24;
 
+/// Characters searched for the `$` that closes inline math, and for the `]` that closes a
+/// root's index: without a bound, a long line of unclosed openers is quadratic.
+const MAX_INLINE_MATH: usize = 2000;
+const MAX_ROOT_INDEX: usize = 32;
+
 /// For each `{`, the index of its matching `}` (escaped braces `\{` `\}` do not count).
 fn matching_braces(src: &[char]) -> Vec<Option<usize>> {
     let mut close = vec![None; src.len()];
@@ -208,7 +213,7 @@ impl Latex<'_> {
                 let mut at = name_end;
                 let mut index = None;
                 if src.get(at) == Some(&'[') {
-                    if let Some(close) = (at + 1..end).find(|&k| src[k] == ']') {
+                    if let Some(close) = (at + 1..end.min(at + 1 + MAX_ROOT_INDEX)).find(|&k| src[k] == ']') {
                         index = Some(self.render(at + 1..close, true, depth));
                         at = close + 1;
                     }
@@ -319,7 +324,12 @@ impl Latex<'_> {
         // Pandoc's rule, so that prices like "$5 and $10" stay as they are: the opening `$` is
         // followed by a non-space, the closing one follows a non-space and is not before a digit.
         let opens = src.get(i + 1).is_some_and(|c| !c.is_whitespace()) && i + 1 < end;
-        let close = (i + 2..end).take_while(|&k| src[k] != '\n').find(|&k| {
+        if !opens {
+            out.push('$');
+            return i + 1;
+        }
+        // A bounded search: a line of `$a $b …` would otherwise cost a scan per `$`.
+        let close = (i + 2..end.min(i + 2 + MAX_INLINE_MATH)).take_while(|&k| src[k] != '\n').find(|&k| {
             src[k] == '$'
                 && !src[k - 1].is_whitespace()
                 && src[k - 1] != '\\'

@@ -44,6 +44,18 @@ fn latex_highlighting_and_labels_keep_every_character() {
     }
 }
 
+#[test]
+fn latex_of_long_lines_of_unclosed_openers_is_linear() {
+    // Each unclosed `$` or `\sqrt[` searched to the end of the line: 40 KB took seconds,
+    // a 1 MB line hours, on every frame that drew it.
+    for pat in ["$ ", "$a ", "\\sqrt[", "$$", "x^ ", "``` a", "\\frac{"] {
+        let s = pat.repeat(40_000 / pat.len());
+        let t0 = std::time::Instant::now();
+        let _ = latex_to_unicode(&s);
+        assert!(t0.elapsed().as_secs_f64() < 1.5, "{pat:?}: {:?}", t0.elapsed());
+    }
+}
+
 fn render(app: &App, w: u16, h: u16) -> String {
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
     let mut cache = ViewCache::new();
