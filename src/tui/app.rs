@@ -171,7 +171,8 @@ impl App {
         r.tree.apply(e);
         match e {
             Event::Applied { change } if run == self.current => {
-                self.message = Some(format!("applied: {change}"));
+                // A replayed trace's events are untrusted text too.
+                self.message = Some(format!("applied: {}", crate::safe::for_display(change, 200)));
             }
             // Keep the answer panel live as candidates finish.
             Event::NodeFinished { .. } | Event::Selection(_) => {

@@ -56,6 +56,23 @@ fn latex_of_long_lines_of_unclosed_openers_is_linear() {
     }
 }
 
+#[test]
+fn an_applied_change_from_a_replayed_trace_is_shown_safely() {
+    let mut app = App::new(
+        theme::bundled("dark").unwrap(),
+        Keymap::default(),
+        "test".into(),
+        config(StrategyKind::Beam),
+    );
+    app.model = Some("test".into());
+    app.problem = Some(Problem::inline("Solve it.", None));
+    let _ = app.update(Action::Rerun);
+    let change = format!("\x1b]0;T\x07\x1b[2J{}", "x".repeat(5000));
+    app.on_event(0, &ttc::event::Event::Applied { change });
+    let m = app.message.clone().unwrap();
+    assert!(!m.contains(is_hostile) && m.chars().count() < 300, "{m:?}");
+}
+
 fn render(app: &App, w: u16, h: u16) -> String {
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
     let mut cache = ViewCache::new();
