@@ -42,6 +42,22 @@ pub(crate) fn compact_problem(text: &str) -> (Option<Chain>, String) {
     }
 }
 
+/// Bytes at the end of `text` that may be the start of a stop string (held back until known).
+fn held_back(text: &str, stops: &[String]) -> usize {
+    stops
+        .iter()
+        .map(|st| {
+            // Only whole characters of the stop string: `st[..k]` inside `×` would panic.
+            (1..st.len())
+                .rev()
+                .filter(|&k| st.is_char_boundary(k))
+                .find(|&k| text.ends_with(&st[..k]))
+                .unwrap_or(0)
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// The model's prompt tokens for a chat: the compact problem (with the last earlier
 /// attempt's step results for a revision prompt), then any partial assistant answer.
 pub fn chat_tokens(messages: &[Message]) -> Vec<u8> {
@@ -144,12 +160,7 @@ fn run(job: Job) {
             break;
         }
         // Hold back a tail that may be the start of a stop string.
-        let hold = job
-            .stop
-            .iter()
-            .map(|st| (1..st.len()).rev().find(|&k| text.ends_with(&st[..k])).unwrap_or(0))
-            .max()
-            .unwrap_or(0);
+        let hold = held_back(&text, &job.stop);
         let upto = text.len() - hold;
         if upto > emitted {
             let lp = (job.top > 0).then(|| std::mem::take(&mut pending_lp));
@@ -209,5 +220,21 @@ impl Generator for PocketGenerator {
         };
         tokio::task::spawn_blocking(move || run(job));
         Ok(Box::pin(rx))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::held_back;
+
+    #[test]
+    fn held_back_tails_stop_on_character_boundaries() {
+        let stops = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(held_back("a\n", &stops(&["\n\n"])), 1);
+        assert_eq!(held_back("ab", &stops(&["\n\n"])), 0);
+        // A multi-byte stop string: its first byte alone is not a prefix to test.
+        assert_eq!(held_back("3 ×", &stops(&["×4", "—"])), "×".len());
+        assert_eq!(held_back("x", &stops(&["×", "中文"])), 0);
+        assert_eq!(held_back("中", &stops(&["中文"])), "中".len());
     }
 }
