@@ -191,10 +191,11 @@ async fn sample(
     req.options.top_k = cfg.top_k;
     req.options.num_ctx = cfg.num_ctx;
 
-    let fail = |e: GenError, tokens: u64| {
+    // `Err(message)`: a failure that is not the model's (the verifier's), said as it is.
+    let fail = |e: Result<GenError, String>, tokens: u64| {
         // Accounted here: a panic after this point must not count the request again.
         meter.requested.store(false, Ordering::Relaxed);
-        if e == GenError::Cancelled || cancel.is_cancelled() {
+        if e == Ok(GenError::Cancelled) || cancel.is_cancelled() {
             ctx.sink.emit(Event::NodeCancelled { node });
             shared.budget(|b| {
                 if tokens > 0 {
@@ -204,7 +205,10 @@ async fn sample(
             });
             Outcome::Cancelled
         } else {
-            let msg = e.to_string();
+            let msg = match e {
+                Ok(g) => g.to_string(),
+                Err(m) => m,
+            };
             ctx.sink.emit(Event::NodeFailed { node, error: msg.clone() });
             shared.budget(|b| {
                 b.policy(0, tokens);
@@ -216,7 +220,7 @@ async fn sample(
 
     let mut stream = match ctx.generator.generate(req, cancel.clone()).await {
         Ok(s) => s,
-        Err(e) => return fail(e, 0),
+        Err(e) => return fail(Ok(e), 0),
     };
     meter.requested.store(true, Ordering::Relaxed);
     ctx.sink.emit(Event::NodeStreaming { node });
@@ -243,12 +247,12 @@ async fn sample(
     let stats = loop {
         if *paused.borrow() {
             tokio::select! {
-                _ = cancel.cancelled() => return fail(GenError::Cancelled, chunks),
+                _ = cancel.cancelled() => return fail(Ok(GenError::Cancelled), chunks),
                 _ = paused.wait_for(|p| !*p) => {}
             }
         }
         let next = tokio::select! {
-            _ = cancel.cancelled() => return fail(GenError::Cancelled, chunks),
+            _ = cancel.cancelled() => return fail(Ok(GenError::Cancelled), chunks),
             n = stream.next() => n,
         };
         match next {
@@ -265,8 +269,10 @@ async fn sample(
                 }
             }
             Some(Ok(Chunk::Done(stats))) => break stats,
-            Some(Err(e)) => return fail(e, chunks),
-            None => return fail(GenError::Dropped("the stream ended without a final chunk".into()), chunks),
+            Some(Err(e)) => return fail(Ok(e), chunks),
+            None => {
+                return fail(Ok(GenError::Dropped("the stream ended without a final chunk".into())), chunks)
+            }
         }
     };
     drop(stream);
@@ -281,10 +287,10 @@ async fn sample(
     scorer_guard.disarm();
     let scores = match scorer.await {
         Ok(Ok(Ok(scores))) => scores,
-        Ok(Ok(Err(VerifyError::Cancelled))) => return fail(GenError::Cancelled, chunks),
-        Ok(Ok(Err(e))) => return fail(GenError::Stream(format!("verifier: {e}")), chunks),
-        Ok(Err(panic)) => return fail(GenError::Stream(format!("verifier: {panic}")), chunks),
-        Err(_) => return fail(GenError::Stream("the verifier task was aborted".into()), chunks),
+        Ok(Ok(Err(VerifyError::Cancelled))) => return fail(Ok(GenError::Cancelled), chunks),
+        Ok(Ok(Err(e))) => return fail(Err(format!("the verifier failed: {e}")), chunks),
+        Ok(Err(panic)) => return fail(Err(format!("the verifier failed: {panic}")), chunks),
+        Err(_) => return fail(Err("the verifier task was aborted".into()), chunks),
     };
     let tokens = if stats.generated_tokens > 0 { stats.generated_tokens } else { chunks };
     let answer = extract_answer(&text);

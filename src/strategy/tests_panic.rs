@@ -112,6 +112,7 @@ async fn a_panicking_verifier_fails_that_candidate_alone() {
         assert!(tree.nodes.iter().all(|n| n.status != NodeStatus::Streaming), "{what}");
         let e = tree.nodes.iter().find_map(|n| n.error.as_deref()).expect("one node failed");
         assert!(e.contains("internal error (a bug in ttc)") && !e.contains('\x1b'), "{what}: {e:?}");
+        assert!(!e.contains("the model reported"), "{what}: the verifier failed, not the model: {e}");
     }
 }
 
