@@ -266,7 +266,11 @@ fn dedup(shared: &Shared, children: Vec<Child>) -> Vec<Child> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::with_capacity(children.len());
     for c in children {
-        let key = (c.beam.steps[..c.beam.steps.len() - 1].to_vec(), c.beam.steps.last().cloned());
+        // A child that ended without a step of its own may have no steps at all.
+        let key = match c.beam.steps.split_last() {
+            Some((last, before)) => (before.to_vec(), Some(last.clone())),
+            None => (Vec::new(), None),
+        };
         if seen.insert(key) {
             out.push(c);
         } else {

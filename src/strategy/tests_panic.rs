@@ -131,3 +131,23 @@ async fn when_every_candidate_panics_the_run_says_so() {
         assert_failed_safely(&tree, &what);
     }
 }
+
+#[tokio::test]
+async fn a_model_that_writes_nothing_ends_every_strategy_cleanly() {
+    for cfg in every_strategy() {
+        for dedup in [false, true] {
+            let what = format!("{} dedup={dedup}", cfg.strategy);
+            let gen = Arc::new(ScriptedGenerator::new(|_i: &ScriptInput| String::new()));
+            let cfg = RunConfig { dedup, ..cfg.clone() };
+            let (events, tree) = run_to_end(cfg, gen, Arc::new(crate::verify::ArithVerifier)).await;
+            let Some(Event::RunFinished { selected: None, error: Some(e), .. }) = events.last() else {
+                panic!("{what}: {:?}", events.last())
+            };
+            assert!(e.starts_with("no candidate wrote an answer"), "{what}: {e}");
+            assert!(
+                tree.nodes.iter().all(|n| n.steps.iter().all(|s| !s.text.is_empty())),
+                "{what}: no empty step"
+            );
+        }
+    }
+}
