@@ -8,6 +8,7 @@ mod engine;
 mod faults;
 mod faults_cli;
 mod ollama;
+mod throughput;
 mod tui;
 
 use std::time::Duration;
