@@ -14,6 +14,11 @@ use super::ollama_server::{ChatFault, Faults, PathFault, ServerConfig, SilentSer
 /// Every test must end well within this.
 const BOUND: Duration = Duration::from_secs(5);
 
+/// `f`, or a failure (not a hang) when it takes longer than [`BOUND`].
+async fn bounded<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(BOUND, f).await.expect("the request ended in time")
+}
+
 fn ask(q: &str, seed: i64) -> GenRequest {
     let mut r = GenRequest::new(vec![Message::user(q)]);
     r.options.seed = Some(seed);
@@ -56,7 +61,7 @@ async fn candidates(client: &OllamaClient, n: i64) -> Vec<Result<String, GenErro
         async move { collect(&gen, ask("What is 2 + 3?", i), CancellationToken::new()).await.map(|c| c.text) }
     });
     let started = Instant::now();
-    let out = futures::future::join_all(jobs).await;
+    let out = bounded(futures::future::join_all(jobs)).await;
     assert!(started.elapsed() < BOUND, "took {:?}", started.elapsed());
     out
 }
@@ -84,10 +89,10 @@ async fn a_server_that_accepts_and_never_answers_fails_every_request_in_time() {
     let host = host_of(&silent.url);
     let started = Instant::now();
     let errors = [
-        client.version().await.unwrap_err(),
-        client.list_models().await.unwrap_err(),
-        client.show("tiny-math").await.unwrap_err(),
-        client.generator("tiny-math").await.err().unwrap(),
+        bounded(client.version()).await.unwrap_err(),
+        bounded(client.list_models()).await.unwrap_err(),
+        bounded(client.show("tiny-math")).await.unwrap_err(),
+        bounded(client.generator("tiny-math")).await.err().unwrap(),
     ];
     assert!(started.elapsed() < BOUND, "took {:?}", started.elapsed());
     for e in &errors {
@@ -104,9 +109,9 @@ async fn each_small_endpoint_that_hangs_before_its_headers_times_out() {
             let (server, client) = faulty(Faults::on_path(path, fault.clone())).await;
             let started = Instant::now();
             let err = match path {
-                "/api/version" => client.version().await.unwrap_err(),
-                "/api/tags" => client.list_models().await.unwrap_err(),
-                _ => client.show("tiny-math").await.unwrap_err(),
+                "/api/version" => bounded(client.version()).await.unwrap_err(),
+                "/api/tags" => bounded(client.list_models()).await.unwrap_err(),
+                _ => bounded(client.show("tiny-math")).await.unwrap_err(),
             };
             assert!(started.elapsed() < BOUND, "{path} {fault:?} took {:?}", started.elapsed());
             assert!(matches!(err, GenError::NoAnswer { .. }), "{path} {fault:?}: {err:?}");

@@ -128,6 +128,16 @@ async fn hostile_model_text_never_reaches_the_terminal_raw() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the step splitter fix (src/steps.rs:32 panics on this answer) and sanitised answers in src/cli/run.rs"]
+async fn a_hostile_answer_never_reaches_the_terminal_raw() {
+    let (_server, host) = server(Faults::on_chat(ChatFault::Answer(HOSTILE.into()), &[])).await;
+    let o = ttc(&run_args(&host, "best-of-n", &[]), Duration::from_secs(15)).await;
+    assert_clean(&o, true);
+    let o = ttc(&run_args(&host, "best-of-n", &["--json"]), Duration::from_secs(15)).await;
+    assert_clean(&o, false);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_hostile_error_line_is_shown_cut_and_without_escapes() {
     let long = format!("{HOSTILE}{}", "<p>oops</p>".repeat(500));
     let (_server, host) = server(Faults::on_chat(ChatFault::ErrorLine(long), &[0])).await;

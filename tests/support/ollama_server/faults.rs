@@ -88,6 +88,8 @@ pub enum ChatFault {
     /// The normal answer after a piece of [`HOSTILE`] and [`MULTI_BYTE`] text, sent one byte
     /// per HTTP chunk so every multi-byte character is cut.
     Hostile,
+    /// A short solution whose final answer is this text, then `done`.
+    Answer(String),
     /// Two pieces, then an `{"error": …}` line with this text.
     ErrorLine(String),
     /// This status, content type and body instead of a stream.
@@ -215,6 +217,12 @@ pub(super) async fn chat_reply(
             let mut line = serde_json::to_vec(&json!({ "error": msg })).expect("serialise");
             line.push(b'\n');
             frames.push(Bytes::from(line));
+            streamed(frames, Tail::Done, guard)
+        }
+        ChatFault::Answer(answer) => {
+            let text = format!("We compute it.\n\nThe answer is \\boxed{{{answer}}}.");
+            let mut frames: Vec<Bytes> = split_pieces(&text).iter().map(|p| piece_line(&prefix, p)).collect();
+            frames.push(done);
             streamed(frames, Tail::Done, guard)
         }
         ChatFault::Status(code, ct, body) => full(status_of(*code), ct, body.clone()),
