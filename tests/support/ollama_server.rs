@@ -16,6 +16,10 @@
 //! A model listed in `ServerConfig::models` whose base name is none of the above behaves like
 //! `tiny-math`. A model not listed is unknown (404), as in real Ollama.
 //!
+//! `ServerConfig::faults` injects misbehaviour (hangs, stalls, resets, HTML error pages, broken
+//! or hostile streams) per path or per chat request; `SilentServer` accepts connections and never
+//! answers. See `ollama_server/faults.rs`. Each `Recorded` request keeps its `Authorization`.
+//!
 //! Self-contained: included both via `mod support;` from integration tests and via
 //! `#[path = "../tests/support/ollama_server.rs"] mod ollama_server;` from benches.
 
