@@ -13,13 +13,22 @@ const STRATEGIES: [&str; 6] = ["best-of-n", "beam", "lookahead", "dvts", "revise
 
 /// Runs `ttc` isolated from the user's config; fails the test if it takes longer than `bound`.
 async fn ttc(args: &[&str], bound: Duration) -> Output {
+    ttc_with_host_env(args, None, bound).await
+}
+
+/// [`ttc`] with `OLLAMA_HOST` set to `host` when given.
+async fn ttc_with_host_env(args: &[&str], host: Option<&str>, bound: Duration) -> Output {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let host = host.map(str::to_string);
     let home = std::env::temp_dir().join(format!("ttc-faults-home-{}", std::process::id()));
     let started = Instant::now();
     let run = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_ttc"))
-            .args(&args)
-            .env_remove("OLLAMA_HOST")
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ttc"));
+        match host {
+            Some(h) => cmd.env("OLLAMA_HOST", h),
+            None => cmd.env_remove("OLLAMA_HOST"),
+        };
+        cmd.args(&args)
             .env_remove("TTC_CONFIG")
             .env_remove("TTC_BACKEND")
             .env("HOME", &home)
@@ -218,4 +227,29 @@ async fn credentials_never_reach_json_events_or_stderr() {
     }
     assert!(server.chat_requests().len() >= 8);
     assert!(server.requests().iter().all(|r| r.authorization.as_deref() == Some("Basic dXNlcjpzZWNyZXQ=")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_in_ollama_host_are_hidden_too() {
+    let (_server, host) = server(Faults::default()).await;
+    let args = [
+        "run",
+        "--backend",
+        "ollama",
+        "--model",
+        "tiny-math",
+        "--problem",
+        "What is 2 + 3?",
+        "-n",
+        "2",
+        "--json",
+    ];
+    let o = ttc_with_host_env(&args, Some(&host), Duration::from_secs(15)).await;
+    assert_clean(&o, false);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["run"]["generator"]["location"].as_str().unwrap().starts_with("http://***@127.0.0.1"), "{v}");
+    let o = ttc_with_host_env(&["models"], Some(&host), Duration::from_secs(8)).await;
+    assert_clean(&o, true);
+    assert!(text(&o.stderr).contains("credentials for http://***@127.0.0.1"), "{}", text(&o.stderr));
 }
