@@ -263,15 +263,36 @@ pub fn embedded_pocket() -> Result<Arc<crate::pocket::Pocket>, Failure> {
         .map_err(|e| Failure::new(format!("cannot load the embedded model: {e:#}")))
 }
 
-/// Resolve `auto`: Ollama when it answers, else the embedded model (said on stderr when `say`).
+/// Resolve `auto`: Ollama when it answers within
+/// [`AUTO_PROBE_TIMEOUT`](crate::model::ollama::AUTO_PROBE_TIMEOUT) (2.5 s, or the stall timeout
+/// when shorter), else the embedded model. When `say`, the reason for a fallback and any
+/// plain-HTTP warning ([`OllamaClient::transport_warning`]) go to stderr, once per process.
 pub async fn choose_backend(backend: Backend, client: &OllamaClient, say: bool) -> Result<Backend, Failure> {
+    use crate::model::ollama::AUTO_PROBE_TIMEOUT;
+    use crate::model::GenError;
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    let warn_transport = || {
+        if say {
+            if let Some(w) = client.transport_warning() {
+                WARNED.call_once(|| eprintln!("ttc: warning: {w}"));
+            }
+        }
+    };
     match backend {
-        Backend::Auto => match client.version().await {
-            Ok(_) => Ok(Backend::Ollama),
-            Err(crate::model::GenError::Unreachable { detail, .. }) => {
+        Backend::Auto => match client.version_within(AUTO_PROBE_TIMEOUT).await {
+            Ok(_) => {
+                warn_transport();
+                Ok(Backend::Ollama)
+            }
+            Err(e @ (GenError::Unreachable { .. } | GenError::NoAnswer { .. })) => {
                 if say {
+                    let why = match &e {
+                        GenError::NoAnswer { secs, .. } => format!("it did not answer within {secs:.1} s"),
+                        GenError::Unreachable { detail, .. } => crate::safe::for_display(detail, 200),
+                        _ => e.to_string(),
+                    };
                     eprintln!(
-                        "ttc: no Ollama server at {} ({detail}); using the embedded pocket model (arithmetic chains). Start `ollama serve` or pass --host to use your own models",
+                        "ttc: no Ollama server at {} ({why}); using the embedded pocket model (arithmetic chains). Start `ollama serve` or pass --host to use your own models",
                         client.host()
                     );
                 }
@@ -279,6 +300,10 @@ pub async fn choose_backend(backend: Backend, client: &OllamaClient, say: bool) 
             }
             Err(e) => Err(e.into()),
         },
+        Backend::Ollama => {
+            warn_transport();
+            Ok(Backend::Ollama)
+        }
         b => Ok(b),
     }
 }

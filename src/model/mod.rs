@@ -1,6 +1,7 @@
 //! Generators: the policy (and judge) models that write text.
 
 pub mod limiter;
+pub mod ndjson;
 pub mod ollama;
 
 use std::pin::Pin;
@@ -133,34 +134,63 @@ pub struct GeneratorInfo {
 }
 
 /// Why a generation failed.
+///
+/// Every text field may come from the server or the user (error bodies, model names, URLs): the
+/// `Display` form is always safe to print — credentials hidden, control characters made visible,
+/// long bodies cut (see [`crate::safe::for_display`]).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum GenError {
-    #[error("cannot reach the Ollama server at {host}: {detail}. Start it with `ollama serve`, or point ttc at another server with --host URL (or OLLAMA_HOST)")]
+    #[error("cannot reach the Ollama server at {}: {}. Start it with `ollama serve`, or point ttc at another server with --host URL (or OLLAMA_HOST)", shown(.host), body_text(.detail))]
     Unreachable { host: String, detail: String },
-    #[error("model \"{model}\" not found on {host}{}. Pull it with `ollama pull {model}`, or pick another with --model", installed_list(.installed))]
+    #[error("the Ollama server at {} did not answer {} within {secs:.1} s. Check that it is running and not stuck (restart `ollama serve`), that --host names an Ollama server, or raise --stall-timeout", shown(.host), shown(.what))]
+    NoAnswer { host: String, what: String, secs: f64 },
+    #[error("model \"{}\" not found on {}{}. Pull it with `ollama pull {}`, or pick another with --model", name(.model), shown(.host), installed_list(.installed), name(.model))]
     ModelNotFound { model: String, host: String, installed: Vec<String> },
-    #[error("server {host} is busy (HTTP 503) after {attempts} attempts: {detail}. Lower --concurrency or raise OLLAMA_NUM_PARALLEL / OLLAMA_MAX_QUEUE on the server")]
+    #[error("server {} is busy (HTTP 503) after {attempts} attempts: {}. Lower --concurrency or raise OLLAMA_NUM_PARALLEL / OLLAMA_MAX_QUEUE on the server", shown(.host), body_text(.detail))]
     Busy { host: String, attempts: u32, detail: String },
-    #[error("the model reported an error mid-stream: {0}")]
+    #[error("the model reported an error mid-stream: {}", body_text(.0))]
     Stream(String),
-    #[error("the stream stalled: no data for {secs:.1} s (raise --stall-timeout if the model is slow)")]
-    Stalled { secs: f64 },
-    #[error("the connection dropped before the response ended: {0}")]
+    #[error("the stream from {} stalled: no data for {secs:.1} s (raise --stall-timeout if the model is slow)", shown(.url))]
+    Stalled { url: String, secs: f64 },
+    #[error("the connection dropped before the response ended: {}", body_text(.0))]
     Dropped(String),
-    #[error("HTTP {status} from {url}: {detail}")]
+    #[error("HTTP {status} from {}: {}", shown(.url), body_text(.detail))]
     Http { status: u16, url: String, detail: String },
-    #[error("unexpected response from {url}: {detail}")]
+    #[error("unexpected response from {}: {}", shown(.url), body_text(.detail))]
     Protocol { url: String, detail: String },
     #[error("cancelled")]
     Cancelled,
 }
 
+/// How many characters of a server's error text an error message shows.
+pub const DETAIL_CHARS: usize = 300;
+/// How many installed model names a "not found" message lists.
+const INSTALLED_SHOWN: usize = 20;
+
+/// A short untrusted string (host, URL, model name) as a person may read it.
+fn shown(s: &str) -> String {
+    crate::safe::for_display(&crate::safe::redact_host(s), 120)
+}
+
+/// A model name (from the user or the server) as a person may read it.
+fn name(s: &str) -> String {
+    crate::safe::for_display(s, 120)
+}
+
+/// An untrusted error body as a person may read it.
+fn body_text(s: &str) -> String {
+    crate::safe::for_display(s, DETAIL_CHARS)
+}
+
 fn installed_list(installed: &[String]) -> String {
     if installed.is_empty() {
-        " (no models are installed)".to_string()
-    } else {
-        format!(" (installed: {})", installed.join(", "))
+        return " (no models are installed)".to_string();
     }
+    let mut names: Vec<String> = installed.iter().take(INSTALLED_SHOWN).map(|n| name(n)).collect();
+    if installed.len() > INSTALLED_SHOWN {
+        names.push(format!("and {} more", installed.len() - INSTALLED_SHOWN));
+    }
+    format!(" (installed: {})", names.join(", "))
 }
 
 /// A model that writes text: async, streaming, cancellable.

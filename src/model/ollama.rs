@@ -1,10 +1,20 @@
 //! The Ollama backend.
 //!
-//! Model listing goes through `ollama-rs`. Streaming chat, `/api/show` and
-//! `/api/version` are spoken directly over the same `reqwest` client because
-//! `ollama-rs` 0.3 drops what ttc needs there: chat chunks lose `logprobs`,
-//! mid-stream `{"error"}` lines are swallowed, HTTP status codes are folded
-//! into a string, and a UTF-8 character split across two network reads is lost.
+//! Every endpoint is spoken directly over one `reqwest` client (with `ollama-rs`'s response
+//! types where they fit) because `ollama-rs` 0.3 drops what ttc needs: chat chunks lose
+//! `logprobs`, mid-stream `{"error"}` lines are swallowed, HTTP status codes are folded into a
+//! string, a UTF-8 character split across two network reads is lost, and no request has a
+//! timeout.
+//!
+//! A silent server never hangs ttc: connecting is bounded by
+//! [`OllamaSettings::connect_timeout`]; waiting for response headers, and each wait for more
+//! of a stream, by [`OllamaSettings::stall_timeout`]; the small JSON requests (`/api/version`,
+//! `/api/tags`, `/api/show`) as a whole, body included, by the shorter of
+//! [`OllamaSettings::request_timeout`] and the stall timeout.
+//!
+//! Credentials in the host URL (`http://user:pw@host`) are sent as HTTP Basic auth (reqwest
+//! moves them out of the URL) and never shown: [`OllamaClient::host`], errors, events and logs
+//! carry the redacted URL.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -15,6 +25,9 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
+
+use super::ndjson::LineDecoder;
+use crate::safe::{redact, redact_host};
 use tokio_util::sync::CancellationToken;
 
 use super::{
@@ -25,6 +38,16 @@ use super::{
 /// The host used when none is given.
 pub const DEFAULT_HOST: &str = "http://127.0.0.1:11434";
 
+/// How long `--backend auto` waits for `/api/version` before it falls back to the embedded
+/// model (the stall timeout, when shorter, wins).
+pub const AUTO_PROBE_TIMEOUT: Duration = Duration::from_millis(2500);
+
+/// The largest small-endpoint body (`/api/tags`, `/api/show`, `/api/version`) accepted.
+pub const MAX_JSON_BODY: usize = 16 << 20;
+
+/// How much of an error body is read (the rest is not waited for).
+const MAX_ERROR_BODY: usize = 64 << 10;
+
 /// The first Ollama release whose responses carry log-probabilities.
 pub const LOGPROBS_SINCE: (u64, u64, u64) = (0, 12, 11);
 
@@ -33,10 +56,14 @@ pub const LOGPROBS_SINCE: (u64, u64, u64) = (0, 12, 11);
 pub struct OllamaSettings {
     /// Requests allowed in flight at once from this client.
     pub concurrency: usize,
-    /// A stream with no data for this long fails.
+    /// A request with no data for this long fails: waiting for response headers, and each
+    /// wait for more of a stream.
     pub stall_timeout: Duration,
-    /// Time allowed to connect and receive response headers.
+    /// Time allowed to open the TCP connection.
     pub connect_timeout: Duration,
+    /// Time allowed for a whole small JSON request (`/api/version`, `/api/tags`,
+    /// `/api/show`), body included; the stall timeout caps it too.
+    pub request_timeout: Duration,
     /// How many times an HTTP 503 (server queue full) is retried.
     pub busy_retries: u32,
     /// First back-off after a 503; doubles on each retry.
@@ -49,6 +76,7 @@ impl Default for OllamaSettings {
             concurrency: 4,
             stall_timeout: Duration::from_secs(120),
             connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
             busy_retries: 4,
             busy_backoff: Duration::from_millis(250),
         }
@@ -80,9 +108,11 @@ pub struct OllamaClient {
 }
 
 struct Inner {
-    host: String,
+    /// The base URL with its credentials: for requests only, never shown.
+    base_url: String,
+    /// The base URL with credentials hidden: for everything a person or a log can see.
+    shown_host: String,
     http: reqwest::Client,
-    api: ollama_rs::Ollama,
     limiter: Limiter,
     settings: OllamaSettings,
     version: OnceCell<String>,
@@ -95,10 +125,11 @@ pub fn normalize_host(host: &str) -> Result<String, String> {
         return Err("the host is empty".into());
     }
     let with_scheme = if trimmed.contains("://") { trimmed.to_string() } else { format!("http://{trimmed}") };
+    let shown = redact_host(host);
     let mut url =
-        reqwest::Url::parse(&with_scheme).map_err(|e| format!("\"{host}\" is not a valid host URL: {e}"))?;
+        reqwest::Url::parse(&with_scheme).map_err(|e| format!("\"{shown}\" is not a valid host URL: {e}"))?;
     if url.scheme() != "http" && url.scheme() != "https" {
-        return Err(format!("\"{host}\" must use http:// or https://"));
+        return Err(format!("\"{shown}\" must use http:// or https://"));
     }
     // `OLLAMA_HOST=0.0.0.0` is how servers are told to listen everywhere;
     // a client reaches such a server on loopback.
@@ -152,34 +183,75 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     cur.to_string()
 }
 
+/// A warning when talking to `url` exposes something on the network: credentials over plain
+/// HTTP, or prompts and answers to another machine over plain HTTP. `None` for https and for
+/// plain HTTP to this machine without credentials.
+pub fn plain_http_warning(url: &str) -> Option<String> {
+    let normalized = normalize_host(url).ok()?;
+    let parsed = reqwest::Url::parse(&normalized).ok()?;
+    if parsed.scheme() != "http" {
+        return None;
+    }
+    let shown = redact(&normalized);
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Some(format!(
+            "the credentials for {shown} go over plain HTTP, readable by anyone on the way; use https://"
+        ));
+    }
+    let host = parsed.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
+    let loopback = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost"),
+    };
+    (!loopback).then(|| {
+        format!("{shown} is another machine reached over plain HTTP: prompts and answers travel unencrypted")
+    })
+}
+
 #[derive(Deserialize)]
 struct ErrorBody {
     error: String,
 }
 
-/// The server's `{"error": ...}` text, or the raw body.
-fn error_detail(body: &str) -> String {
-    serde_json::from_str::<ErrorBody>(body).map(|b| b.error).unwrap_or_else(|_| body.trim().to_string())
+/// The server's `{"error": ...}` text, or the raw body (shown through
+/// [`crate::safe::for_display`] by the error that carries it).
+fn error_detail(body: &[u8]) -> String {
+    serde_json::from_slice::<ErrorBody>(body)
+        .map(|b| b.error)
+        .unwrap_or_else(|_| String::from_utf8_lossy(body).trim().to_string())
+}
+
+/// Reads at most `cap` bytes of a body; true when there was more.
+async fn read_capped(resp: reqwest::Response, cap: usize) -> Result<(Vec<u8>, bool), reqwest::Error> {
+    let mut body = Vec::new();
+    let mut bytes = resp.bytes_stream();
+    while let Some(chunk) = bytes.next().await {
+        let chunk = chunk?;
+        if body.len() + chunk.len() > cap {
+            body.extend_from_slice(&chunk[..cap - body.len()]);
+            return Ok((body, true));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, false))
 }
 
 impl OllamaClient {
     /// A client for `host` (normalised with [`normalize_host`]).
     pub fn new(host: &str, settings: OllamaSettings) -> Result<Self, GenError> {
         let host = normalize_host(host)
-            .map_err(|detail| GenError::Unreachable { host: host.to_string(), detail })?;
-        let url = reqwest::Url::parse(&host)
-            .map_err(|e| GenError::Unreachable { host: host.clone(), detail: e.to_string() })?;
+            .map_err(|detail| GenError::Unreachable { host: redact_host(host).into_owned(), detail })?;
+        let shown_host = redact(&host).into_owned();
         let http = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
             .pool_max_idle_per_host(64)
             .build()
-            .map_err(|e| GenError::Unreachable { host: host.clone(), detail: error_chain(&e) })?;
-        let api = ollama_rs::Ollama::builder().url(url).reqwest_client(http.clone()).build();
+            .map_err(|e| GenError::Unreachable { host: shown_host.clone(), detail: error_chain(&e) })?;
         Ok(Self {
             inner: Arc::new(Inner {
-                host,
+                base_url: host,
+                shown_host,
                 http,
-                api,
                 limiter: Limiter::new(settings.concurrency),
                 settings,
                 version: OnceCell::new(),
@@ -187,9 +259,15 @@ impl OllamaClient {
         })
     }
 
-    /// The normalised base URL.
+    /// The normalised base URL as it may be shown: credentials are replaced by `***`.
     pub fn host(&self) -> &str {
-        &self.inner.host
+        &self.inner.shown_host
+    }
+
+    /// What talking to this server exposes on the network, if anything (see
+    /// [`plain_http_warning`]); print it once.
+    pub fn transport_warning(&self) -> Option<String> {
+        plain_http_warning(&self.inner.base_url)
     }
 
     /// The client-side concurrency limiter.
@@ -197,49 +275,116 @@ impl OllamaClient {
         &self.inner.limiter
     }
 
+    /// The URL a request goes to (credentials included; never shown).
     fn url(&self, path: &str) -> String {
-        format!("{}/{}", self.inner.host, path)
+        format!("{}/{}", self.inner.base_url, path)
     }
 
-    fn map_send_error(&self, e: reqwest::Error) -> GenError {
-        if e.is_connect() {
-            GenError::Unreachable { host: self.inner.host.clone(), detail: root_cause(&e) }
-        } else if e.is_timeout() {
-            GenError::Stalled { secs: self.inner.settings.connect_timeout.as_secs_f64() }
-        } else {
-            GenError::Dropped(error_chain(&e))
+    /// The URL of `path` as it may be shown.
+    fn shown_url(&self, path: &str) -> String {
+        format!("{}/{}", self.inner.shown_host, path)
+    }
+
+    /// How long a small JSON request may take, body included.
+    fn small_limit(&self) -> Duration {
+        self.inner.settings.request_timeout.min(self.inner.settings.stall_timeout)
+    }
+
+    fn no_answer(&self, what: &str, waited: Duration) -> GenError {
+        GenError::NoAnswer {
+            host: self.inner.shown_host.clone(),
+            what: what.into(),
+            secs: waited.as_secs_f64(),
         }
     }
 
-    async fn get_json<T: for<'de> Deserialize<'de>>(&self, path: &str) -> Result<T, GenError> {
-        let url = self.url(path);
-        let resp = self.inner.http.get(&url).send().await.map_err(|e| self.map_send_error(e))?;
-        self.read_json(url, resp).await
+    fn map_send_error(&self, e: reqwest::Error, what: &str, waited: Duration) -> GenError {
+        if e.is_connect() {
+            GenError::Unreachable {
+                host: self.inner.shown_host.clone(),
+                detail: redact(&root_cause(&e)).into_owned(),
+            }
+        } else if e.is_timeout() {
+            self.no_answer(what, waited)
+        } else {
+            GenError::Dropped(redact(&error_chain(&e)).into_owned())
+        }
+    }
+
+    /// Runs one small request to completion within `limit`.
+    async fn small<T>(
+        &self,
+        what: &str,
+        limit: Duration,
+        request: impl std::future::Future<Output = Result<T, GenError>>,
+    ) -> Result<T, GenError> {
+        match tokio::time::timeout(limit, request).await {
+            Ok(r) => r,
+            Err(_) => Err(self.no_answer(what, limit)),
+        }
+    }
+
+    async fn get_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        path: &str,
+        limit: Duration,
+    ) -> Result<T, GenError> {
+        let what = format!("/{path}");
+        self.small(&what, limit, async {
+            let resp = self
+                .inner
+                .http
+                .get(self.url(path))
+                .send()
+                .await
+                .map_err(|e| self.map_send_error(e, &what, limit))?;
+            self.read_json(path, resp, limit).await
+        })
+        .await
     }
 
     async fn read_json<T: for<'de> Deserialize<'de>>(
         &self,
-        url: String,
+        path: &str,
         resp: reqwest::Response,
+        limit: Duration,
     ) -> Result<T, GenError> {
         let status = resp.status();
-        let body = resp.text().await.map_err(|e| GenError::Dropped(error_chain(&e)))?;
+        let url = self.shown_url(path);
+        let cap = if status.is_success() { MAX_JSON_BODY } else { MAX_ERROR_BODY };
+        let (body, more) =
+            read_capped(resp, cap).await.map_err(|e| self.map_send_error(e, &format!("/{path}"), limit))?;
         if !status.is_success() {
             return Err(GenError::Http { status: status.as_u16(), url, detail: error_detail(&body) });
         }
-        serde_json::from_str(&body)
+        if more {
+            return Err(GenError::Protocol {
+                url,
+                detail: format!(
+                    "the response is larger than {MAX_JSON_BODY} bytes (is this an Ollama server?)"
+                ),
+            });
+        }
+        serde_json::from_slice(&body)
             .map_err(|e| GenError::Protocol { url, detail: format!("{e} (is this an Ollama server?)") })
     }
 
     /// The server's version (`/api/version`), fetched once.
     pub async fn version(&self) -> Result<String, GenError> {
+        self.version_within(self.small_limit()).await
+    }
+
+    /// The server's version, waiting at most `limit` for it (a short probe for
+    /// `--backend auto`); a success is remembered like [`OllamaClient::version`]'s.
+    pub async fn version_within(&self, limit: Duration) -> Result<String, GenError> {
         #[derive(Deserialize)]
         struct V {
             version: String,
         }
+        let limit = limit.min(self.small_limit());
         self.inner
             .version
-            .get_or_try_init(|| async { self.get_json::<V>("api/version").await.map(|v| v.version) })
+            .get_or_try_init(|| async { self.get_json::<V>("api/version", limit).await.map(|v| v.version) })
             .await
             .cloned()
     }
@@ -249,23 +394,18 @@ impl OllamaClient {
         Ok(version_has_logprobs(&self.version().await?))
     }
 
-    /// The installed models (`/api/tags`, through `ollama-rs`).
+    /// The installed models (`/api/tags`).
     pub async fn list_models(&self) -> Result<Vec<ModelEntry>, GenError> {
-        use ollama_rs::error::OllamaError;
-        match self.inner.api.list_local_models().await {
-            Ok(models) => Ok(models
-                .into_iter()
-                .map(|m| ModelEntry { name: m.name, size: m.size, modified_at: m.modified_at })
-                .collect()),
-            Err(OllamaError::ReqwestError(e)) => Err(self.map_send_error(e)),
-            Err(OllamaError::JsonError(e)) => Err(GenError::Protocol {
-                url: self.url("api/tags"),
-                detail: format!("{e} (is this an Ollama server?)"),
-            }),
-            Err(e) => {
-                Err(GenError::Protocol { url: self.url("api/tags"), detail: error_detail(&e.to_string()) })
-            }
+        #[derive(Deserialize)]
+        struct Tags {
+            models: Vec<ollama_rs::models::LocalModel>,
         }
+        let tags: Tags = self.get_json("api/tags", self.small_limit()).await?;
+        Ok(tags
+            .models
+            .into_iter()
+            .map(|m| ModelEntry { name: m.name, size: m.size, modified_at: m.modified_at })
+            .collect())
     }
 
     async fn installed_names(&self) -> Vec<String> {
@@ -274,19 +414,26 @@ impl OllamaClient {
 
     /// Details of one model (`/api/show`); a 404 becomes [`GenError::ModelNotFound`].
     pub async fn show(&self, model: &str) -> Result<ModelDetails, GenError> {
-        let url = self.url("api/show");
-        let resp = self
-            .inner
-            .http
-            .post(&url)
-            .json(&serde_json::json!({ "model": model }))
-            .send()
-            .await
-            .map_err(|e| self.map_send_error(e))?;
-        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+        let limit = self.small_limit();
+        let found: Option<ollama_rs::models::ModelInfo> = self
+            .small("/api/show", limit, async {
+                let resp = self
+                    .inner
+                    .http
+                    .post(self.url("api/show"))
+                    .json(&serde_json::json!({ "model": model }))
+                    .send()
+                    .await
+                    .map_err(|e| self.map_send_error(e, "/api/show", limit))?;
+                if resp.status() == reqwest::StatusCode::NOT_FOUND {
+                    return Ok(None);
+                }
+                self.read_json("api/show", resp, limit).await.map(Some)
+            })
+            .await?;
+        let Some(info) = found else {
             return Err(self.not_found(model).await);
-        }
-        let info: ollama_rs::models::ModelInfo = self.read_json(url, resp).await?;
+        };
         let context_length = info
             .model_info
             .iter()
@@ -303,7 +450,7 @@ impl OllamaClient {
     async fn not_found(&self, model: &str) -> GenError {
         GenError::ModelNotFound {
             model: model.to_string(),
-            host: self.inner.host.clone(),
+            host: self.inner.shown_host.clone(),
             installed: self.installed_names().await,
         }
     }
@@ -315,7 +462,8 @@ impl OllamaClient {
         Ok(OllamaGenerator { client: self.clone(), model: model.to_string(), logprobs })
     }
 
-    /// POST `/api/chat`, retrying 503 with back-off; returns the streaming response.
+    /// POST `/api/chat`, retrying 503 with back-off; returns the streaming response once its
+    /// headers arrived (within the stall timeout).
     async fn post_chat(
         &self,
         body: &ChatBody<'_>,
@@ -323,21 +471,18 @@ impl OllamaClient {
     ) -> Result<reqwest::Response, GenError> {
         let url = self.url("api/chat");
         let settings = &self.inner.settings;
+        let wait = settings.stall_timeout;
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
             let send = self.inner.http.post(&url).json(body).send();
             let resp = tokio::select! {
                 _ = cancel.cancelled() => return Err(GenError::Cancelled),
-                r = tokio::time::timeout(settings.connect_timeout + settings.stall_timeout, send) => r,
+                r = tokio::time::timeout(wait, send) => r,
             };
             let resp = match resp {
-                Err(_) => {
-                    return Err(GenError::Stalled {
-                        secs: (settings.connect_timeout + settings.stall_timeout).as_secs_f64(),
-                    })
-                }
-                Ok(Err(e)) => return Err(self.map_send_error(e)),
+                Err(_) => return Err(self.no_answer("/api/chat", wait)),
+                Ok(Err(e)) => return Err(self.map_send_error(e, "/api/chat", wait)),
                 Ok(Ok(r)) => r,
             };
             let status = resp.status();
@@ -347,20 +492,31 @@ impl OllamaClient {
             if status == reqwest::StatusCode::NOT_FOUND {
                 return Err(self.not_found(body.model).await);
             }
-            let detail = error_detail(&resp.text().await.unwrap_or_default());
+            // An error body is read only so far and so long: it is for the message.
+            let detail = tokio::select! {
+                _ = cancel.cancelled() => return Err(GenError::Cancelled),
+                r = tokio::time::timeout(wait, read_capped(resp, MAX_ERROR_BODY)) => match r {
+                    Ok(Ok((b, _))) => error_detail(&b),
+                    _ => "(the error body did not arrive)".to_string(),
+                },
+            };
             if status == reqwest::StatusCode::SERVICE_UNAVAILABLE {
                 if attempt > settings.busy_retries {
-                    return Err(GenError::Busy { host: self.inner.host.clone(), attempts: attempt, detail });
+                    return Err(GenError::Busy {
+                        host: self.inner.shown_host.clone(),
+                        attempts: attempt,
+                        detail,
+                    });
                 }
-                let wait = settings.busy_backoff.saturating_mul(1 << (attempt - 1).min(16));
-                tracing::warn!(host = %self.inner.host, attempt, ?wait, "server busy (503), retrying");
+                let backoff = settings.busy_backoff.saturating_mul(1 << (attempt - 1).min(16));
+                tracing::warn!(host = %self.inner.shown_host, attempt, ?backoff, "server busy (503), retrying");
                 tokio::select! {
                     _ = cancel.cancelled() => return Err(GenError::Cancelled),
-                    _ = tokio::time::sleep(wait) => {}
+                    _ = tokio::time::sleep(backoff) => {}
                 }
                 continue;
             }
-            return Err(GenError::Http { status: status.as_u16(), url, detail });
+            return Err(GenError::Http { status: status.as_u16(), url: self.shown_url("api/chat"), detail });
         }
     }
 }
@@ -441,15 +597,13 @@ impl Generator for OllamaGenerator {
             top_logprobs: want_logprobs.then_some(req.top_logprobs.min(20)),
         };
         let resp = self.client.post_chat(&body, &cancel).await?;
-        let state = StreamState {
-            bytes: Box::pin(resp.bytes_stream()),
-            buf: Vec::new(),
-            pending: VecDeque::new(),
-            finished: false,
-            stall: self.client.inner.settings.stall_timeout,
+        let state = StreamState::new(
+            Box::pin(resp.bytes_stream()),
+            self.client.inner.settings.stall_timeout,
+            self.client.shown_url("api/chat"),
             cancel,
-            _slot: slot,
-        };
+            Some(slot),
+        );
         Ok(Box::pin(futures::stream::unfold(state, next_chunk)))
     }
 
@@ -463,23 +617,53 @@ type ByteStream = std::pin::Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + 
 /// Decoding state of one NDJSON response; holds the concurrency slot until dropped.
 struct StreamState {
     bytes: ByteStream,
-    buf: Vec<u8>,
+    lines: LineDecoder,
     pending: VecDeque<Result<Chunk, GenError>>,
     finished: bool,
     stall: Duration,
+    /// The URL as it may be shown, for messages.
+    url: String,
     cancel: CancellationToken,
-    _slot: super::limiter::Slot,
+    _slot: Option<super::limiter::Slot>,
 }
 
-/// Parse one complete NDJSON line into chunks.
-fn parse_line(line: &[u8], out: &mut VecDeque<Result<Chunk, GenError>>) -> bool {
-    let parsed: ChatLine = match serde_json::from_slice(line) {
+impl StreamState {
+    fn new(
+        bytes: ByteStream,
+        stall: Duration,
+        url: String,
+        cancel: CancellationToken,
+        slot: Option<super::limiter::Slot>,
+    ) -> Self {
+        Self {
+            bytes,
+            lines: LineDecoder::default(),
+            pending: VecDeque::new(),
+            finished: false,
+            stall,
+            url,
+            cancel,
+            _slot: slot,
+        }
+    }
+}
+
+/// Parse one complete NDJSON line into chunks; true when the response is over.
+///
+/// Invalid UTF-8 inside a line is replaced by U+FFFD rather than failing the candidate (Ollama
+/// itself never sends it; a proxy cutting a character might).
+fn parse_line(line: &[u8], url: &str, out: &mut VecDeque<Result<Chunk, GenError>>) -> bool {
+    let parsed: Result<ChatLine, _> = match serde_json::from_slice(line) {
+        Err(_) if std::str::from_utf8(line).is_err() => serde_json::from_str(&String::from_utf8_lossy(line)),
+        r => r,
+    };
+    let parsed = match parsed {
         Ok(l) => l,
         Err(e) => {
             let text = String::from_utf8_lossy(line);
             out.push_back(Err(GenError::Protocol {
-                url: "api/chat".into(),
-                detail: format!("bad stream line {}: {e}", truncate(&text, 120)),
+                url: url.to_string(),
+                detail: format!("bad stream line {}: {e}", crate::safe::clip(&text, 120)),
             }));
             return true;
         }
@@ -506,13 +690,6 @@ fn parse_line(line: &[u8], out: &mut VecDeque<Result<Chunk, GenError>>) -> bool 
     false
 }
 
-fn truncate(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
-    }
-}
-
 async fn next_chunk(mut st: StreamState) -> Option<(Result<Chunk, GenError>, StreamState)> {
     loop {
         if let Some(item) = st.pending.pop_front() {
@@ -522,13 +699,20 @@ async fn next_chunk(mut st: StreamState) -> Option<(Result<Chunk, GenError>, Str
             return None;
         }
         // Complete lines already buffered come first.
-        if let Some(pos) = st.buf.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = st.buf.drain(..=pos).collect();
-            let line = line.trim_ascii();
-            if !line.is_empty() {
-                st.finished = parse_line(line, &mut st.pending);
+        match st.lines.next_line() {
+            Ok(Some(line)) => {
+                let line = line.trim_ascii();
+                if !line.is_empty() {
+                    st.finished = parse_line(line, &st.url, &mut st.pending);
+                }
+                continue;
             }
-            continue;
+            Ok(None) => {}
+            Err(too_long) => {
+                st.finished = true;
+                let detail = format!("{too_long} (is this an Ollama server?)");
+                return Some((Err(GenError::Protocol { url: st.url.clone(), detail }), st));
+            }
         }
         let next = tokio::select! {
             _ = st.cancel.cancelled() => {
@@ -541,58 +725,31 @@ async fn next_chunk(mut st: StreamState) -> Option<(Result<Chunk, GenError>, Str
             Err(_) => {
                 st.finished = true;
                 let secs = st.stall.as_secs_f64();
-                return Some((Err(GenError::Stalled { secs }), st));
+                return Some((Err(GenError::Stalled { url: st.url.clone(), secs }), st));
             }
-            Ok(Some(Ok(bytes))) => st.buf.extend_from_slice(&bytes),
+            Ok(Some(Ok(bytes))) => st.lines.push(&bytes),
             Ok(Some(Err(e))) => {
                 st.finished = true;
-                return Some((Err(GenError::Dropped(error_chain(&e))), st));
+                let detail = format!("reading {}: {}", st.url, redact(&error_chain(&e)));
+                return Some((Err(GenError::Dropped(detail)), st));
             }
             Ok(None) => {
                 st.finished = true;
                 // A last line without a trailing newline still counts.
-                let rest = std::mem::take(&mut st.buf);
+                let rest = st.lines.take_rest();
                 let rest = rest.trim_ascii();
-                if !rest.is_empty() && parse_line(rest, &mut st.pending) {
+                if !rest.is_empty() && parse_line(rest, &st.url, &mut st.pending) {
                     continue;
                 }
-                st.pending.push_back(Err(GenError::Dropped(
-                    "the server closed the stream before it was done".into(),
-                )));
+                st.pending.push_back(Err(GenError::Dropped(format!(
+                    "{} closed the stream before it was done",
+                    st.url
+                ))));
             }
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hosts_are_normalised() {
-        assert_eq!(normalize_host("localhost").unwrap(), "http://localhost:11434");
-        assert_eq!(normalize_host("0.0.0.0:11434").unwrap(), "http://127.0.0.1:11434");
-        assert_eq!(normalize_host("http://10.0.0.2:8080/").unwrap(), "http://10.0.0.2:8080");
-        assert_eq!(normalize_host("https://ollama.example.com").unwrap(), "https://ollama.example.com");
-        assert!(normalize_host("").is_err());
-        assert!(normalize_host("ftp://x").is_err());
-    }
-
-    #[test]
-    fn versions_decide_logprobs() {
-        assert!(!version_has_logprobs("0.12.10"));
-        assert!(version_has_logprobs("0.12.11"));
-        assert!(version_has_logprobs("0.13.0-rc1"));
-        assert!(version_has_logprobs("1.0"));
-        assert!(version_has_logprobs("0.0.0"));
-        assert!(!version_has_logprobs("0.5.7"));
-        assert!(!version_has_logprobs("garbage"));
-    }
-
-    #[test]
-    fn a_stream_line_with_error_fails_the_candidate() {
-        let mut out = VecDeque::new();
-        assert!(parse_line(br#"{"error":"boom"}"#, &mut out));
-        assert_eq!(out.pop_front(), Some(Err(GenError::Stream("boom".into()))));
-    }
-}
+#[path = "ollama_tests.rs"]
+mod tests;

@@ -5,7 +5,10 @@ mod ollama_server;
 
 mod cli;
 mod engine;
+mod faults;
+mod faults_cli;
 mod ollama;
+mod throughput;
 mod tui;
 
 use std::time::Duration;
@@ -19,6 +22,7 @@ pub fn fast_settings() -> OllamaSettings {
         concurrency: 4,
         stall_timeout: Duration::from_millis(500),
         connect_timeout: Duration::from_secs(5),
+        request_timeout: Duration::from_secs(2),
         busy_retries: 3,
         busy_backoff: Duration::from_millis(5),
     }
