@@ -118,3 +118,21 @@ fn huge_powers_are_refused_not_computed() {
     assert!(!answers_equal("2^{16000}", "4^{8000}+1"));
     assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
 }
+
+/// Found by `extracted_answers_equal_themselves`: `$\\$` lost a backslash to the `\$` rule.
+#[test]
+fn dollars_around_a_row_break_keep_it() {
+    assert_eq!(normalize("$\\\\$"), "\\\\");
+    assert!(answers_equal("\\\\", "$\\\\$"));
+    assert_eq!(normalize("\\$18"), "18");
+    assert_eq!(normalize("$\\frac12$"), "\\frac{1}{2}");
+}
+
+/// Found by `extracted_answers_equal_themselves`: `\\(` lost its row break to the `\(` rule.
+#[test]
+fn delimiters_after_a_row_break_are_not_delimiters() {
+    assert_eq!(normalize("\\\\("), "\\\\(");
+    assert!(answers_equal("\\\\(", "$\\\\($"));
+    assert_eq!(normalize("\\(\\frac12\\)"), "\\frac{1}{2}");
+    assert_eq!(normalize("\\[x=3\\]"), "3");
+}
