@@ -1,5 +1,31 @@
 //! Answer equivalence: string match after normalisation, then structure (tuples, intervals,
 //! sets, lists, matrices, equations), then numeric or symbolic comparison of scalars.
+//!
+//! # How two scalars compare
+//!
+//! 1. **Exact.** When both sides have an exact rational value ([`super::exact`]: integer and
+//!    decimal literals of any length, `\frac`, `+ - * /`, `%`, `n!` up to 1000, integer
+//!    powers, roots of perfect powers, mixed numbers) they compare as exact rationals:
+//!    `2^{64}` ≠ `18446744073709551617`, `12345678901234567` ≠ `12345678901234568`,
+//!    `10^{309}` = 1 followed by 309 zeros, `0.5` = `\frac{1}{2}`.
+//!    One exception keeps MATH-style leniency: when the values differ, a decimal written with
+//!    a point or exponent is taken as a rounding and the 1e-4 relative tolerance applies —
+//!    `0.33333` = `\frac13` — unless both sides are bare numbers (`0.3` ≠ `0.30000000000000004`)
+//!    or both values are integers (`10081` ≠ `1.008\times10^4`).
+//! 2. **Size bound.** Every exact numerator and denominator stays within 2^14 bits (about
+//!    4,900 digits; a power is refused before it is computed), and a literal exponent
+//!    (`1e4000`) within ±4000. Beyond that, and beyond the `f64` range for floats, an answer
+//!    such as `10^{100000000}` has no value: it equals only itself as a normalised string.
+//! 3. **Float.** When a side has no exact value (`\sqrt{2}`, `\pi`, `e`, trigonometry, logs,
+//!    non-integer powers, `i`, or a decimal mixed with any of these) both sides are evaluated
+//!    as `f64` complex numbers and compared within relative tolerance 1e-4 (absolute 1e-9
+//!    near zero). An exact integer against a float that is an integer up to float error
+//!    compares exactly with that integer, so `10081` ≠ `10080\cos 0`.
+//! 4. **Symbolic.** Expressions with free variables are evaluated at six deterministic
+//!    sample points; at each point both sides are compared exactly when both are rational
+//!    functions (the sample points are exact dyadic rationals), else as floats as in 3.
+//!
+//! Tuples, intervals, sets, matrices and equations apply these rules element by element.
 
 use std::collections::BTreeSet;
 
