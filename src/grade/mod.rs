@@ -20,6 +20,8 @@ mod normalize;
 mod tests;
 #[cfg(test)]
 mod tests_exact;
+#[cfg(test)]
+mod tests_jsonl;
 
 pub use equal::answers_equal;
 pub use extract::extract_answer;

@@ -122,13 +122,14 @@ impl<'a> Lines<'a> {
 
 /// Reads one line into `buf` keeping at most `cap + 1` bytes of it (the rest is counted and
 /// dropped); returns the line's full length without its `\n`/`\r\n`, or `None` at the end.
-fn read_line_capped<R: std::io::BufRead>(
+pub(crate) fn read_line_capped<R: std::io::BufRead>(
     r: &mut R,
     buf: &mut Vec<u8>,
     cap: usize,
 ) -> std::io::Result<Option<usize>> {
     let mut len = 0usize;
     let mut any = false;
+    let mut last = None;
     loop {
         let chunk = match r.fill_buf() {
             Ok(c) => c,
@@ -146,6 +147,7 @@ fn read_line_capped<R: std::io::BufRead>(
         let room = (cap + 1).saturating_sub(buf.len());
         buf.extend_from_slice(&part[..part.len().min(room)]);
         len += part.len();
+        last = part.last().copied().or(last);
         let used = done.unwrap_or(part.len());
         r.consume(used);
         if done.is_some() {
@@ -155,9 +157,9 @@ fn read_line_capped<R: std::io::BufRead>(
     if !any {
         return Ok(None);
     }
-    if buf.last() == Some(&b'\r') && len <= cap {
-        buf.pop();
+    if last == Some(b'\r') {
         len -= 1;
+        buf.truncate(len);
     }
     Ok(Some(len))
 }
