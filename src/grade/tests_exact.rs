@@ -136,3 +136,21 @@ fn delimiters_after_a_row_break_are_not_delimiters() {
     assert_eq!(normalize("\\(\\frac12\\)"), "\\frac{1}{2}");
     assert_eq!(normalize("\\[x=3\\]"), "3");
 }
+
+#[test]
+fn adversarial_exact_inputs_stay_fast() {
+    let sums = ["4^{8000}"; 80].join("+");
+    let fracs: Vec<String> =
+        (0..30).map(|i| format!("\\frac{{2^{{{}}}+1}}{{3^{{{}}}}}", 16000 - i, 10000 - i)).collect();
+    let fracs = fracs.join("+");
+    let facts = ["1000!"; 60].join("+");
+    let poly = "(x+1)^{1000}-(1+x)^{1000}";
+    let start = std::time::Instant::now();
+    for s in [sums.as_str(), fracs.as_str(), facts.as_str(), poly] {
+        let t = std::time::Instant::now();
+        let _ = answers_equal(s, "1");
+        let _ = answers_equal(s, s.trim_end_matches('}'));
+        eprintln!("{:>6} bytes: {:?}", s.len(), t.elapsed());
+    }
+    assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
+}
