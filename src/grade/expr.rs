@@ -4,6 +4,10 @@
 //! expressions with free variables are compared by evaluating at sample points. Parsing is
 //! bounded (input length and nesting depth) and evaluation reports overflow, division by
 //! zero and undefined operations as `None`, so no input can panic or hang.
+//!
+//! Number literals keep their exact value (see `exact.rs`), so the same tree can also be
+//! evaluated as an exact rational; the float evaluation here is the fallback for irrational
+//! values (the rules are in `equal.rs`).
 
 use std::collections::BTreeSet;
 use std::f64::consts::{E, PI};
