@@ -219,6 +219,18 @@ mod tests {
     }
 
     #[test]
+    fn sizes_outside_the_limits_are_named_with_the_range() {
+        let e = Config::parse("[run]\nn = 100000\n", "c.toml").unwrap_err();
+        assert_eq!(e, "c.toml: run.n = 100000 is out of range (valid: 1..=1024)");
+        let e = Config::parse("concurrency = 0\n", "c.toml").unwrap_err();
+        assert_eq!(e, "c.toml: concurrency = 0 is out of range (valid: 1..=256)");
+        assert!(limits::check("temperature", f32::NAN, &limits::TEMPERATURE).is_err());
+        assert!(limits::check("width", 64, &limits::WIDTH).is_ok());
+        assert!(limits::check("depth", 201, &limits::DEPTH).is_err());
+        assert_eq!(Config::parse("[run]\nn = 1024\n", "c.toml").unwrap().run.n, Some(1024));
+    }
+
+    #[test]
     fn broken_files_fall_back_to_defaults_with_a_warning() {
         let dir = std::env::temp_dir().join(format!("ttc-config-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
