@@ -293,10 +293,23 @@ fn scalar_equal(x: &str, y: &str) -> bool {
     if x.is_empty() || y.is_empty() || x.contains('_') || y.contains('_') {
         return false;
     }
+    // Two integer literals compare exactly at any length, even past the parser's limit.
+    if let (Some(a), Some(b)) = (integer_literal(x), integer_literal(y)) {
+        return a == b;
+    }
     let (Some(ex), Some(ey)) = (expr::parse(x), expr::parse(y)) else {
         return false;
     };
     exprs_equal(&ex, &ey)
+}
+
+/// `-?[0-9]+` as an exact integer.
+fn integer_literal(s: &str) -> Option<num_bigint::BigInt> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
 }
 
 /// Deterministic pseudo-random sample values in [0.5, 2.5) for symbolic comparison.

@@ -154,3 +154,12 @@ fn adversarial_exact_inputs_stay_fast() {
     }
     assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
 }
+
+#[test]
+fn integer_literals_past_the_parser_limit_compare_exactly() {
+    let big = "7".repeat(3000);
+    assert!(answers_equal(&big, &format!("000{big}")));
+    assert!(answers_equal(&format!("-{big}"), &format!("-00{big}")));
+    assert!(!answers_equal(&big, &format!("{}8", &big[..2999])));
+    assert!(!answers_equal(&big, &format!("-{big}")));
+}
