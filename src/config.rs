@@ -7,6 +7,43 @@ use serde::Deserialize;
 use crate::strategy::{SelectionRule, VerifierKind};
 use crate::verify::Aggregation;
 
+/// The valid range of every run setting that sizes the work, in one place: command-line
+/// flags, `config.toml` and policy tables all check against these.
+pub mod limits {
+    use std::fmt::Display;
+    use std::ops::RangeInclusive;
+
+    /// Samples per problem (the budget N).
+    pub const N: RangeInclusive<usize> = 1..=1024;
+    /// Beam width M.
+    pub const WIDTH: RangeInclusive<usize> = 1..=64;
+    /// Most steps per solution in tree search.
+    pub const DEPTH: RangeInclusive<u32> = 1..=200;
+    /// Requests in flight at once per server.
+    pub const CONCURRENCY: RangeInclusive<usize> = 1..=256;
+    /// Parallel revision chains (each takes at least one sample of the budget N).
+    pub const CHAINS: RangeInclusive<usize> = 1..=1024;
+    /// Greedy rollout steps before scoring (0 = plain beam search); never more than a depth.
+    pub const LOOKAHEAD: RangeInclusive<u32> = 0..=200;
+    /// Sampling temperature.
+    pub const TEMPERATURE: RangeInclusive<f32> = 0.0..=2.0;
+
+    /// `Ok` when `value` lies in `range`, else `"KEY = VALUE is out of range (valid: A..=B)"`.
+    ///
+    /// NaN is never in range.
+    pub fn check<T: PartialOrd + Display>(
+        key: &str,
+        value: T,
+        range: &RangeInclusive<T>,
+    ) -> Result<(), String> {
+        if range.contains(&value) {
+            Ok(())
+        } else {
+            Err(format!("{key} = {value} is out of range (valid: {}..={})", range.start(), range.end()))
+        }
+    }
+}
+
 /// Settings a user may keep in `config.toml`. Every key is optional.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -91,11 +128,29 @@ pub fn default_config_path() -> Option<PathBuf> {
 
 impl Config {
     /// Parse config text; errors name `origin` and the offending key.
+    ///
+    /// Sizes are checked against [`limits`]: `concurrency`, `run.n` and `run.temperature`.
     pub fn parse(text: &str, origin: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|e| {
+        let config: Config = toml::from_str(text).map_err(|e| {
             let place = e.span().map(|s| line_of(text, s.start)).map(|l| format!(":{l}")).unwrap_or_default();
             format!("{origin}{place}: {}", e.message().trim())
-        })
+        })?;
+        config.check().map_err(|e| format!("{origin}: {e}"))?;
+        Ok(config)
+    }
+
+    /// Whether every size lies in its [`limits`] range.
+    fn check(&self) -> Result<(), String> {
+        if let Some(c) = self.concurrency {
+            limits::check("concurrency", c, &limits::CONCURRENCY)?;
+        }
+        if let Some(n) = self.run.n {
+            limits::check("run.n", n, &limits::N)?;
+        }
+        if let Some(t) = self.run.temperature {
+            limits::check("run.temperature", t, &limits::TEMPERATURE)?;
+        }
+        Ok(())
     }
 
     /// Load `path` (or the default location). A missing default file is not an
@@ -161,6 +216,18 @@ mod tests {
     fn a_bad_value_is_named() {
         let e = Config::parse("[run]\nverifier = \"magic\"\n", "c.toml").unwrap_err();
         assert!(e.contains("c.toml:2") && e.contains("magic"), "{e}");
+    }
+
+    #[test]
+    fn sizes_outside_the_limits_are_named_with_the_range() {
+        let e = Config::parse("[run]\nn = 100000\n", "c.toml").unwrap_err();
+        assert_eq!(e, "c.toml: run.n = 100000 is out of range (valid: 1..=1024)");
+        let e = Config::parse("concurrency = 0\n", "c.toml").unwrap_err();
+        assert_eq!(e, "c.toml: concurrency = 0 is out of range (valid: 1..=256)");
+        assert!(limits::check("temperature", f32::NAN, &limits::TEMPERATURE).is_err());
+        assert!(limits::check("width", 64, &limits::WIDTH).is_ok());
+        assert!(limits::check("depth", 201, &limits::DEPTH).is_err());
+        assert_eq!(Config::parse("[run]\nn = 1024\n", "c.toml").unwrap().run.n, Some(1024));
     }
 
     #[test]

@@ -1,8 +1,37 @@
 //! Answer equivalence: string match after normalisation, then structure (tuples, intervals,
 //! sets, lists, matrices, equations), then numeric or symbolic comparison of scalars.
+//!
+//! # How two scalars compare
+//!
+//! 1. **Exact.** When both sides have an exact rational value ([`super::exact`]: integer and
+//!    decimal literals of any length, `\frac`, `+ - * /`, `%`, `n!` up to 1000, integer
+//!    powers, roots of perfect powers, mixed numbers) they compare as exact rationals:
+//!    `2^{64}` ≠ `18446744073709551617`, `12345678901234567` ≠ `12345678901234568`,
+//!    `10^{309}` = 1 followed by 309 zeros, `0.5` = `\frac{1}{2}`.
+//!    One exception keeps MATH-style leniency: when the values differ, a decimal written with
+//!    a point or exponent is taken as a rounding and the 1e-4 relative tolerance applies —
+//!    `0.33333` = `\frac13` — unless both sides are bare numbers (`0.3` ≠ `0.30000000000000004`)
+//!    or both values are integers (`10081` ≠ `1.008\times10^4`).
+//! 2. **Size bound.** Every exact numerator and denominator stays within 2^14 bits (about
+//!    4,900 digits; a power is refused before it is computed), and a literal exponent
+//!    (`1e4000`) within ±4000. Beyond that, and beyond the `f64` range for floats, an answer
+//!    such as `10^{100000000}` has no value: it equals only itself as a normalised string.
+//! 3. **Float.** When a side has no exact value (`\sqrt{2}`, `\pi`, `e`, trigonometry, logs,
+//!    non-integer powers, `i`, or a decimal mixed with any of these) both sides are evaluated
+//!    as `f64` complex numbers and compared within relative tolerance 1e-4 (absolute 1e-9
+//!    near zero). An exact integer against a float that is an integer up to float error
+//!    compares exactly with that integer, so `10081` ≠ `10080\cos 0`.
+//! 4. **Symbolic.** Expressions with free variables are evaluated at six deterministic
+//!    sample points; at each point both sides are compared exactly when both are rational
+//!    functions (the sample points are exact dyadic rationals), else as floats as in 3.
+//!
+//! Tuples, intervals, sets, matrices and equations apply these rules element by element.
 
 use std::collections::BTreeSet;
 
+use num_traits::Signed;
+
+use super::exact::{self, Q};
 use super::expr::{self, Expr, C};
 use super::latex::{enclosed, find_command, split_top_level};
 use super::normalize::{normalize, strip_assignment};
@@ -264,23 +293,23 @@ fn scalar_equal(x: &str, y: &str) -> bool {
     if x.is_empty() || y.is_empty() || x.contains('_') || y.contains('_') {
         return false;
     }
+    // Two integer literals compare exactly at any length, even past the parser's limit.
+    if let (Some(a), Some(b)) = (integer_literal(x), integer_literal(y)) {
+        return a == b;
+    }
     let (Some(ex), Some(ey)) = (expr::parse(x), expr::parse(y)) else {
         return false;
     };
-    exprs_equal(&ex, &ey, literal(x), literal(y))
+    exprs_equal(&ex, &ey)
 }
 
-/// A plain decimal literal (`-12`, `0.5`) with whether it is an integer.
-fn literal(s: &str) -> Option<(f64, bool)> {
-    let body = s.strip_prefix('-').unwrap_or(s);
-    let ok = !body.is_empty()
-        && body.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && body.bytes().filter(|&b| b == b'.').count() <= 1
-        && body.bytes().any(|b| b.is_ascii_digit());
-    if !ok {
+/// `-?[0-9]+` as an exact integer.
+fn integer_literal(s: &str) -> Option<num_bigint::BigInt> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some((s.parse().ok()?, !body.contains('.')))
+    s.parse().ok()
 }
 
 /// Deterministic pseudo-random sample values in [0.5, 2.5) for symbolic comparison.
@@ -315,7 +344,7 @@ fn free_vars(a: &Expr, b: &Expr) -> Option<Vec<String>> {
     Some(union.into_iter().collect())
 }
 
-fn exprs_equal(a: &Expr, b: &Expr, lit_a: Option<(f64, bool)>, lit_b: Option<(f64, bool)>) -> bool {
+fn exprs_equal(a: &Expr, b: &Expr) -> bool {
     let vars = match free_vars(a, b) {
         None => {
             return match (a.eval(&expr::euler_env), b.eval(&expr::euler_env)) {
@@ -325,16 +354,34 @@ fn exprs_equal(a: &Expr, b: &Expr, lit_a: Option<(f64, bool)>, lit_b: Option<(f6
         }
         Some(v) => v,
     };
+    // A decimal may stand for a rounding (`0.3333` for 1/3) unless both sides are bare numbers.
+    let rounded = (a.has_decimal() || b.has_decimal()) && !(a.is_literal() && b.is_literal());
     if vars.is_empty() {
         let none = |_: &str| None;
-        return match (a.eval(&none), b.eval(&none)) {
-            (Some(x), Some(y)) => numbers_equal(x, y, lit_a, lit_b),
-            _ => false,
+        let no_exact = |_: &str| None;
+        return match (a.exact(&no_exact), b.exact(&no_exact)) {
+            (Some(p), Some(q)) => rationals_equal(&p, &q, rounded),
+            (Some(p), None) => b.eval(&none).is_some_and(|y| exact_float_equal(&p, y)),
+            (None, Some(q)) => a.eval(&none).is_some_and(|x| exact_float_equal(&q, x)),
+            (None, None) => match (a.eval(&none), b.eval(&none)) {
+                (Some(x), Some(y)) => values_close(x, y),
+                _ => false,
+            },
         };
     }
     let mut agreed = 0;
     for point in 0..SAMPLE_POINTS {
         let values = sample_values(vars.len(), point);
+        // Rational functions are compared exactly at the (dyadic rational) sample points.
+        let exact_env =
+            |name: &str| vars.iter().position(|v| v == name).and_then(|i| exact::from_float(values[i]));
+        if let (Some(p), Some(q)) = (a.exact(&exact_env), b.exact(&exact_env)) {
+            if !rationals_equal(&p, &q, rounded) {
+                return false;
+            }
+            agreed += 1;
+            continue;
+        }
         let env = |name: &str| vars.iter().position(|v| v == name).map(|i| C::real(values[i]));
         match (a.eval(&env), b.eval(&env)) {
             (Some(x), Some(y)) if values_close(x, y) => agreed += 1,
@@ -346,27 +393,38 @@ fn exprs_equal(a: &Expr, b: &Expr, lit_a: Option<(f64, bool)>, lit_b: Option<(f6
     agreed >= 2
 }
 
-/// Numeric equality that is exact where the answers are exact.
-///
-/// Two literals compare exactly; an integer literal against a value that is an integer
-/// (up to float error) compares exactly too — otherwise the 1e-4 relative tolerance would
-/// make `10081` equal `10080`.
-fn numbers_equal(x: C, y: C, lit_x: Option<(f64, bool)>, lit_y: Option<(f64, bool)>) -> bool {
-    let exact = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1.0);
-    match (lit_x, lit_y) {
-        (Some((a, _)), Some((b, _))) => return exact(a, b),
-        (Some((a, true)), None) | (None, Some((a, true))) => {
-            let other = if lit_x.is_some() { y } else { x };
-            if other.im.abs() <= ABS_TOL && other.re.is_finite() {
-                let r = other.re.round();
-                if (other.re - r).abs() <= 1e-9 * r.abs().max(1.0) {
-                    return exact(a, r);
-                }
-            }
-        }
-        _ => {}
+/// Two exact values: equal exactly, or — when `rounded` (a decimal that may be a rounding
+/// is involved) and not both are integers — within the relative tolerance, computed exactly.
+fn rationals_equal(p: &Q, q: &Q, rounded: bool) -> bool {
+    if p == q {
+        return true;
     }
-    values_close(x, y)
+    if !rounded || (p.is_integer() && q.is_integer()) {
+        return false;
+    }
+    let d = (p - q).abs();
+    let abs_tol = Q::new(1.into(), 1_000_000_000.into());
+    let larger = if p.abs() > q.abs() { p.abs() } else { q.abs() };
+    d <= abs_tol || d * Q::from_integer(10_000.into()) <= larger
+}
+
+/// An exact value against a float-only one (`\sqrt`, `\pi`, ...).
+///
+/// An exact integer compares exactly with the integer the float rounds to (when the float
+/// is one up to float error), otherwise the 1e-4 relative tolerance would make `10081`
+/// equal `10080`; other values compare within the tolerance.
+fn exact_float_equal(p: &Q, y: C) -> bool {
+    let Some(x) = exact::to_float(p) else {
+        // Outside the float range: no finite float can be close to it.
+        return false;
+    };
+    if p.is_integer() && y.im.abs() <= ABS_TOL && y.re.is_finite() {
+        let r = y.re.round();
+        if (y.re - r).abs() <= 1e-9 * r.abs().max(1.0) {
+            return (x - r).abs() <= 1e-12 * x.abs().max(r.abs()).max(1.0);
+        }
+    }
+    values_close(C::real(x), y)
 }
 
 /// Within relative tolerance 1e-4 (absolute 1e-9 near zero); infinities must match exactly.

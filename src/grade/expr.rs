@@ -4,9 +4,17 @@
 //! expressions with free variables are compared by evaluating at sample points. Parsing is
 //! bounded (input length and nesting depth) and evaluation reports overflow, division by
 //! zero and undefined operations as `None`, so no input can panic or hang.
+//!
+//! Number literals keep their exact value (see `exact.rs`), so the same tree can also be
+//! evaluated as an exact rational; the float evaluation here is the fallback for irrational
+//! values (the rules are in `equal.rs`).
 
 use std::collections::BTreeSet;
 use std::f64::consts::{E, PI};
+
+use num_traits::Signed;
+
+use super::exact::{self, Q};
 
 /// Longest expression (bytes) we try to parse; longer answers are compared as strings.
 const MAX_LEN: usize = 1000;
@@ -279,6 +287,12 @@ const GREEK: &[&str] = &[
 /// Parsed expression tree.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Expr {
+    /// A number as written, exactly; `integer` when written without `.` or an exponent.
+    Lit {
+        exact: Box<Q>,
+        integer: bool,
+    },
+    /// A constant with no literal spelling (`i`).
     Num(C),
     Var(String),
     Pi,
@@ -307,7 +321,7 @@ impl Expr {
             Expr::Var(v) => {
                 out.insert(v.clone());
             }
-            Expr::Num(_) | Expr::Pi | Expr::Inf => {}
+            Expr::Lit { .. } | Expr::Num(_) | Expr::Pi | Expr::Inf => {}
             Expr::Neg(a) | Expr::Func(_, a) | Expr::Fact(a) => a.vars(out),
             Expr::Add(a, b)
             | Expr::Sub(a, b)
@@ -324,6 +338,8 @@ impl Expr {
     /// Value under `env` (variable → value); `None` when undefined or when finite inputs overflow.
     pub(crate) fn eval(&self, env: &dyn Fn(&str) -> Option<C>) -> Option<C> {
         let (result, inputs): (C, [C; 2]) = match self {
+            // A literal beyond the float range (`1e400`) has no float value.
+            Expr::Lit { exact, .. } => return exact::to_float(exact).map(C::real),
             Expr::Num(c) => return Some(*c),
             Expr::Pi => return Some(C::real(PI)),
             Expr::Inf => return Some(C::real(f64::INFINITY)),
@@ -396,8 +412,8 @@ pub(crate) fn euler_env(name: &str) -> Option<C> {
 /// Lexical token.
 #[derive(Clone, Debug, PartialEq)]
 enum Tok {
-    /// A number literal and whether it was written as an integer.
-    Num(f64, bool),
+    /// A number literal (exact) and whether it was written as an integer.
+    Num(Box<Q>, bool),
     /// Bare letters: one variable letter or a known name like `sin` or `pi`.
     Ident(String),
     /// A control word without its backslash.
@@ -484,12 +500,15 @@ fn lex_number(chars: &[char], i: usize, toks: &mut Vec<Tok>) -> Option<usize> {
         }
     }
     let text: String = chars[i..j].iter().collect();
-    let value: f64 = text.parse().ok()?;
-    // `1e400` parses to infinity; a literal that overflows is not a number we can compare.
-    if !value.is_finite() {
-        return None;
-    }
-    toks.push(Tok::Num(value, integer));
+    let (mantissa, exp) = match text.split_once(['e', 'E']) {
+        // An exponent too long for i64 is far past the exact bound anyway.
+        Some((m, e)) => (m, e.parse::<i64>().ok()?),
+        None => (text.as_str(), 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    // Past the size bounds (`1e99999`) a literal is not a number we can compare.
+    let value = exact::decimal(int, frac, exp)?;
+    toks.push(Tok::Num(Box::new(value), integer));
     Some(j)
 }
 
@@ -533,6 +552,11 @@ struct Parser {
 
 fn bx(e: Expr) -> Box<Expr> {
     Box::new(e)
+}
+
+/// A small integer literal.
+fn int_lit(n: u32) -> Expr {
+    Expr::Lit { exact: Box::new(Q::from_integer(n.into())), integer: true }
 }
 
 impl Parser {
@@ -649,7 +673,7 @@ impl Parser {
             if self.eat_sym('!') {
                 e = Expr::Fact(bx(e));
             } else if self.eat_sym('%') {
-                e = Expr::Div(bx(e), bx(Expr::Num(C::real(100.0))));
+                e = Expr::Div(bx(e), bx(int_lit(100)));
             } else {
                 return Some(e);
             }
@@ -684,7 +708,7 @@ impl Parser {
                         let n = self.expr()?;
                         self.eat_sym(']').then_some(n)?
                     } else {
-                        Expr::Num(C::real(2.0))
+                        int_lit(2)
                     };
                     let radicand = self.arg()?;
                     Some(Expr::Root(bx(index), bx(radicand)))
@@ -712,25 +736,29 @@ impl Parser {
     }
 
     /// Integer followed by a proper fraction of integers is a mixed number: `1\frac{4}{5}` = 1.8.
-    fn mixed_number(&mut self, v: f64, integer: bool) -> Expr {
-        let plain = Expr::Num(C::real(v));
+    fn mixed_number(&mut self, v: Box<Q>, integer: bool) -> Expr {
+        let plain = Expr::Lit { exact: v, integer };
         if !integer || !self.peek_cmd(&["frac"]) {
             return plain;
         }
         let save = (self.pos, self.depth);
         self.pos += 1;
-        let int_arg = |p: &mut Self| -> Option<f64> {
+        let int_arg = |p: &mut Self| -> Option<Q> {
             let start = p.pos;
             let e = p.arg()?;
             let single = p.pos - start == 1 || (p.pos - start == 3);
             match (e, single) {
-                (Expr::Num(c), true) if c.is_real() && c.re.fract() == 0.0 => Some(c.re),
+                (Expr::Lit { exact, integer: true }, true) => Some(*exact),
                 _ => None,
             }
         };
         if let (Some(n), Some(d)) = (int_arg(self), int_arg(self)) {
-            if n >= 0.0 && n < d {
-                return Expr::Num(C::real(v + n / d));
+            if !n.is_negative() && n < d {
+                let frac = Expr::Div(
+                    bx(Expr::Lit { exact: Box::new(n), integer: true }),
+                    bx(Expr::Lit { exact: Box::new(d), integer: true }),
+                );
+                return Expr::Add(bx(plain), bx(frac));
             }
         }
         (self.pos, self.depth) = save;

@@ -5,6 +5,7 @@ use std::io::{self, BufRead, Write};
 use serde_json::{json, Value};
 
 use super::equal::answers_equal;
+use crate::problem::jsonl::{read_line_capped, MAX_LINE_BYTES};
 
 /// Counts from one [`grade_jsonl`] pass.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -39,18 +40,26 @@ pub fn grade_jsonl<R: BufRead, W: Write>(mut input: R, mut out: W) -> io::Result
     let mut buf = Vec::new();
     loop {
         buf.clear();
-        if input.read_until(b'\n', &mut buf)? == 0 {
+        // Capped: an enormous line is counted and dropped, never held in memory whole.
+        let Some(len) = read_line_capped(&mut input, &mut buf, MAX_LINE_BYTES)? else {
             break;
-        }
+        };
         summary.lines += 1;
         let line_no = summary.lines;
-        while matches!(buf.last(), Some(b'\n' | b'\r')) {
+        while matches!(buf.last(), Some(b'\r')) {
             buf.pop();
         }
         // Read bytes, not `lines()`: one line of bad UTF-8 must not abort the whole file.
-        let outcome = match std::str::from_utf8(&buf) {
-            Ok(text) => grade_outcome(text, line_no),
-            Err(_) => error(line_no, "invalid UTF-8".to_string()),
+        let outcome = if len > MAX_LINE_BYTES {
+            let limit = MAX_LINE_BYTES >> 20;
+            error(line_no, format!("line is {len} bytes long, more than the {limit} MiB allowed"))
+        } else {
+            match std::str::from_utf8(&buf) {
+                Ok(text) => grade_outcome(text, line_no),
+                Err(e) => {
+                    error(line_no, format!("invalid UTF-8 (bad byte at column {})", e.valid_up_to() + 1))
+                }
+            }
         };
         match &outcome {
             Outcome::Graded { equal: true, .. } => summary.equal += 1,

@@ -10,6 +10,7 @@
 //! never a panic, because answers come straight from language models.
 
 mod equal;
+mod exact;
 mod expr;
 mod extract;
 mod jsonl;
@@ -17,6 +18,10 @@ mod latex;
 mod normalize;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_exact;
+#[cfg(test)]
+mod tests_jsonl;
 
 pub use equal::answers_equal;
 pub use extract::extract_answer;

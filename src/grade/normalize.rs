@@ -93,10 +93,7 @@ const UNITS: &[&str] = &[
 /// MATH-style canonical form of an answer (see the module docs for the rules).
 pub fn normalize(answer: &str) -> String {
     let mut s = map_unicode(answer.trim());
-    for delim in ["\\(", "\\)", "\\[", "\\]"] {
-        s = s.replace(delim, "");
-    }
-    s = s.replace("\\$", "").replace('$', "");
+    s = strip_math_delimiters(&s);
     // A leading `\approx` (`\approx 3.5`) says how the number was obtained, not what it is.
     if let Some(rest) = s.trim_start().strip_prefix("\\approx") {
         s = rest.to_string();
@@ -129,6 +126,28 @@ pub fn normalize(answer: &str) -> String {
     s = slash_to_frac(&s);
     s = trim_decimal_zeros(&s);
     choice_letter(&s).unwrap_or(s)
+}
+
+/// Drops math delimiters `$`, `\(`, `\)`, `\[`, `\]` and escaped `\$` signs in one scan, so
+/// a `\\` row break stays whole: in `\\[2pt]` or `$\\$` the second backslash belongs to the
+/// row break, not to the bracket or the dollar.
+fn strip_math_delimiters(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek()) {
+            ('\\', Some('\\')) => {
+                chars.next();
+                out.push_str("\\\\");
+            }
+            ('\\', Some('$' | '(' | ')' | '[' | ']')) => {
+                chars.next();
+            }
+            ('$', _) => {}
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// `,\!` (plus any spaces after it) and `{,}` are how MATH typesets thousands separators

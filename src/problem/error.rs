@@ -19,6 +19,16 @@ pub enum ProblemError {
         "malformed problem at {0}; fix or remove that line, or load without strict mode to skip bad lines"
     )]
     Malformed(LineError),
+    /// No line of the input held JSON: the file is not JSONL at all.
+    #[error("{origin} is not a JSONL problems file ({first}); {hint}; expected one JSON object with a \"problem\" or \"question\" field per line")]
+    NotJsonl {
+        /// The file path or bundled set name.
+        origin: String,
+        /// The first line that failed, with its number and reason.
+        first: LineError,
+        /// What the file seems to be instead, and how to convert it.
+        hint: String,
+    },
     /// The input held no problems at all.
     #[error(
         "{origin} holds no valid problems; expected JSONL rows with a \"problem\" or \"question\" field"

@@ -37,54 +37,259 @@ impl fmt::Display for LineError {
 
 impl std::error::Error for LineError {}
 
+/// Longest line accepted as one problem (bytes, without the newline). MATH-500 rows are a
+/// few KiB; a longer line is almost surely not a problem row, and is skipped unparsed.
+pub const MAX_LINE_BYTES: usize = 4 << 20;
+
 /// Parse JSONL text; `origin` names the input in ids and errors.
 ///
 /// Malformed lines are skipped and reported, or with `strict` the first one
 /// is returned as [`ProblemError::Malformed`]. Zero valid problems is an
-/// error: [`ProblemError::Empty`], or the first skipped line when every line
-/// was malformed, since that says what to fix.
+/// error: [`ProblemError::Empty`], [`ProblemError::NotJsonl`] when no line even
+/// held JSON (a CSV, a pretty-printed JSON file, a binary file), or the first
+/// skipped line when every line was malformed, since that says what to fix.
 pub fn parse_jsonl(text: &str, origin: &str, strict: bool) -> Result<LoadReport, ProblemError> {
-    // Editors on Windows may prepend a BOM, which serde_json rejects.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut report = LoadReport::default();
-    for (i, line) in text.lines().enumerate() {
-        let line_no = i + 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        match parse_line(line) {
-            Ok(row) => report.problems.push(Problem {
-                id: format!("{origin}:{line_no}"),
-                text: row.text,
-                gold: row.gold,
-                source: Some(row.source.to_string()),
-                level: row.level,
-                subject: row.subject,
-            }),
-            Err(reason) => {
-                let err = LineError { origin: origin.to_string(), line: line_no, reason };
-                if strict {
-                    return Err(ProblemError::Malformed(err));
-                }
-                report.skipped.push(err);
-            }
-        }
+    parse_jsonl_bytes(text.as_bytes(), origin, strict)
+}
+
+/// [`parse_jsonl`] over raw bytes: a line that is not UTF-8 is one malformed line (skipped
+/// with its number, or the error in strict mode), not the end of the whole file.
+pub fn parse_jsonl_bytes(bytes: &[u8], origin: &str, strict: bool) -> Result<LoadReport, ProblemError> {
+    let mut lines = Lines::new(bytes);
+    let mut loader = Loader::new(origin, strict);
+    while let Some((line_no, line)) = lines.next_line() {
+        loader.line(line_no, line)?;
     }
-    if report.problems.is_empty() {
-        return Err(match report.skipped.into_iter().next() {
-            Some(first) => ProblemError::Malformed(first),
-            None => ProblemError::Empty { origin: origin.to_string() },
-        });
-    }
-    Ok(report)
+    loader.finish()
 }
 
 /// Read and parse a JSONL file; ids are `PATH:LINE`.
+///
+/// The file is read as bytes, line by line, so bad UTF-8 costs one line and an enormous
+/// line is skipped without being held in memory whole.
 pub fn load_jsonl(path: &Path, strict: bool) -> Result<LoadReport, ProblemError> {
     let origin = path.display().to_string();
-    let text =
-        std::fs::read_to_string(path).map_err(|source| ProblemError::Io { path: origin.clone(), source })?;
-    parse_jsonl(&text, &origin, strict)
+    let io_err = |source| ProblemError::Io { path: origin.clone(), source };
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    let mut reader = std::io::BufReader::new(file);
+    let mut loader = Loader::new(&origin, strict);
+    let mut buf = Vec::new();
+    let mut line_no = 0;
+    loop {
+        line_no += 1;
+        buf.clear();
+        let Some(len) = read_line_capped(&mut reader, &mut buf, MAX_LINE_BYTES).map_err(io_err)? else {
+            break;
+        };
+        let line = if len > MAX_LINE_BYTES { Line::TooLong(len) } else { Line::Bytes(&buf) };
+        loader.line(line_no, line)?;
+    }
+    loader.finish()
+}
+
+/// One input line as the loader sees it.
+enum Line<'a> {
+    Bytes(&'a [u8]),
+    /// Longer than [`MAX_LINE_BYTES`]; holds the full length in bytes.
+    TooLong(usize),
+}
+
+/// Splits bytes into lines (`\n`, with a trailing `\r` dropped), 1-based numbers.
+struct Lines<'a> {
+    rest: Option<&'a [u8]>,
+    line_no: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Lines { rest: Some(bytes), line_no: 0 }
+    }
+
+    fn next_line(&mut self) -> Option<(usize, Line<'a>)> {
+        let rest = self.rest?;
+        let (line, next) = match rest.iter().position(|&b| b == b'\n') {
+            Some(at) => (&rest[..at], Some(&rest[at + 1..])),
+            None if rest.is_empty() => return None,
+            None => (rest, None),
+        };
+        self.rest = next;
+        self.line_no += 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let shown = if line.len() > MAX_LINE_BYTES { Line::TooLong(line.len()) } else { Line::Bytes(line) };
+        Some((self.line_no, shown))
+    }
+}
+
+/// Reads one line into `buf` keeping at most `cap + 1` bytes of it (the rest is counted and
+/// dropped); returns the line's full length without its `\n`/`\r\n`, or `None` at the end.
+pub(crate) fn read_line_capped<R: std::io::BufRead>(
+    r: &mut R,
+    buf: &mut Vec<u8>,
+    cap: usize,
+) -> std::io::Result<Option<usize>> {
+    let mut len = 0usize;
+    let mut any = false;
+    let mut last = None;
+    loop {
+        let chunk = match r.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            break;
+        }
+        any = true;
+        let (part, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(at) => (&chunk[..at], Some(at + 1)),
+            None => (chunk, None),
+        };
+        let room = (cap + 1).saturating_sub(buf.len());
+        buf.extend_from_slice(&part[..part.len().min(room)]);
+        len += part.len();
+        last = part.last().copied().or(last);
+        let used = done.unwrap_or(part.len());
+        r.consume(used);
+        if done.is_some() {
+            break;
+        }
+    }
+    if !any {
+        return Ok(None);
+    }
+    if last == Some(b'\r') {
+        len -= 1;
+        buf.truncate(len);
+    }
+    Ok(Some(len))
+}
+
+/// Collects problems and skipped lines, line by line.
+struct Loader<'o> {
+    origin: &'o str,
+    strict: bool,
+    report: LoadReport,
+    /// Whether any non-blank line held JSON at all (even a wrong row).
+    saw_json: bool,
+    /// The first non-blank line's bytes (a prefix), for guessing what the file really is.
+    first: Option<Vec<u8>>,
+}
+
+impl<'o> Loader<'o> {
+    fn new(origin: &'o str, strict: bool) -> Self {
+        Loader { origin, strict, report: LoadReport::default(), saw_json: false, first: None }
+    }
+
+    fn line(&mut self, line_no: usize, line: Line<'_>) -> Result<(), ProblemError> {
+        let parsed = match line {
+            Line::TooLong(len) => Err(LineIssue::NotJson(format!(
+                "line is {len} bytes long, more than the {} MiB allowed for one problem",
+                MAX_LINE_BYTES >> 20
+            ))),
+            Line::Bytes(bytes) => {
+                // Editors on Windows may prepend a BOM, which serde_json rejects.
+                let bytes =
+                    if line_no == 1 { bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes) } else { bytes };
+                if bytes.iter().all(u8::is_ascii_whitespace) {
+                    return Ok(());
+                }
+                if self.first.is_none() {
+                    self.first = Some(bytes[..bytes.len().min(256)].to_vec());
+                }
+                match std::str::from_utf8(bytes) {
+                    Ok(text) => parse_line(text),
+                    Err(e) => Err(LineIssue::NotJson(format!(
+                        "not valid UTF-8 (bad byte at column {})",
+                        e.valid_up_to() + 1
+                    ))),
+                }
+            }
+        };
+        if self.first.is_none() {
+            self.first = Some(Vec::new());
+        }
+        match parsed {
+            Ok(row) => {
+                self.saw_json = true;
+                self.report.problems.push(Problem {
+                    id: format!("{}:{line_no}", self.origin),
+                    text: row.text,
+                    gold: row.gold,
+                    source: Some(row.source.to_string()),
+                    level: row.level,
+                    subject: row.subject,
+                });
+            }
+            Err(issue) => {
+                let not_json = matches!(issue, LineIssue::NotJson(_));
+                self.saw_json |= !not_json;
+                let reason = match issue {
+                    LineIssue::NotJson(r) | LineIssue::BadRow(r) => r,
+                };
+                let err = LineError { origin: self.origin.to_string(), line: line_no, reason };
+                if self.strict {
+                    // The very first line is not JSON: say what the file seems to be instead.
+                    if not_json && !self.saw_json && self.report.problems.is_empty() {
+                        return Err(self.not_jsonl(err));
+                    }
+                    return Err(ProblemError::Malformed(err));
+                }
+                self.report.skipped.push(err);
+            }
+        }
+        Ok(())
+    }
+
+    fn not_jsonl(&self, first: LineError) -> ProblemError {
+        let hint = guess_format(self.first.as_deref().unwrap_or_default());
+        ProblemError::NotJsonl { origin: self.origin.to_string(), first, hint }
+    }
+
+    fn finish(self) -> Result<LoadReport, ProblemError> {
+        // A pretty-printed JSON array (`[` alone on line 1) has its last element on a valid
+        // line of its own; loading just that one would hide that the file is not JSONL.
+        let array_file = self.first.as_deref().is_some_and(|f| f.trim_ascii() == b"[");
+        if array_file {
+            if let Some(first) = self.report.skipped.first() {
+                return Err(self.not_jsonl(first.clone()));
+            }
+        }
+        if !self.report.problems.is_empty() {
+            return Ok(self.report);
+        }
+        let saw_json = self.saw_json;
+        let hint = guess_format(self.first.as_deref().unwrap_or_default());
+        let origin = self.origin.to_string();
+        Err(match self.report.skipped.into_iter().next() {
+            Some(first) if !saw_json => ProblemError::NotJsonl { origin, first, hint },
+            Some(first) => ProblemError::Malformed(first),
+            None => ProblemError::Empty { origin },
+        })
+    }
+}
+
+/// Why a line is not a problem: not JSON at all, or JSON that is not a problem row.
+enum LineIssue {
+    NotJson(String),
+    BadRow(String),
+}
+
+/// What a file that holds no JSON lines most likely is, as advice.
+fn guess_format(first: &[u8]) -> String {
+    let text = String::from_utf8_lossy(first);
+    let t = text.trim_start();
+    let bad_utf8 = matches!(std::str::from_utf8(first), Err(e) if e.error_len().is_some());
+    if first.contains(&0) || (bad_utf8 && !text.contains('{')) {
+        "it looks like a binary file".to_string()
+    } else if t.starts_with('[') {
+        "it looks like one JSON array; put one object per line (e.g. jq -c '.[]' FILE)".to_string()
+    } else if t.starts_with('{') {
+        "it looks like pretty-printed JSON; put each object on a single line (e.g. jq -c . FILE)".to_string()
+    } else if t.contains(',') || t.contains('\t') {
+        "it looks like CSV or TSV; convert each row to a JSON object".to_string()
+    } else {
+        "expected one JSON object per line".to_string()
+    }
 }
 
 /// The fields of one row, before it gets an id.
@@ -96,8 +301,13 @@ struct Row {
     subject: Option<String>,
 }
 
-fn parse_line(line: &str) -> Result<Row, String> {
-    let value: Value = serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
+fn parse_line(line: &str) -> Result<Row, LineIssue> {
+    let value: Value =
+        serde_json::from_str(line).map_err(|e| LineIssue::NotJson(format!("invalid JSON: {e}")))?;
+    parse_row(value).map_err(LineIssue::BadRow)
+}
+
+fn parse_row(value: Value) -> Result<Row, String> {
     let Value::Object(obj) = value else {
         return Err(format!("expected a JSON object, found {}", kind_of(&value)));
     };
@@ -369,8 +579,16 @@ mod tests {
             }
             other => panic!("expected Empty, got {other:?}"),
         }
-        // Every line bad: report the first reason rather than a bare "empty".
+        // Every line bad: report the first reason rather than a bare "empty"; no line
+        // held JSON at all, so the file is not JSONL and the message says what it looks like.
         match parse_jsonl("a,b\n1,2", "data.csv", false) {
+            Err(ProblemError::NotJsonl { first, hint, .. }) => {
+                assert_eq!(first.line, 1);
+                assert!(hint.contains("CSV"), "{hint}");
+            }
+            other => panic!("expected NotJsonl, got {other:?}"),
+        }
+        match parse_jsonl("{\"q\": 1}\n[1]", "rows.jsonl", false) {
             Err(ProblemError::Malformed(e)) => assert_eq!(e.line, 1),
             other => panic!("expected Malformed, got {other:?}"),
         }

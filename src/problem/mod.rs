@@ -4,10 +4,12 @@
 pub mod bundled;
 pub mod error;
 pub mod jsonl;
+#[cfg(test)]
+mod tests_load;
 
 pub use bundled::{bundled, bundled_sets, load_indexed, resolve_pick, BundledSet};
 pub use error::ProblemError;
-pub use jsonl::{load_jsonl, parse_jsonl, LineError, LoadReport};
+pub use jsonl::{load_jsonl, parse_jsonl, parse_jsonl_bytes, LineError, LoadReport, MAX_LINE_BYTES};
 
 /// One problem with its gold answer and dataset metadata.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -43,6 +43,29 @@ pub struct PolicyEntry {
     pub reason: String,
 }
 
+impl PolicyEntry {
+    /// Whether every knob lies in its [`crate::config::limits`] range.
+    fn check(&self) -> Result<(), String> {
+        use crate::config::limits::{self, check};
+        if let Some(w) = self.width {
+            check("width", w, &limits::WIDTH)?;
+        }
+        if let Some(d) = self.depth {
+            check("depth", d, &limits::DEPTH)?;
+        }
+        if let Some(k) = self.lookahead {
+            check("lookahead", k, &limits::LOOKAHEAD)?;
+        }
+        if let Some(c) = self.chains {
+            check("chains", c, &limits::CHAINS)?;
+        }
+        if let Some(t) = self.temperature {
+            check("temperature", t, &limits::TEMPERATURE)?;
+        }
+        Ok(())
+    }
+}
+
 /// A strategy per difficulty bin.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,9 +74,14 @@ pub struct PolicyTable {
 }
 
 impl PolicyTable {
-    /// Parse and check a table: bins 1–5 each once, no nested adaptive.
+    /// Parse and check a table: bins 1–5 each once, no nested adaptive, every knob within
+    /// [`crate::config::limits`]. Errors start with `origin` (and the line, when known).
     pub fn parse(text: &str, origin: &str) -> Result<Self, String> {
-        let t: PolicyTable = toml::from_str(text).map_err(|e| format!("{origin}: {}", e.message().trim()))?;
+        let t: PolicyTable = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let place = line.map(|l| format!(":{l}")).unwrap_or_default();
+            format!("{origin}{place}: {}", e.message().trim())
+        })?;
         for b in 1..=5u8 {
             match t.bins.iter().filter(|e| e.bin == b).count() {
                 1 => {}
@@ -66,6 +94,9 @@ impl PolicyTable {
         }
         if t.bins.iter().any(|e| e.strategy == StrategyKind::Adaptive) {
             return Err(format!("{origin}: a bin cannot choose the adaptive strategy itself"));
+        }
+        for e in &t.bins {
+            e.check().map_err(|why| format!("{origin}: bin {}: {why}", e.bin))?;
         }
         Ok(t)
     }
