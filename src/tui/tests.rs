@@ -517,10 +517,15 @@ fn a_server_that_cannot_list_models_opens_the_no_server_screen() {
 fn the_header_and_footer_never_show_credentials_or_escapes() {
     let mut a = app();
     a.backend = "ollama http://me:secret@10.0.0.2:11434".into();
+    a.model = Some("evil\x1b[2J:latest".into());
     a.message = Some("server said \x1b]0;TITLE\x07 at http://me:secret@10.0.0.2:11434".into());
     let term = render(&a, 140, 36);
     let text = screen(&term);
     assert!(!text.contains("secret"), "{text}");
     assert!(text.contains("http://***@10.0.0.2:11434"), "{text}");
     assert!(!text.contains('\x1b') && text.contains("␛]0;TITLE"), "{text}");
+    assert!(text.contains("evil␛[2J:latest"), "{text}");
+    a.mode = Mode::NoServer { message: "cannot reach http://me:secret@10.0.0.2:11434/api/tags".into() };
+    let text = screen(&render(&a, 140, 36));
+    assert!(!text.contains("secret") && text.contains("http://***@10.0.0.2"), "{text}");
 }

@@ -257,7 +257,7 @@ fn draw_no_server(f: &mut Frame, area: Rect, app: &App, message: &str) {
         .border_style(Style::default().fg(t.warn))
         .title(Span::styled(" no model server ", Style::default().fg(t.warn).add_modifier(Modifier::BOLD)));
     let lines = vec![
-        Line::from(Span::styled(sanitize(message).into_owned(), Style::default().fg(t.fg))),
+        Line::from(Span::styled(sanitize(&redact(message)).into_owned(), Style::default().fg(t.fg))),
         Line::from(""),
         Line::from("Start Ollama with `ollama serve` and pull a model (`ollama pull qwen2.5:1.5b`),"),
         Line::from("or point ttc at another server with --host URL or OLLAMA_HOST."),
@@ -420,7 +420,7 @@ fn draw_pane(
     };
     let mut tail: Vec<Line<'static>> = Vec::new();
     if let Some(err) = &node.error {
-        for l in wrap_plain(&format!("✗ {}", sanitize(err)), inner.width as usize) {
+        for l in wrap_plain(&format!("✗ {}", sanitize(&redact(err))), inner.width as usize) {
             tail.push(Line::from(Span::styled(l, Style::default().fg(t.bad))));
         }
     }
@@ -540,7 +540,8 @@ fn draw_answers(f: &mut Frame, area: Rect, app: &App, run: &RunView) {
         ]));
     }
     if let Some(e) = &run.tree.error {
-        lines.push(Line::from(Span::styled(one_line(&sanitize(e), 120), Style::default().fg(t.bad))));
+        lines
+            .push(Line::from(Span::styled(one_line(&sanitize(&redact(e)), 120), Style::default().fg(t.bad))));
     }
     f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: true }), area);
 }

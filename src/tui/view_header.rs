@@ -31,7 +31,7 @@ pub(super) fn draw_header(f: &mut Frame, area: Rect, app: &App) {
         Span::styled(" ttc ", Style::default().fg(t.bg).bg(t.accent).add_modifier(Modifier::BOLD)),
         // The host may carry credentials (`http://user:pw@host`): never on screen.
         Span::styled(format!(" {} ", one_line(&sanitize(&redact(&app.backend)), 80)), bar),
-        Span::styled(format!(" {model} "), bar.add_modifier(Modifier::BOLD)),
+        Span::styled(format!(" {} ", one_line(&sanitize(&model), 60)), bar.add_modifier(Modifier::BOLD)),
         Span::styled(format!(" {run_label} "), bar.fg(t.dim)),
     ];
     if let Some(r) = app.run() {
