@@ -149,6 +149,16 @@ pub enum Setup {
 async fn setup(backend: Backend, client: OllamaClient) -> Setup {
     let chosen = match crate::cli::choose_backend(backend, &client, false).await {
         Ok(b) => b,
+        // `auto` promises a working view: a server that answers but not usably (an HTTP
+        // error, not Ollama, a timeout) is replaced too, and the status line says why.
+        Err(e) if backend == Backend::Auto => {
+            return Setup::Pocket {
+                reason: Some(format!(
+                    "using the embedded pocket model: Ollama failed ({})",
+                    crate::safe::clip(&e.message, 160)
+                )),
+            }
+        }
         Err(e) => return Setup::Failed(e.message),
     };
     if chosen == Backend::Pocket {

@@ -197,3 +197,24 @@ async fn a_broken_theme_is_reported_on_screen() {
     assert!(s.screen.text().contains("broken.toml"), "the warning stays while the run starts");
     s.quit_and_check_restored().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_auto_a_server_that_answers_with_errors_gives_way_to_the_embedded_model() {
+    // Answers every request with HTTP 500: reachable, but of no use.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(
+                b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\nConnection: close\r\n\r\noops",
+            );
+        }
+    });
+    let s = spawn(&["--backend", "auto", "--host", &url, "-n", "2"], "auto500");
+    s.screen.wait_for("pocket (embedded").await;
+    s.screen.wait_for("using the embedded pocket model: Ollama failed (HTTP 500").await;
+    s.screen.wait_for("#1").await;
+    s.quit_and_check_restored().await;
+}
