@@ -529,3 +529,19 @@ fn the_header_and_footer_never_show_credentials_or_escapes() {
     let text = screen(&render(&a, 140, 36));
     assert!(!text.contains("secret") && text.contains("http://***@10.0.0.2"), "{text}");
 }
+
+#[test]
+fn the_view_warns_about_an_exposed_host_and_never_shows_its_credentials() {
+    use clap::Parser;
+    let cli = crate::cli::Cli::parse_from([
+        "ttc",
+        "--backend",
+        "ollama",
+        "--host",
+        "http://me:secret@10.0.0.2:11434",
+    ]);
+    let (a, _client, warnings) = super::build_app(&cli.global, &cli.view, Some("dark"));
+    assert!(!a.backend.contains("secret") && a.backend.contains("***@10.0.0.2"), "{}", a.backend);
+    let w = super::startup_message(&warnings).unwrap();
+    assert!(w.contains("carries credentials") && w.contains("unencrypted") && !w.contains("secret"), "{w}");
+}
