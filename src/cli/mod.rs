@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::Config;
 use crate::model::ollama::{OllamaClient, OllamaSettings, DEFAULT_HOST};
+use crate::safe::{for_display, has_credentials, redact_host};
 
 pub use run::{
     build_verifier, choose_backend, default_model, embedded_pocket, read_file, resolve_problem, run_config,
@@ -44,11 +45,12 @@ pub struct GlobalArgs {
     /// Config file [default: the platform config dir, e.g. ~/.config/ttc/config.toml]
     #[arg(long, global = true, env = "TTC_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Requests in flight at once on the server [config: concurrency; default: 4]
-    #[arg(long, global = true)]
+    /// Requests in flight at once on the server, 1–256 [config: concurrency; default: 4]
+    #[arg(long, global = true, value_parser = usize_in(CONCURRENCY_MAX))]
     pub concurrency: Option<usize>,
-    /// Seconds without data before a stream fails [config: stall_timeout_secs; default: 120]
-    #[arg(long, global = true, value_name = "SECS")]
+    /// Seconds without data before a stream fails, more than 0 and at most 86400 (a day)
+    /// [config: stall_timeout_secs; default: 120]
+    #[arg(long, global = true, value_name = "SECS", value_parser = parse_stall_timeout)]
     pub stall_timeout: Option<f64>,
     /// Where models run: ollama, pocket (the embedded model), or auto (Ollama when it answers,
     /// else the embedded model)
@@ -97,6 +99,109 @@ pub enum PocketCommand {
     Eval(crate::pocket::EvalArgs),
 }
 
+/// Most candidates N (`-n`, `run.n`).
+pub const N_MAX: usize = 1024;
+/// Most beam width M (`--width`).
+pub const WIDTH_MAX: usize = 64;
+/// Most steps per solution (`--depth`).
+pub const DEPTH_MAX: u32 = 200;
+/// Most requests in flight (`--concurrency`, `concurrency`).
+pub const CONCURRENCY_MAX: usize = 256;
+/// Longest stall timeout, in seconds: a day (`--stall-timeout`, `stall_timeout_secs`).
+pub const STALL_TIMEOUT_MAX_SECS: f64 = 86_400.0;
+/// Highest sampling temperature (`--temperature`, `run.temperature`); the lowest is 0.
+pub const TEMPERATURE_MAX: f32 = 2.0;
+/// Most parallel chains C (`--chains`).
+pub const CHAINS_MAX: usize = 64;
+/// Most revisions per chain D (`--revisions`).
+pub const REVISIONS_MAX: usize = 64;
+/// Most greedy rollout steps k (`--lookahead`); 0 is allowed.
+pub const LOOKAHEAD_MAX: u32 = 16;
+/// Most tokens per candidate (`--max-tokens`, `run.max_tokens`).
+pub const MAX_TOKENS_MAX: u32 = 131_072;
+
+/// A clap parser for a `usize` flag in `1..=max`; clap names the flag and the range on error.
+pub fn usize_in(max: usize) -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..=max as u64)
+}
+
+/// A clap parser for a `u32` flag in `min..=max`.
+pub fn u32_in(min: u32, max: u32) -> clap::builder::RangedU64ValueParser<u32> {
+    clap::builder::RangedU64ValueParser::<u32>::new().range(min as u64..=max as u64)
+}
+
+fn parse_f64(s: &str) -> Result<f64, String> {
+    s.trim().parse::<f64>().map_err(|_| format!("{s:?} is not a number"))
+}
+
+/// `--stall-timeout`: more than 0 and at most a day.
+pub fn parse_stall_timeout(s: &str) -> Result<f64, String> {
+    let v = parse_f64(s)?;
+    if stall_timeout_ok(v) {
+        Ok(v)
+    } else {
+        Err(format!("{s} is not in (0, {STALL_TIMEOUT_MAX_SECS}] seconds (more than 0, at most a day)"))
+    }
+}
+
+fn stall_timeout_ok(v: f64) -> bool {
+    v.is_finite() && v > 0.0 && v <= STALL_TIMEOUT_MAX_SECS
+}
+
+/// `--temperature`: a finite number in 0..=2.
+pub fn parse_temperature(s: &str) -> Result<f32, String> {
+    let v = parse_f64(s)? as f32;
+    if temperature_ok(v) {
+        Ok(v)
+    } else {
+        Err(format!("{s} is not in 0..=2"))
+    }
+}
+
+fn temperature_ok(v: f32) -> bool {
+    v.is_finite() && (0.0..=TEMPERATURE_MAX).contains(&v)
+}
+
+/// `--top-p`: a number in (0, 1].
+pub fn parse_top_p(s: &str) -> Result<f32, String> {
+    let v = parse_f64(s)? as f32;
+    if v.is_finite() && v > 0.0 && v <= 1.0 {
+        Ok(v)
+    } else {
+        Err(format!("{s} is not in (0, 1] (more than 0, at most 1)"))
+    }
+}
+
+/// Config values out of range are dropped (the default applies) with a warning naming the
+/// file and the key; flags are checked by their parsers instead.
+fn check_config(config: &mut Config, origin: &str) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut warn = |key: &str, value: String, range: &str| {
+        warnings.push(format!("{origin}: {key} = {value} is out of range ({range}); using the default"));
+    };
+    if let Some(c) = config.concurrency.filter(|c| !(1..=CONCURRENCY_MAX).contains(c)) {
+        warn("concurrency", c.to_string(), "1..=256");
+        config.concurrency = None;
+    }
+    if let Some(s) = config.stall_timeout_secs.filter(|s| !stall_timeout_ok(*s)) {
+        warn("stall_timeout_secs", s.to_string(), "more than 0, at most 86400");
+        config.stall_timeout_secs = None;
+    }
+    if let Some(n) = config.run.n.filter(|n| !(1..=N_MAX).contains(n)) {
+        warn("run.n", n.to_string(), "1..=1024");
+        config.run.n = None;
+    }
+    if let Some(t) = config.run.temperature.filter(|t| !temperature_ok(*t)) {
+        warn("run.temperature", t.to_string(), "0..=2");
+        config.run.temperature = None;
+    }
+    if let Some(m) = config.run.max_tokens.filter(|m| !(1..=MAX_TOKENS_MAX).contains(m)) {
+        warn("run.max_tokens", m.to_string(), "1..=131072");
+        config.run.max_tokens = None;
+    }
+    warnings
+}
+
 /// A failure that ends the program with a one-line message.
 #[derive(Debug)]
 pub struct Failure {
@@ -122,15 +227,31 @@ pub struct Resolved {
     pub config: Config,
     pub host: String,
     pub settings: OllamaSettings,
+    /// What a person should know: a broken or out-of-range config, an exposed host.
+    pub warnings: Vec<String>,
 }
 
 impl GlobalArgs {
-    /// Apply the layers: flags, then environment, then config, then defaults.
+    /// Apply the layers (flags, then environment, then config, then defaults) and print
+    /// the warnings on stderr, once: for headless commands.
     pub fn resolve(&self) -> Resolved {
-        let (config, warning) = Config::load(self.config.as_deref());
-        if let Some(w) = warning {
-            eprintln!("ttc: warning: {w}");
+        let resolved = self.resolve_quietly();
+        for w in &resolved.warnings {
+            eprintln!("ttc: warning: {}", for_display(w, 400));
         }
+        resolved
+    }
+
+    /// [`GlobalArgs::resolve`] without printing: the view shows the warnings itself.
+    pub fn resolve_quietly(&self) -> Resolved {
+        let (mut config, warning) = Config::load(self.config.as_deref());
+        let mut warnings: Vec<String> = warning.into_iter().map(|w| w.to_string()).collect();
+        let origin = self
+            .config
+            .clone()
+            .or_else(crate::config::default_config_path)
+            .map_or_else(|| "config.toml".to_string(), |p| p.display().to_string());
+        warnings.extend(check_config(&mut config, &origin));
         let host = self
             .host
             .clone()
@@ -139,14 +260,47 @@ impl GlobalArgs {
             .unwrap_or_else(|| DEFAULT_HOST.to_string());
         let mut settings = OllamaSettings::default();
         if let Some(c) = self.concurrency.or(config.concurrency) {
-            settings.concurrency = c.max(1);
+            settings.concurrency = c;
         }
         if let Some(s) = self.stall_timeout.or(config.stall_timeout_secs) {
-            if s.is_finite() && s > 0.0 {
-                settings.stall_timeout = Duration::from_secs_f64(s);
-            }
+            // In range by now (flags by their parser, config by `check_config`), so this cannot panic.
+            settings.stall_timeout = Duration::from_secs_f64(s);
         }
-        Resolved { config, host, settings }
+        if self.backend != Backend::Pocket {
+            warnings.extend(host_warning(&host));
+        }
+        Resolved { config, host, settings, warnings }
+    }
+}
+
+/// A warning when talking to `host` exposes something: credentials in the URL (they go to
+/// the server with every request; ttc never prints them), or a remote host over plain http.
+fn host_warning(host: &str) -> Option<String> {
+    let shown = redact_host(host);
+    if has_credentials(host) {
+        return Some(format!(
+            "the host {shown} carries credentials; ttc hides them in its output, but they travel with every request{}",
+            if is_plain_remote(host) { " unencrypted (plain http://)" } else { "" }
+        ));
+    }
+    is_plain_remote(host).then(|| {
+        format!("{shown} is a remote host over plain http://: prompts and answers travel unencrypted; use https:// or a loopback address")
+    })
+}
+
+/// A non-loopback host reached over `http://` (a host with no scheme is http).
+fn is_plain_remote(host: &str) -> bool {
+    let trimmed = host.trim();
+    let with_scheme = if trimmed.contains("://") { trimmed.to_string() } else { format!("http://{trimmed}") };
+    let Ok(url) = reqwest::Url::parse(&with_scheme) else { return false };
+    if url.scheme() != "http" {
+        return false;
+    }
+    let Some(name) = url.host_str() else { return false };
+    let name = name.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    match name.parse::<std::net::IpAddr>() {
+        Ok(ip) => !ip.is_loopback() && !ip.is_unspecified(),
+        Err(_) => name != "localhost" && !name.ends_with(".localhost"),
     }
 }
 
@@ -161,13 +315,45 @@ impl Resolved {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logs();
+    install_panic_hook();
     match dispatch(cli) {
         Ok(code) => code,
         Err(f) => {
-            eprintln!("ttc: error: {}", f.message);
+            // Error texts carry server replies: no escape sequence or credential gets through.
+            eprintln!("ttc: error: {}", for_display(&f.message, MESSAGE_CHARS));
             ExitCode::from(f.code)
         }
     }
+}
+
+/// The most characters of an untrusted text in one message line.
+pub const MESSAGE_CHARS: usize = 2000;
+
+/// A panic prints one sanitized, clipped line instead of the default text: its message may
+/// quote a server reply. The view wraps this hook in its own, which restores the terminal first.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        let place = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("{}", panic_line(&message, &place));
+        if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
+            eprintln!("{}", std::backtrace::Backtrace::force_capture());
+        }
+    }));
+}
+
+/// What a panic prints.
+fn panic_line(message: &str, place: &str) -> String {
+    format!(
+        "ttc: internal error (a bug, please report it): {} at {}",
+        for_display(message, MESSAGE_CHARS),
+        for_display(place, 200)
+    )
 }
 
 /// Logs go to stderr only when asked for with `TTC_LOG` (e.g. `TTC_LOG=debug`).
@@ -196,5 +382,69 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             crate::pocket::eval(&a).map(|_| ExitCode::SUCCESS).map_err(|e| Failure::new(format!("{e:#}")))
         }
         None => rt.block_on(crate::tui::run(cli.global, cli.view, cli.theme)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_flags_refuse_out_of_range_values() {
+        for bad in ["1e308", "0", "-1", "NaN", "inf", "86400.5", "x"] {
+            assert!(parse_stall_timeout(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_stall_timeout("86400"), Ok(86_400.0));
+        assert_eq!(parse_stall_timeout("0.5"), Ok(0.5));
+        for bad in ["-1", "NaN", "inf", "-inf", "2.01"] {
+            assert!(parse_temperature(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_temperature("0"), Ok(0.0));
+        assert_eq!(parse_temperature("2"), Ok(2.0));
+        assert!(parse_top_p("0").is_err() && parse_top_p("1.5").is_err() && parse_top_p("NaN").is_err());
+        assert_eq!(parse_top_p("1"), Ok(1.0));
+    }
+
+    #[test]
+    fn config_values_out_of_range_fall_back_with_a_warning() {
+        let mut c = Config::parse(
+            "concurrency = 0\nstall_timeout_secs = 1e308\n[run]\nn = 100000\ntemperature = nan\nmax_tokens = 0\n",
+            "c.toml",
+        )
+        .unwrap();
+        let w = check_config(&mut c, "/x/c.toml");
+        assert_eq!(w.len(), 5, "{w:?}");
+        for key in ["concurrency", "stall_timeout_secs", "run.n", "run.temperature", "run.max_tokens"] {
+            assert!(w.iter().any(|m| m.starts_with(&format!("/x/c.toml: {key} = "))), "{key}: {w:?}");
+        }
+        assert_eq!(c.concurrency, None);
+        assert_eq!(c.stall_timeout_secs, None);
+        assert_eq!(c.run.n, None);
+        let mut ok = Config::parse("concurrency = 8\n[run]\nn = 16\ntemperature = 0.0\n", "c.toml").unwrap();
+        assert!(check_config(&mut ok, "c.toml").is_empty());
+        assert_eq!(ok.run.n, Some(16));
+    }
+
+    #[test]
+    fn exposed_hosts_are_warned_about_without_showing_credentials() {
+        let w = host_warning("http://me:secret@127.0.0.1:11434").unwrap();
+        assert!(w.contains("credentials") && w.contains("***@127.0.0.1") && !w.contains("secret"), "{w}");
+        let w = host_warning("http://gpu.lan:11434").unwrap();
+        assert!(w.contains("plain http://"), "{w}");
+        let w = host_warning("me:pw@10.1.2.3").unwrap();
+        assert!(w.contains("unencrypted") && !w.contains("pw"), "{w}");
+        for quiet in ["http://127.0.0.1:11434", "localhost", "http://[::1]:11434", "https://gpu.example.com"]
+        {
+            assert_eq!(host_warning(quiet), None, "{quiet}");
+        }
+    }
+
+    #[test]
+    fn a_panic_prints_one_safe_line() {
+        let line =
+            panic_line(&format!("bad reply from http://u:pw@h/ \x1b]0;T\x07{}", "x".repeat(5000)), "a.rs:1");
+        assert!(!line.contains('\x1b') && !line.contains('\x07') && !line.contains("pw@"), "{line}");
+        assert!(line.starts_with("ttc: internal error") && line.ends_with(" at a.rs:1"), "{line}");
+        assert!(line.len() < MESSAGE_CHARS + 200);
     }
 }

@@ -7,12 +7,16 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use super::{Backend, Failure, GlobalArgs, Resolved};
+use super::{
+    parse_temperature, parse_top_p, u32_in, usize_in, Backend, Failure, GlobalArgs, Resolved, CHAINS_MAX,
+    DEPTH_MAX, LOOKAHEAD_MAX, MAX_TOKENS_MAX, MESSAGE_CHARS, N_MAX, REVISIONS_MAX, WIDTH_MAX,
+};
 use crate::event::Event;
 use crate::model::ollama::OllamaClient;
 use crate::model::Generator;
 use crate::problem::{load_indexed, resolve_pick, Problem};
 use crate::run::SolvePrompt;
+use crate::safe::{for_display, redact};
 use crate::strategy::{RunConfig, SelectionRule, StrategyKind, VerifierKind};
 use crate::tree::RunTree;
 use crate::verify::{
@@ -44,8 +48,8 @@ pub struct RunArgs {
     /// Search strategy.
     #[arg(long, value_enum, default_value_t = StrategyKind::BestOfN)]
     pub strategy: StrategyKind,
-    /// Number of candidates [config: run.n; default: 8].
-    #[arg(short = 'n', long = "n", value_name = "N")]
+    /// Number of candidates, 1–1024 [config: run.n; default: 8].
+    #[arg(short = 'n', long = "n", value_name = "N", value_parser = usize_in(N_MAX))]
     pub n: Option<usize>,
     /// Verifier that scores each step [config: run.verifier; default: arith].
     #[arg(long, value_enum)]
@@ -62,32 +66,32 @@ pub struct RunArgs {
     /// Model for the judge verifier [config: verifier_model; default: the policy model].
     #[arg(long, value_name = "MODEL")]
     pub verifier_model: Option<String>,
-    /// Sampling temperature [config: run.temperature; default: 0.8].
-    #[arg(long, value_name = "T")]
+    /// Sampling temperature, 0–2 [config: run.temperature; default: 0.8].
+    #[arg(long, value_name = "T", value_parser = parse_temperature, allow_negative_numbers = true)]
     pub temperature: Option<f32>,
     /// Base seed; candidate i uses SEED + i.
     #[arg(long, value_name = "SEED", default_value_t = 0)]
     pub seed: u64,
-    /// Most tokens per candidate [config: run.max_tokens; default: 1024].
-    #[arg(long, value_name = "TOKENS")]
+    /// Most tokens per candidate, 1–131072 [config: run.max_tokens; default: 1024].
+    #[arg(long, value_name = "TOKENS", value_parser = u32_in(1, MAX_TOKENS_MAX))]
     pub max_tokens: Option<u32>,
-    /// Beam width M: children per kept beam, and subtrees N/M for DVTS [default: 4].
-    #[arg(long, value_name = "M")]
+    /// Beam width M, 1–64: children per kept beam, and subtrees N/M for DVTS [default: 4].
+    #[arg(long, value_name = "M", value_parser = usize_in(WIDTH_MAX))]
     pub width: Option<usize>,
-    /// Most steps per solution for tree search [default: 40].
-    #[arg(long, value_name = "STEPS")]
+    /// Most steps per solution for tree search, 1–200 [default: 40].
+    #[arg(long, value_name = "STEPS", value_parser = u32_in(1, DEPTH_MAX))]
     pub depth: Option<u32>,
-    /// Greedy rollout steps before scoring, for --strategy lookahead [default: 1].
-    #[arg(long, value_name = "K")]
+    /// Greedy rollout steps before scoring, 0–16, for --strategy lookahead [default: 1].
+    #[arg(long, value_name = "K", value_parser = u32_in(0, LOOKAHEAD_MAX))]
     pub lookahead: Option<u32>,
     /// Drop a tree-search child whose step repeats a sibling's.
     #[arg(long)]
     pub dedup: bool,
-    /// Parallel chains C for --strategy revise [default: 2].
-    #[arg(long, value_name = "C")]
+    /// Parallel chains C, 1–64, for --strategy revise [default: 2].
+    #[arg(long, value_name = "C", value_parser = usize_in(CHAINS_MAX))]
     pub chains: Option<usize>,
-    /// Attempts per chain D for --strategy revise [default: 4].
-    #[arg(long, value_name = "D")]
+    /// Attempts per chain D, 1–64, for --strategy revise [default: 4].
+    #[arg(long, value_name = "D", value_parser = usize_in(REVISIONS_MAX))]
     pub revisions: Option<usize>,
     /// How revisions pick the answer.
     #[arg(long, value_enum, value_name = "RULE")]
@@ -98,8 +102,8 @@ pub struct RunArgs {
     /// A policy table for --strategy adaptive (TOML, like assets/policy.toml).
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
-    /// Nucleus sampling threshold.
-    #[arg(long, value_name = "P")]
+    /// Nucleus sampling threshold, more than 0 and at most 1.
+    #[arg(long, value_name = "P", value_parser = parse_top_p)]
     pub top_p: Option<f32>,
     /// Top-k sampling.
     #[arg(long, value_name = "K")]
@@ -136,7 +140,7 @@ pub fn resolve_problem(args: &RunArgs) -> Result<Problem, Failure> {
     if let Some(path) = &args.dataset {
         let (problem, skipped) = load_indexed(path, args.index, args.strict)?;
         for s in skipped.iter().take(5) {
-            eprintln!("ttc: skipped {s}");
+            eprintln!("ttc: skipped {}", for_display(&s.to_string(), MESSAGE_CHARS));
         }
         if skipped.len() > 5 {
             eprintln!(
@@ -224,7 +228,7 @@ pub async fn prepare(global: &GlobalArgs, args: &RunArgs) -> Result<Prepared, Fa
         Some(p) => p,
         None if backend == Backend::Pocket => {
             let p = crate::pocket::problem(3, args.seed);
-            eprintln!("ttc: no problem given; using generated problem {}: {}", p.id, p.text);
+            eprintln!("ttc: no problem given; using generated problem {}: {}", shown(&p.id), shown(&p.text));
             p
         }
         None => return Err(resolve_problem(args).err().unwrap_or_else(|| Failure::new("no problem given"))),
@@ -343,7 +347,7 @@ pub async fn build_verifier(
             if say && !judge.info().logprobs {
                 eprintln!(
                     "ttc: note: the server at {} returns no logprobs (Ollama 0.12.11 or newer does); the judge samples {} verdicts per step instead",
-                    client.host(),
+                    redact(client.host()),
                     template.samples
                 );
             }
@@ -358,7 +362,7 @@ pub async fn default_model(client: &OllamaClient) -> Result<String, Failure> {
     models.into_iter().next().map(|m| m.name).ok_or_else(|| {
         Failure::new(format!(
             "no models are installed on {}. Pull one with `ollama pull qwen2.5:1.5b`, then pass --model",
-            client.host()
+            redact(client.host())
         ))
     })
 }
@@ -386,7 +390,7 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<ExitCode, Failure
             serde_json::to_writer(&mut out, &event)?;
             writeln!(out)?;
         } else if !args.json {
-            progress(&event, &tree);
+            progress(&event);
         }
         tree.apply(&event);
     }
@@ -396,7 +400,7 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<ExitCode, Failure
         serde_json::to_writer_pretty(&mut out, &tree.summary())?;
         writeln!(out)?;
     } else if !args.events {
-        print_result(&tree);
+        write_result(&mut stdout.lock(), &tree)?;
     }
     if interrupted {
         return Ok(ExitCode::from(130));
@@ -409,20 +413,27 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<ExitCode, Failure
 }
 
 /// One line on stderr for the events a person watching wants to see.
-fn progress(event: &Event, tree: &RunTree) {
-    match event {
-        Event::RunStarted(info) => eprintln!(
+fn progress(event: &Event) {
+    if let Some(line) = progress_line(event) {
+        eprintln!("{line}");
+    }
+}
+
+/// The progress line for `event`, if it has one; model and server text is made safe to print.
+fn progress_line(event: &Event) -> Option<String> {
+    Some(match event {
+        Event::RunStarted(info) => format!(
             "ttc: {} with n={} on {} ({} at {}), verifier {}",
             info.config.strategy,
             info.config.n,
-            info.problem.id,
-            info.generator.model,
-            info.generator.location,
-            info.verifier
+            shown(&info.problem.id),
+            shown(&info.generator.model),
+            shown(&info.generator.location),
+            shown(&info.verifier)
         ),
-        Event::NodeFinished { node, answer, correct, score, tokens, .. } => eprintln!(
+        Event::NodeFinished { node, answer, correct, score, tokens, .. } => format!(
             "  candidate {node}: answer {}{} score {} ({tokens} tokens)",
-            answer.as_deref().unwrap_or("—"),
+            answer.as_deref().map_or_else(|| "—".into(), shown),
             match correct {
                 Some(true) => " ✓",
                 Some(false) => " ✗",
@@ -430,46 +441,48 @@ fn progress(event: &Event, tree: &RunTree) {
             },
             score.map(|s| format!("{s:.3}")).unwrap_or_else(|| "—".into()),
         ),
-        Event::NodeFailed { node, error } => eprintln!("  candidate {node} failed: {error}"),
-        Event::Selection(s) => {
-            if let Some(note) = &s.note {
-                eprintln!("ttc: note: {note}");
-            }
+        Event::NodeFailed { node, error } => {
+            format!("  candidate {node} failed: {}", for_display(error, MESSAGE_CHARS))
         }
-        _ => {}
-    }
-    let _ = tree;
+        Event::Selection(s) => format!("ttc: note: {}", for_display(s.note.as_deref()?, MESSAGE_CHARS)),
+        _ => return None,
+    })
 }
 
-fn print_result(tree: &RunTree) {
+/// The tally, the selected answer and the budget, as plain text.
+fn write_result(out: &mut impl Write, tree: &RunTree) -> std::io::Result<()> {
     if let Some(sel) = &tree.selection {
         for t in &sel.answers {
-            println!(
+            writeln!(
+                out,
                 "{:>3} votes  weight {:>6.3}  {}{}",
                 t.votes,
                 t.weight,
-                t.answer,
+                shown(&t.answer),
                 match t.correct {
                     Some(true) => "  ✓",
                     Some(false) => "  ✗",
                     None => "",
                 }
-            );
+            )?;
         }
     }
     let b = &tree.budget;
     match &tree.selected {
-        Some(a) => println!(
-            "selected: {a}{}",
+        Some(a) => writeln!(
+            out,
+            "selected: {}{}",
+            shown(a),
             match tree.correct {
                 Some(true) => " (correct)",
                 Some(false) => " (wrong)",
                 None => "",
             }
-        ),
-        None => println!("selected: nothing"),
+        )?,
+        None => writeln!(out, "selected: nothing")?,
     }
-    println!(
+    writeln!(
+        out,
         "budget: {} generated + {} prompt tokens in {} requests, verifier {} calls / {} requests, {:.2} generation-equivalents, {:.2} s",
         b.policy_generated_tokens,
         b.policy_prompt_tokens,
@@ -478,5 +491,68 @@ fn print_result(tree: &RunTree) {
         b.verifier_requests,
         b.generation_equivalents,
         b.elapsed_ms as f64 / 1000.0
-    );
+    )
+}
+
+/// How an answer, a model name or a problem text from a model or a server is printed:
+/// no escape sequences, no credentials, at most a few lines' worth.
+fn shown(s: &str) -> String {
+    for_display(s, ANSWER_CHARS)
+}
+
+/// The most characters of one answer or name in plain output.
+const ANSWER_CHARS: usize = 300;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::{AnswerTally, Selection};
+
+    const HOSTILE: &str = "7\x1b]0;TITLE\x07\x1b[2J";
+
+    #[test]
+    fn the_plain_tally_carries_no_escape_sequences() {
+        let mut tree = RunTree::new();
+        tree.apply(&Event::Selection(Selection {
+            rule: SelectionRule::Weighted,
+            aggregation: Aggregation::Last,
+            answers: vec![AnswerTally {
+                answer: HOSTILE.into(),
+                votes: 2,
+                weight: 1.0,
+                best_score: None,
+                nodes: vec![0, 1],
+                correct: None,
+            }],
+            selected: Some(HOSTILE.into()),
+            selected_node: Some(0),
+            correct: None,
+            note: Some(format!("fell back {HOSTILE}")),
+        }));
+        tree.apply(&Event::RunFinished {
+            selected: Some(HOSTILE.into()),
+            correct: None,
+            budget: Default::default(),
+            error: None,
+        });
+        let mut out = Vec::new();
+        write_result(&mut out, &tree).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+        assert!(text.contains("selected: 7␛]0;TITLE␇␛[2J"), "{text}");
+        assert!(text.contains("votes  weight  1.000  7␛]0;TITLE"), "{text}");
+    }
+
+    #[test]
+    fn progress_lines_are_sanitized_and_redacted() {
+        let failed = Event::NodeFailed {
+            node: 3,
+            error: format!("cannot reach http://me:secret@10.0.0.2:11434/api/chat {HOSTILE}"),
+        };
+        let line = progress_line(&failed).unwrap();
+        assert!(!line.contains("secret") && !line.contains('\x1b'), "{line}");
+        assert!(line.contains("http://***@10.0.0.2:11434"), "{line}");
+        let long = Event::NodeFailed { node: 0, error: "x".repeat(10_000) };
+        assert!(progress_line(&long).unwrap().chars().count() < MESSAGE_CHARS + 100);
+    }
 }

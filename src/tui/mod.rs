@@ -13,6 +13,8 @@ pub mod terminal;
 pub mod text;
 pub mod theme;
 pub mod view;
+mod view_header;
+mod view_popups;
 pub mod view_revise;
 pub mod view_tree;
 
@@ -34,6 +36,7 @@ use crate::model::ollama::OllamaClient;
 use crate::model::Generator;
 use crate::problem::{bundled, bundled_sets, load_jsonl};
 use crate::run::SolvePrompt;
+use crate::safe::redact;
 use crate::strategy::Command;
 
 use app::{App, Effect, Mode, TextKey};
@@ -52,6 +55,7 @@ const DRAIN: Duration = Duration::from_millis(4);
 #[allow(clippy::large_enum_variant)] // nearly every message is a run event
 enum Msg {
     Run(usize, Event),
+    Setup(Setup),
     Models(Result<Vec<String>, String>),
 }
 
@@ -88,8 +92,8 @@ pub fn build_app(
     args: &RunArgs,
     theme_name: Option<&str>,
 ) -> (App, OllamaClient, Vec<String>) {
-    let resolved = global.resolve();
-    let mut warnings = Vec::new();
+    let resolved = global.resolve_quietly();
+    let mut warnings = resolved.warnings.clone();
     let name =
         theme_name.map(str::to_string).or(resolved.config.theme.clone()).unwrap_or_else(|| "dark".into());
     let (theme, w) = theme::load(&name, crate::config::themes_dir().as_deref());
@@ -105,7 +109,8 @@ pub fn build_app(
                 .unwrap_or_else(|_| unreachable!("the default host is valid"))
         }
     };
-    let mut app = App::new(theme, keymap, format!("ollama {}", client.host()), run_config(args, &resolved));
+    let backend = format!("ollama {}", redact(client.host()));
+    let mut app = App::new(theme, keymap, backend, run_config(args, &resolved));
     for set in bundled_sets() {
         if let Ok(ps) = bundled(set.name) {
             app.problems.push((set.name.to_string(), ps));
@@ -127,6 +132,117 @@ pub fn build_app(
     (app, client, warnings)
 }
 
+/// What the background setup found: where models run, and what the server offers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Setup {
+    /// The embedded model; `reason` says why when it replaced a server (`--backend auto`).
+    Pocket { reason: Option<String> },
+    /// The server answered with its models (or an error text when it could not list them).
+    Ollama { models: Result<Vec<String>, String>, remembered: Option<String> },
+    /// No usable server: what went wrong.
+    Failed(String),
+}
+
+/// Find the server and its models, off the UI loop: a server that accepts connections and
+/// never answers must not freeze the view. With `--backend auto` and no server, the embedded
+/// model takes over, so the view always works.
+async fn setup(backend: Backend, client: OllamaClient) -> Setup {
+    let chosen = match crate::cli::choose_backend(backend, &client, false).await {
+        Ok(b) => b,
+        // `auto` promises a working view: a server that answers but not usably (an HTTP
+        // error, not Ollama, a timeout) is replaced too, and the status line says why.
+        Err(e) if backend == Backend::Auto => {
+            return Setup::Pocket {
+                reason: Some(format!(
+                    "using the embedded pocket model: Ollama failed ({})",
+                    crate::safe::clip(&e.message, 160)
+                )),
+            }
+        }
+        Err(e) => return Setup::Failed(e.message),
+    };
+    if chosen == Backend::Pocket {
+        let reason = (backend == Backend::Auto).then(|| {
+            format!(
+                "no Ollama at {}: running the embedded pocket model (arithmetic chains)",
+                redact(client.host())
+            )
+        });
+        return Setup::Pocket { reason };
+    }
+    match client.list_models().await {
+        Ok(models) => Setup::Ollama {
+            models: Ok(models.into_iter().map(|m| m.name).collect()),
+            remembered: last_model_path().and_then(|p| std::fs::read_to_string(p).ok()),
+        },
+        Err(e) => Setup::Failed(e.to_string()),
+    }
+}
+
+/// Fold the setup's result into the app; returns whether the embedded model runs, and the
+/// effects to carry out (the run the flags asked for).
+pub fn apply_setup(app: &mut App, setup: Setup, args: &RunArgs, explicit_start: bool) -> (bool, Vec<Effect>) {
+    let mut explicit_start = explicit_start;
+    let mut note = None;
+    let pocket = matches!(setup, Setup::Pocket { .. });
+    match setup {
+        Setup::Pocket { reason } => {
+            note = reason;
+            app.backend = "pocket (embedded, no server)".into();
+            app.models = vec![POCKET_MODEL.to_string()];
+            app.model = Some(POCKET_MODEL.to_string());
+            app.problems.insert(0, ("pocket".into(), crate::pocket::problems(50, 1)));
+            if args.verifier.is_none() {
+                app.knobs.config.verifier = crate::strategy::VerifierKind::Prm;
+            }
+            if app.problem.is_none() {
+                // A demo that needs nothing: start on a generated problem at once.
+                app.problem = Some(crate::pocket::problem(3, args.seed));
+                explicit_start = true;
+            }
+        }
+        Setup::Ollama { models: Ok(models), remembered } => {
+            app.models = models;
+            if app.model.is_none() {
+                app.model = remembered
+                    .map(|m| m.trim().to_string())
+                    .filter(|m| app.models.contains(m))
+                    .or_else(|| app.models.first().cloned());
+            }
+            if app.model.is_none() {
+                note = Some(format!("no models on {}: `ollama pull qwen2.5:1.5b`", backend_host(app)));
+            }
+        }
+        Setup::Ollama { models: Err(message), .. } | Setup::Failed(message) => {
+            app.mode = Mode::NoServer { message };
+        }
+    }
+    let mut fx = Vec::new();
+    if !matches!(app.mode, Mode::NoServer { .. }) {
+        if explicit_start && app.runs.is_empty() {
+            fx = app.start_now();
+        } else if app.mode == Mode::Normal && app.runs.is_empty() {
+            app.mode = Mode::ProblemPicker { query: String::new(), selected: 0 };
+        }
+    }
+    // Starting a run clears the status line: say why the backend changed after it.
+    if note.is_some() {
+        app.message = note;
+    }
+    app.dirty = true;
+    (pocket, fx)
+}
+
+/// The host part of the header's backend label.
+fn backend_host(app: &App) -> &str {
+    app.backend.strip_prefix("ollama ").unwrap_or(&app.backend)
+}
+
+/// The status line at startup: every warning, joined (the first is also in the log).
+fn startup_message(warnings: &[String]) -> Option<String> {
+    (!warnings.is_empty()).then(|| warnings.join(" · "))
+}
+
 /// Run the interactive view until the user quits.
 pub async fn run(global: GlobalArgs, args: RunArgs, theme_name: Option<String>) -> Result<ExitCode, Failure> {
     let log = init_file_logs();
@@ -136,73 +252,24 @@ pub async fn run(global: GlobalArgs, args: RunArgs, theme_name: Option<String>) 
     for w in &warnings {
         tracing::warn!("{w}");
     }
-    app.message = warnings.first().cloned();
-    let mut explicit_start = app.problem.is_some();
-
-    // Find the server and a model before the first frame; with no server (and
-    // --backend auto) the embedded model takes over, so the view always works.
-    let backend = match crate::cli::choose_backend(global.backend, &client, false).await {
-        Ok(b) => b,
-        Err(e) => {
-            app.mode = Mode::NoServer { message: e.message };
-            global.backend
-        }
-    };
-    if backend == Backend::Pocket {
-        if global.backend == Backend::Auto {
-            app.message = Some(format!(
-                "no Ollama at {}: running the embedded pocket model (arithmetic chains)",
-                client.host()
-            ));
-        }
-        app.backend = "pocket (embedded, no server)".into();
-        app.models = vec![POCKET_MODEL.to_string()];
-        app.model = Some(POCKET_MODEL.to_string());
-        app.problems.insert(0, ("pocket".into(), crate::pocket::problems(50, 1)));
-        if args.verifier.is_none() {
-            app.knobs.config.verifier = crate::strategy::VerifierKind::Prm;
-        }
-        if app.problem.is_none() {
-            // A demo that needs nothing: start on a generated problem at once.
-            app.problem = Some(crate::pocket::problem(3, args.seed));
-            explicit_start = true;
-        }
-    } else if !matches!(app.mode, Mode::NoServer { .. }) {
-        match client.list_models().await {
-            Ok(models) => {
-                app.models = models.into_iter().map(|m| m.name).collect();
-                if app.model.is_none() {
-                    let remembered = last_model_path().and_then(|p| std::fs::read_to_string(p).ok());
-                    app.model = remembered
-                        .map(|m| m.trim().to_string())
-                        .filter(|m| app.models.contains(m))
-                        .or_else(|| app.models.first().cloned());
-                }
-                if app.model.is_none() {
-                    app.message = Some(format!("no models on {}: `ollama pull qwen2.5:1.5b`", client.host()));
-                }
-            }
-            Err(e) => app.mode = Mode::NoServer { message: e.to_string() },
-        }
-    }
-
+    let explicit_start = app.problem.is_some();
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let mut runs: Vec<RunControl> = Vec::new();
-    let ctx = Ctx {
-        client: client.clone(),
-        args: args.clone(),
-        tx: tx.clone(),
-        pocket: backend == Backend::Pocket,
-    };
-    if app.mode == Mode::Normal {
-        if explicit_start {
-            for fx in app.start_now() {
-                ctx.effect(fx, &mut runs);
-            }
-        } else {
-            app.mode = Mode::ProblemPicker { query: String::new(), selected: 0 };
-        }
+    let mut ctx = Ctx { client: client.clone(), args: args.clone(), tx: tx.clone(), pocket: false };
+
+    // The first frame comes at once; the server is asked in the background.
+    app.message = Some(match global.backend {
+        Backend::Pocket => "starting the embedded model…".to_string(),
+        _ => format!("connecting to {}…", redact(client.host())),
+    });
+    if let Some(w) = startup_message(&warnings) {
+        app.message = Some(format!("{w} · {}", app.message.take().unwrap_or_default()));
     }
+    let backend = global.backend;
+    let setup_tx = tx.clone();
+    tokio::spawn(async move {
+        let _ = setup_tx.send(Msg::Setup(setup(backend, client).await));
+    });
 
     let mut term = terminal::TerminalGuard::enter().map_err(|e| {
         Failure::new(format!("cannot take over the terminal: {e} (is this an interactive terminal?)"))
@@ -243,13 +310,13 @@ pub async fn run(global: GlobalArgs, args: RunArgs, theme_name: Option<String>) 
             },
             msg = rx.recv() => {
                 if let Some(m) = msg {
-                    on_msg(&mut app, m);
+                    on_msg(&mut app, m, &mut ctx, &mut runs, &warnings, explicit_start);
                     // Coalesce: drain what is queued, for at most a few milliseconds so
                     // keys and frames keep their turn under a full stream load.
                     let until = Instant::now() + DRAIN;
                     while Instant::now() < until {
                         match rx.try_recv() {
-                            Ok(m) => on_msg(&mut app, m),
+                            Ok(m) => on_msg(&mut app, m, &mut ctx, &mut runs, &warnings, explicit_start),
                             Err(_) => break,
                         }
                     }
@@ -312,9 +379,31 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-fn on_msg(app: &mut App, m: Msg) {
+fn on_msg(
+    app: &mut App,
+    m: Msg,
+    ctx: &mut Ctx,
+    runs: &mut Vec<RunControl>,
+    warnings: &[String],
+    explicit_start: bool,
+) {
     match m {
         Msg::Run(run, e) => app.on_event(run, &e),
+        Msg::Setup(setup) => {
+            app.message = None; // "connecting to …"
+            let (pocket, fx) = apply_setup(app, setup, &ctx.args, explicit_start);
+            ctx.pocket = pocket;
+            // Warnings stay on the status line after the setup, whatever it said.
+            if let Some(w) = startup_message(warnings) {
+                app.message = Some(match app.message.take() {
+                    Some(m) => format!("{w} · {m}"),
+                    None => w,
+                });
+            }
+            for e in fx {
+                ctx.effect(e, runs);
+            }
+        }
         Msg::Models(Ok(models)) => {
             app.models = models;
             if matches!(app.mode, Mode::NoServer { .. }) {

@@ -477,3 +477,71 @@ fn tree_and_fork_keys_have_defaults() {
     assert_eq!(press('g'), Some(Action::ToggleTree));
     assert_eq!(press('f'), Some(Action::Fork));
 }
+
+fn view_args(flags: &[&str]) -> crate::cli::RunArgs {
+    use clap::Parser;
+    let mut argv = vec!["ttc"];
+    argv.extend_from_slice(flags);
+    crate::cli::Cli::parse_from(argv).view
+}
+
+#[test]
+fn falling_back_to_the_embedded_model_says_why_on_screen() {
+    let mut a = app();
+    a.model = None;
+    let reason = "no Ollama at http://127.0.0.1:1: running the embedded pocket model".to_string();
+    let (pocket, fx) = super::apply_setup(
+        &mut a,
+        super::Setup::Pocket { reason: Some(reason.clone()) },
+        &view_args(&[]),
+        false,
+    );
+    assert!(pocket);
+    assert!(matches!(fx.as_slice(), [Effect::StartRun { model, .. }] if model == "pocket"), "{fx:?}");
+    assert_eq!(a.message.as_deref(), Some(reason.as_str()), "starting the run keeps the reason");
+    let text = screen(&render(&a, 140, 36));
+    assert!(text.contains("no Ollama at http://127.0.0.1:1"), "{text}");
+    assert!(text.contains("pocket (embedded"), "{text}");
+}
+
+#[test]
+fn a_server_that_cannot_list_models_opens_the_no_server_screen() {
+    let mut a = app();
+    let (pocket, fx) =
+        super::apply_setup(&mut a, super::Setup::Failed("timed out after 5 s".into()), &view_args(&[]), true);
+    assert!(!pocket && fx.is_empty());
+    assert_eq!(a.mode, Mode::NoServer { message: "timed out after 5 s".into() });
+}
+
+#[test]
+fn the_header_and_footer_never_show_credentials_or_escapes() {
+    let mut a = app();
+    a.backend = "ollama http://me:secret@10.0.0.2:11434".into();
+    a.model = Some("evil\x1b[2J:latest".into());
+    a.message = Some("server said \x1b]0;TITLE\x07 at http://me:secret@10.0.0.2:11434".into());
+    let term = render(&a, 140, 36);
+    let text = screen(&term);
+    assert!(!text.contains("secret"), "{text}");
+    assert!(text.contains("http://***@10.0.0.2:11434"), "{text}");
+    assert!(!text.contains('\x1b') && text.contains("␛]0;TITLE"), "{text}");
+    assert!(text.contains("evil␛[2J:latest"), "{text}");
+    a.mode = Mode::NoServer { message: "cannot reach http://me:secret@10.0.0.2:11434/api/tags".into() };
+    let text = screen(&render(&a, 140, 36));
+    assert!(!text.contains("secret") && text.contains("http://***@10.0.0.2"), "{text}");
+}
+
+#[test]
+fn the_view_warns_about_an_exposed_host_and_never_shows_its_credentials() {
+    use clap::Parser;
+    let cli = crate::cli::Cli::parse_from([
+        "ttc",
+        "--backend",
+        "ollama",
+        "--host",
+        "http://me:secret@10.0.0.2:11434",
+    ]);
+    let (a, _client, warnings) = super::build_app(&cli.global, &cli.view, Some("dark"));
+    assert!(!a.backend.contains("secret") && a.backend.contains("***@10.0.0.2"), "{}", a.backend);
+    let w = super::startup_message(&warnings).unwrap();
+    assert!(w.contains("carries credentials") && w.contains("unencrypted") && !w.contains("secret"), "{w}");
+}

@@ -5,18 +5,23 @@ use std::collections::HashMap;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::action::Action;
 use super::app::{one_line, App, Mode, RunView};
 use super::text::{latex_to_unicode, sanitize, Highlighter};
 use super::theme::Theme;
+use super::view_header::draw_header;
+use super::view_popups::{
+    centered, draw_editor, draw_help, draw_inspector, draw_model_picker, draw_problem_picker,
+};
 use super::view_revise::draw_revisions;
-use super::view_tree::{body_of, draw_tree, round_progress, Body};
+use super::view_tree::{body_of, draw_tree, Body};
 use crate::event::NodeId;
+use crate::safe::redact;
 use crate::tree::{NodeStatus, NodeView};
-use crate::verify::{Aggregation, StepDetail, StepScore};
+use crate::verify::Aggregation;
 
 /// Narrowest readable pane.
 pub const MIN_PANE_WIDTH: u16 = 34;
@@ -252,7 +257,7 @@ fn draw_no_server(f: &mut Frame, area: Rect, app: &App, message: &str) {
         .border_style(Style::default().fg(t.warn))
         .title(Span::styled(" no model server ", Style::default().fg(t.warn).add_modifier(Modifier::BOLD)));
     let lines = vec![
-        Line::from(Span::styled(sanitize(message).into_owned(), Style::default().fg(t.fg))),
+        Line::from(Span::styled(sanitize(&redact(message)).into_owned(), Style::default().fg(t.fg))),
         Line::from(""),
         Line::from("Start Ollama with `ollama serve` and pull a model (`ollama pull qwen2.5:1.5b`),"),
         Line::from("or point ttc at another server with --host URL or OLLAMA_HOST."),
@@ -268,119 +273,6 @@ fn draw_no_server(f: &mut Frame, area: Rect, app: &App, message: &str) {
     ];
     let r = centered(area, 80, 10);
     f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), r);
-}
-
-fn kv<'a>(t: &Theme, k: &'a str, v: String) -> Vec<Span<'a>> {
-    vec![Span::styled(k, Style::default().fg(t.dim)), Span::styled(v, Style::default().fg(t.fg))]
-}
-
-fn draw_header(f: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
-    let c = &app.knobs.config;
-    let bar = Style::default().bg(t.header_bg).fg(t.fg);
-    let run_label = if app.runs.is_empty() {
-        "no run yet".to_string()
-    } else {
-        format!("run {}/{}", app.current + 1, app.runs.len())
-    };
-    let model = app.run().map(|r| r.model.clone()).or(app.model.clone()).unwrap_or_else(|| "no model".into());
-    let mut l1 = vec![
-        Span::styled(" ttc ", Style::default().fg(t.bg).bg(t.accent).add_modifier(Modifier::BOLD)),
-        Span::styled(format!(" {} ", app.backend), bar),
-        Span::styled(format!(" {model} "), bar.add_modifier(Modifier::BOLD)),
-        Span::styled(format!(" {run_label} "), bar.fg(t.dim)),
-    ];
-    if let Some(r) = app.run() {
-        let state = if r.paused {
-            Span::styled(" PAUSED ", Style::default().fg(t.bg).bg(t.warn))
-        } else if !r.tree.finished {
-            Span::styled(" running ", bar.fg(t.status_streaming))
-        } else if r.tree.error.is_some() {
-            Span::styled(" ended with an error ", bar.fg(t.bad))
-        } else {
-            Span::styled(" finished ", bar.fg(t.status_done))
-        };
-        l1.push(state);
-        match body_of(&r.tree) {
-            Body::Tree => {
-                if let Some((round, limit)) = round_progress(&r.tree) {
-                    l1.push(Span::styled(
-                        format!(" round {round}/{limit} "),
-                        bar.add_modifier(Modifier::BOLD),
-                    ));
-                }
-            }
-            Body::Revise => {
-                let rev = r.tree.nodes.iter().filter_map(|n| n.revision).max().map_or(0, |x| x + 1);
-                let of = r.tree.info.as_ref().map(|i| i.config.revisions).unwrap_or_default();
-                l1.push(Span::styled(format!(" revision {rev}/{of} "), bar.add_modifier(Modifier::BOLD)));
-            }
-            Body::Panes => {}
-        }
-        if let Some(change) = r.tree.applied.last() {
-            l1.push(Span::styled(format!(" applied: {} ", one_line(change, 60)), bar.fg(t.accent)));
-        }
-    }
-    // Strategy and verifier are the run's own; the knobs show what the user set (live or pending).
-    let run_cfg = app.run().and_then(|r| r.tree.info.as_ref()).map(|i| &i.config);
-    let mut l2 = Vec::new();
-    l2.extend(kv(t, " strategy ", run_cfg.map_or(c.strategy, |r| r.strategy).to_string()));
-    l2.extend(kv(t, "  N ", c.n.to_string()));
-    l2.extend(kv(t, "  depth ", c.max_depth.to_string()));
-    l2.extend(kv(t, "  width ", c.width.to_string()));
-    l2.extend(kv(t, "  T ", format!("{:.1}", c.temperature)));
-    l2.extend(kv(t, "  verifier ", run_cfg.map_or(c.verifier, |r| r.verifier).to_string()));
-    l2.extend(kv(t, "  agg ", c.aggregation.to_string()));
-    l2.extend(kv(t, "  select ", c.selection.to_string()));
-    if app.latex {
-        l2.push(Span::styled("  LaTeX→Unicode", Style::default().fg(t.accent)));
-    }
-    let mut l3 = Vec::new();
-    if let Some(r) = app.run() {
-        let b = &r.tree.budget;
-        let generated: u64 = r.tree.nodes.iter().map(|n| n.tokens).sum();
-        let secs = b.elapsed_ms as f64 / 1000.0;
-        let rate = if secs > 0.0 { generated as f64 / secs } else { 0.0 };
-        l3.extend(kv(t, " tokens ", format!("{generated} gen / {} prompt", b.policy_prompt_tokens)));
-        l3.extend(kv(t, "  verifier ", format!("{} calls", b.verifier_calls)));
-        l3.extend(kv(
-            t,
-            "  requests ",
-            format!("{} running / {} queued", r.tree.load.running, r.tree.load.queued),
-        ));
-        l3.extend(kv(t, "  ", format!("{rate:.0} tok/s")));
-        l3.extend(kv(t, "  gen-eq ", format!("{:.2}", b.generation_equivalents)));
-        l3.extend(kv(t, "  ", format!("{secs:.1} s")));
-    }
-    let problem = app
-        .run()
-        .and_then(|r| r.tree.info.as_ref().map(|i| i.problem.clone()))
-        .or(app.problem.clone())
-        .map(|p| format!(" {}  {}", p.id, one_line(&sanitize(&p.text), 400)))
-        .unwrap_or_else(|| " no problem — press p to pick one".into());
-    let mut lines = vec![
-        Line::from(l1).style(bar),
-        Line::from(l2),
-        Line::from(l3),
-        Line::from(Span::styled(problem, Style::default().fg(t.dim))),
-    ];
-    if let Some(d) = app.run().and_then(|r| r.tree.difficulty.as_ref()) {
-        lines.push(Line::from(vec![
-            Span::styled(" difficulty ", Style::default().fg(t.dim)),
-            Span::styled(
-                format!("{:.2}", d.estimate),
-                Style::default().fg(t.score_color(Some(d.estimate))).add_modifier(Modifier::BOLD),
-            ),
-            Span::styled(format!(" · bin {}/5 ({})", d.bin, sanitize(&d.method)), Style::default().fg(t.fg)),
-            Span::styled(" → ", Style::default().fg(t.dim)),
-            Span::styled(
-                sanitize(&d.strategy).into_owned(),
-                Style::default().fg(t.accent).add_modifier(Modifier::BOLD),
-            ),
-            Span::styled(format!(": {}", one_line(&sanitize(&d.reason), 300)), Style::default().fg(t.fg)),
-        ]));
-    }
-    f.render_widget(Paragraph::new(lines), area);
 }
 
 fn status_style(t: &Theme, s: NodeStatus) -> (Style, &'static str) {
@@ -528,7 +420,7 @@ fn draw_pane(
     };
     let mut tail: Vec<Line<'static>> = Vec::new();
     if let Some(err) = &node.error {
-        for l in wrap_plain(&format!("✗ {}", sanitize(err)), inner.width as usize) {
+        for l in wrap_plain(&format!("✗ {}", sanitize(&redact(err))), inner.width as usize) {
             tail.push(Line::from(Span::styled(l, Style::default().fg(t.bad))));
         }
     }
@@ -648,7 +540,8 @@ fn draw_answers(f: &mut Frame, area: Rect, app: &App, run: &RunView) {
         ]));
     }
     if let Some(e) = &run.tree.error {
-        lines.push(Line::from(Span::styled(one_line(&sanitize(e), 120), Style::default().fg(t.bad))));
+        lines
+            .push(Line::from(Span::styled(one_line(&sanitize(&redact(e)), 120), Style::default().fg(t.bad))));
     }
     f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: true }), area);
 }
@@ -728,7 +621,12 @@ fn draw_footer(f: &mut Frame, area: Rect, app: &App) {
     }
     let mut spans = Vec::new();
     if let Some(m) = &app.message {
-        spans.push(Span::styled(format!(" {} ", one_line(m, 100)), Style::default().fg(t.bg).bg(t.warn)));
+        // Messages quote servers and files: sanitized, and as long as the line allows.
+        let room = (area.width as usize).saturating_sub(30).max(100);
+        spans.push(Span::styled(
+            format!(" {} ", one_line(&sanitize(&redact(m)), room)),
+            Style::default().fg(t.bg).bg(t.warn),
+        ));
         spans.push(Span::raw(" "));
     }
     for (key, what) in keys {
@@ -739,244 +637,4 @@ fn draw_footer(f: &mut Frame, area: Rect, app: &App) {
         spans.push(Span::styled(format!(" {what} "), Style::default().fg(t.dim)));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
-}
-
-fn centered(area: Rect, pct_w: u16, height: u16) -> Rect {
-    let w = (area.width * pct_w / 100).max(20).min(area.width);
-    let h = height.min(area.height);
-    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
-}
-
-fn popup(f: &mut Frame, r: Rect, t: &Theme, title: String) -> Rect {
-    f.render_widget(Clear, r);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(Style::default().fg(t.border_focused))
-        .style(Style::default().bg(t.bg).fg(t.fg))
-        .title(Span::styled(title, Style::default().fg(t.accent).add_modifier(Modifier::BOLD)));
-    let inner = block.inner(r);
-    f.render_widget(block, r);
-    inner
-}
-
-fn draw_help(f: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
-    let r = centered(area, 96, (Action::ALL.len() as u16).div_ceil(2) + 4);
-    let inner = popup(f, r, t, " keys — ? or Esc closes ".into());
-    let cols = Layout::default()
-        .direction(Direction::Horizontal)
-        .constraints([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)])
-        .split(inner);
-    let half = Action::ALL.len().div_ceil(2);
-    for (c, chunk) in Action::ALL.chunks(half).enumerate() {
-        let lines: Vec<Line> = chunk
-            .iter()
-            .map(|a| {
-                Line::from(vec![
-                    Span::styled(
-                        format!("{:>9} ", app.keymap.keys_for(*a).join(" ")),
-                        Style::default().fg(t.accent),
-                    ),
-                    Span::styled(a.describe(), Style::default().fg(t.fg)),
-                ])
-            })
-            .collect();
-        f.render_widget(Paragraph::new(lines), cols[c]);
-    }
-}
-
-/// Lines describing one verdict, for the inspector.
-fn verdict_lines(v: &StepScore, t: &Theme, width: usize) -> Vec<Line<'static>> {
-    let mut out = Vec::new();
-    let dim = Style::default().fg(t.dim);
-    match v.score {
-        Some(s) => out.push(Line::from(vec![
-            Span::styled("score ", dim),
-            Span::styled(
-                format!("{s:.4}"),
-                Style::default().fg(t.score_color(Some(s))).add_modifier(Modifier::BOLD),
-            ),
-        ])),
-        None => out.push(Line::from(vec![
-            Span::styled("unscored: ", Style::default().fg(t.warn)),
-            Span::raw(v.unscored.clone().unwrap_or_default()),
-        ])),
-    }
-    match &v.detail {
-        StepDetail::Judge { method, prompt, p_yes, p_no, top_logprobs, verdicts } => {
-            out.push(Line::from(vec![
-                Span::styled("method ", dim),
-                Span::raw(format!("{method:?}").to_lowercase()),
-            ]));
-            if let (Some(y), Some(n)) = (p_yes, p_no) {
-                out.push(Line::from(vec![
-                    Span::styled("p(Yes) ", dim),
-                    Span::raw(format!("{y:.4}")),
-                    Span::styled("  p(No) ", dim),
-                    Span::raw(format!("{n:.4}")),
-                ]));
-            }
-            if !top_logprobs.is_empty() {
-                let alts: Vec<String> = top_logprobs
-                    .iter()
-                    .take(10)
-                    .map(|a| format!("{:?} {:.3}", sanitize(&a.token), a.logprob.exp()))
-                    .collect();
-                out.push(Line::from(vec![Span::styled("alternatives ", dim), Span::raw(alts.join(", "))]));
-            }
-            if !verdicts.is_empty() {
-                let vs: Vec<String> = verdicts.iter().map(|v| format!("{:?}", sanitize(v))).collect();
-                out.push(Line::from(vec![Span::styled("sampled verdicts ", dim), Span::raw(vs.join(", "))]));
-            }
-            out.push(Line::from(Span::styled("prompt sent:", dim)));
-            for l in wrap_plain(&sanitize(prompt), width) {
-                out.push(Line::from(Span::styled(l, Style::default().fg(t.comment))));
-            }
-        }
-        StepDetail::Arith { claims } => {
-            for c in claims {
-                out.push(Line::from(vec![
-                    Span::styled(
-                        if c.ok { "✓ " } else { "✗ " },
-                        Style::default().fg(if c.ok { t.ok } else { t.bad }),
-                    ),
-                    Span::raw(sanitize(&c.text).into_owned()),
-                    Span::styled(
-                        c.actual.as_ref().map(|a| format!("   (left side is {a})")).unwrap_or_default(),
-                        dim,
-                    ),
-                ]));
-            }
-        }
-        StepDetail::Oracle { answer, gold } => out.push(Line::from(vec![
-            Span::styled("answer ", dim),
-            Span::raw(answer.clone().unwrap_or_else(|| "—".into())),
-            Span::styled("  gold ", dim),
-            Span::raw(gold.clone().unwrap_or_else(|| "—".into())),
-        ])),
-        StepDetail::None => {}
-    }
-    out.push(Line::from(vec![
-        Span::styled("verifier usage ", dim),
-        Span::raw(format!(
-            "{} requests, {} prompt + {} generated tokens",
-            v.usage.requests, v.usage.prompt_tokens, v.usage.generated_tokens
-        )),
-    ]));
-    out
-}
-
-fn draw_inspector(f: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
-    let r = centered(area, 86, area.height.saturating_sub(4));
-    let Some(run) = app.run() else { return };
-    let Some(node) = app.focused_node().and_then(|id| run.tree.nodes.get(id as usize)) else { return };
-    let Some(k) = app.step.filter(|k| *k < node.steps.len()) else { return };
-    let verifier = run.tree.info.as_ref().map(|i| i.verifier.clone()).unwrap_or_default();
-    let inner =
-        popup(f, r, t, format!(" candidate #{} · step {} · {} ", node.node, k + 1, sanitize(&verifier)));
-    let width = inner.width as usize;
-    let mut lines: Vec<Line<'static>> = Vec::new();
-    for l in wrap_plain(&sanitize(&node.steps[k].text), width) {
-        lines.push(Line::from(Span::styled(l, Style::default().fg(t.fg).add_modifier(Modifier::BOLD))));
-    }
-    lines.push(Line::from(""));
-    match &node.steps[k].verdict {
-        Some(v) => lines.extend(verdict_lines(v, t, width)),
-        None => lines.push(Line::from(Span::styled("not scored yet", Style::default().fg(t.dim)))),
-    }
-    lines.push(Line::from(""));
-    let mut aggs = vec![Span::styled("this candidate under each aggregation: ", Style::default().fg(t.dim))];
-    for a in Aggregation::ALL {
-        let s = node.score_with(a);
-        aggs.push(Span::styled(format!("{a} "), Style::default().fg(t.dim)));
-        aggs.push(Span::styled(
-            s.map(|x| format!("{x:.3}  ")).unwrap_or_else(|| "–  ".into()),
-            Style::default().fg(t.score_color(s)),
-        ));
-    }
-    lines.push(Line::from(aggs));
-    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
-}
-
-fn list_window(len: usize, selected: usize, height: usize) -> usize {
-    if height == 0 || selected < height {
-        0
-    } else {
-        (selected + 1 - height).min(len.saturating_sub(height))
-    }
-}
-
-fn draw_problem_picker(f: &mut Frame, area: Rect, app: &App, query: &str, selected: usize) {
-    let t = &app.theme;
-    let r = centered(area, 86, area.height.saturating_sub(4));
-    let inner = popup(f, r, t, " pick a problem ".into());
-    let items = app.picker_items(query);
-    let selected = selected.min(items.len().saturating_sub(1));
-    let mut lines = vec![Line::from(vec![
-        Span::styled("filter: ", Style::default().fg(t.dim)),
-        Span::styled(sanitize(query).into_owned(), Style::default().fg(t.fg)),
-        Span::styled("▏", Style::default().fg(t.accent)),
-        Span::styled(format!("   {} matches", items.len().saturating_sub(1)), Style::default().fg(t.dim)),
-    ])];
-    let h = (inner.height as usize).saturating_sub(1);
-    let start = list_window(items.len(), selected, h);
-    for (i, it) in items.iter().enumerate().skip(start).take(h) {
-        let style = if i == selected {
-            Style::default().bg(t.selected_bg).fg(t.fg)
-        } else {
-            Style::default().fg(t.fg)
-        };
-        lines.push(Line::from(Span::styled(one_line(&sanitize(&it.label), inner.width as usize), style)));
-    }
-    f.render_widget(Paragraph::new(lines), inner);
-}
-
-fn draw_model_picker(f: &mut Frame, area: Rect, app: &App, selected: usize) {
-    let t = &app.theme;
-    let r = centered(area, 50, (app.models.len() as u16 + 2).clamp(5, area.height.saturating_sub(4)));
-    let inner = popup(f, r, t, " pick a model ".into());
-    if app.models.is_empty() {
-        f.render_widget(
-            Paragraph::new(Span::styled("asking the server…", Style::default().fg(t.dim))),
-            inner,
-        );
-        return;
-    }
-    let h = inner.height as usize;
-    let start = list_window(app.models.len(), selected, h);
-    let lines: Vec<Line> = app
-        .models
-        .iter()
-        .enumerate()
-        .skip(start)
-        .take(h)
-        .map(|(i, m)| {
-            let current = app.model.as_deref() == Some(m.as_str());
-            let style = if i == selected { Style::default().bg(t.selected_bg) } else { Style::default() };
-            Line::from(Span::styled(format!("{}{}", if current { "● " } else { "  " }, sanitize(m)), style))
-        })
-        .collect();
-    f.render_widget(Paragraph::new(lines), inner);
-}
-
-fn draw_editor(f: &mut Frame, area: Rect, app: &App, text: &str) {
-    let t = &app.theme;
-    let r = centered(area, 80, 12);
-    let inner = popup(f, r, t, " your problem — Ctrl-S runs it, Esc cancels ".into());
-    let mut lines: Vec<Line> = Vec::new();
-    for l in wrap_plain(&sanitize(text), inner.width.saturating_sub(1) as usize) {
-        lines.push(Line::from(l));
-    }
-    if lines.is_empty() {
-        lines.push(Line::from(""));
-    }
-    if let Some(last) = lines.last_mut() {
-        last.spans.push(Span::styled("▏", Style::default().fg(t.accent)));
-    }
-    let h = inner.height as usize;
-    if lines.len() > h {
-        lines.drain(..lines.len() - h);
-    }
-    f.render_widget(Paragraph::new(lines), inner);
 }

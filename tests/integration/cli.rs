@@ -396,3 +396,103 @@ async fn every_strategy_runs_on_the_embedded_model() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn out_of_range_flags_exit_2_naming_the_flag_and_the_range() {
+    for (flag, value, range) in [
+        ("-n", "0", "1..=1024"),
+        ("-n", "100000", "1..=1024"),
+        ("--width", "0", "1..=64"),
+        ("--width", "1000000", "1..=64"),
+        ("--depth", "0", "1..=200"),
+        ("--concurrency", "0", "1..=256"),
+        ("--chains", "0", "1..=64"),
+        ("--revisions", "65", "1..=64"),
+        ("--lookahead", "17", "0..=16"),
+        ("--max-tokens", "0", "1..=131072"),
+        ("--stall-timeout", "1e308", "86400"),
+        ("--stall-timeout", "0", "86400"),
+        ("--temperature", "-1", "0..=2"),
+        ("--temperature", "NaN", "0..=2"),
+        ("--temperature", "inf", "0..=2"),
+        ("--top-p", "0", "(0, 1]"),
+    ] {
+        let o = ttc(&["run", "--backend", "pocket", "--problem", "What is 1 + 1?", flag, value]).await;
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}: {err}");
+        let shown = if flag == "-n" { "--n" } else { flag };
+        assert!(err.contains(shown) && err.contains(range), "{flag} {value}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // The view takes the same flags, checked before it touches the terminal.
+    let o = ttc(&["--backend", "pocket", "--width", "0"]).await;
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--width"), "{}", stderr(&o));
+    // The limits are in --help.
+    let help = stdout(&ttc(&["run", "--help"]).await);
+    for limit in ["1–1024", "1–64", "1–200", "1–256", "86400", "0–2"] {
+        assert!(help.contains(limit), "--help lacks {limit}:\n{help}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn out_of_range_config_values_are_named_and_defaults_are_used() {
+    let dir = std::env::temp_dir().join(format!("ttc-cli-range-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("config.toml");
+    std::fs::write(&cfg, "stall_timeout_secs = 1e308\nconcurrency = 0\n[run]\nn = 0\ntemperature = nan\n")
+        .unwrap();
+    let c = cfg.to_str().unwrap();
+    let o = ttc(&["run", "--backend", "pocket", "--config", c, "--json"]).await;
+    let err = stderr(&o);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{err}");
+    for key in ["stall_timeout_secs", "concurrency", "run.n", "run.temperature"] {
+        assert!(err.contains(&format!("{c}: {key} = ")), "{key}: {err}");
+    }
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["run"]["config"]["n"], 8, "the default N");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn escape_sequences_in_error_texts_never_reach_the_terminal() {
+    let o = ttc(&["run", "--dataset", "/nonexistent/\x1b]0;TITLE\x07\x1b[2J.jsonl"]).await;
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("ttc: error:") && err.contains("␛]0;TITLE␇"), "{err}");
+    assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err:?}");
+    // A skipped line names its file: the name is shown, not obeyed.
+    let dir = std::env::temp_dir().join(format!("ttc-cli-esc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("p\x1b[2J.jsonl");
+    std::fs::write(&file, "{\"problem\": \"What is 1 + 1?\", \"answer\": \"2\"}\n{\"problem\": 5}\n")
+        .unwrap();
+    let o =
+        ttc(&["run", "--backend", "pocket", "--dataset", file.to_str().unwrap(), "-n", "1", "--json"]).await;
+    let err = stderr(&o);
+    assert!(err.contains("ttc: skipped") && err.contains("p␛[2J.jsonl:2"), "{err}");
+    assert!(!err.contains('\x1b'), "{err:?}");
+    std::fs::remove_dir_all(&dir).ok();
+    let o = ttc(&["grade", "--jsonl", "/nonexistent/\x1b[2J.jsonl"]).await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!stderr(&o).contains('\x1b') && stderr(&o).contains("␛[2J"), "{:?}", stderr(&o));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_in_the_host_are_warned_about_and_never_printed() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    let host = server.url.replace("http://", "http://me:secret@");
+    let o = ttc(&["run", "--host", &host, "--model", "tiny-math", "--problem", "What is 2 * 21?", "-n", "2"])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (out, err) = (stdout(&o), stderr(&o));
+    assert!(!out.contains("secret") && !err.contains("secret"), "{out}\n{err}");
+    assert_eq!(err.matches("carries credentials").count(), 1, "{err}");
+    // The progress line names the host, redacted.
+    assert!(err.contains("***@127.0.0.1"), "{err}");
+    let o =
+        ttc(&["run", "--backend", "ollama", "--host", "http://me:secret@127.0.0.1:1", "--problem", "1 + 1?"])
+            .await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!stderr(&o).contains("secret"), "{}", stderr(&o));
+}

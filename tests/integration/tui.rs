@@ -22,7 +22,12 @@ impl Screen {
 
     /// Wait until the screen shows `what`.
     async fn wait_for(&self, what: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        self.wait_for_within(what, Duration::from_secs(20)).await;
+    }
+
+    /// Wait at most `limit` until the screen shows `what`.
+    async fn wait_for_within(&self, what: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             if self.text().contains(what) {
                 return;
@@ -84,9 +89,14 @@ impl Session {
     }
 
     /// Quit with `q` and check the terminal was left as it was found.
-    async fn quit_and_check_restored(mut self) {
+    async fn quit_and_check_restored(self) {
+        self.quit_within_and_check_restored(Duration::from_secs(10)).await;
+    }
+
+    /// Quit with `q`, expect the process gone within `limit`, and check the terminal.
+    async fn quit_within_and_check_restored(mut self, limit: Duration) {
         self.press(b"q");
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + limit;
         let status = loop {
             if let Some(s) = self.child.try_wait().unwrap() {
                 break s;
@@ -152,5 +162,59 @@ async fn with_no_server_the_view_runs_the_embedded_model() {
     s.press(b"?");
     s.screen.wait_for("keys").await;
     s.press(b"?");
+    s.quit_and_check_restored().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_never_answers_does_not_freeze_the_view() {
+    // Accepts connections and holds them open without a byte of reply.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    let s = spawn(&["--backend", "ollama", "--host", &url], "silent");
+    // The view draws before the server answers (generous for a loaded machine: the
+    // old startup waited minutes for the stall timeout before its first frame).
+    s.screen.wait_for_within("connecting to http://127.0.0.1", Duration::from_secs(5)).await;
+    assert!(s.screen.parser.lock().unwrap().screen().alternate_screen());
+    s.quit_within_and_check_restored(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broken_theme_is_reported_on_screen() {
+    let tag = "theme";
+    let themes =
+        std::env::temp_dir().join(format!("ttc-pty-{tag}-{}", std::process::id())).join("config/ttc/themes");
+    std::fs::create_dir_all(&themes).unwrap();
+    std::fs::write(themes.join("broken.toml"), "name = \"broken\"\nbg = \"not a colour\"\n").unwrap();
+    let s = spawn(&["--backend", "pocket", "--theme", "broken", "-n", "2"], tag);
+    s.screen.wait_for("broken.toml").await;
+    s.screen.wait_for("#1").await;
+    assert!(s.screen.text().contains("broken.toml"), "the warning stays while the run starts");
+    s.quit_and_check_restored().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_auto_a_server_that_answers_with_errors_gives_way_to_the_embedded_model() {
+    // Answers every request with HTTP 500: reachable, but of no use.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(
+                b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\nConnection: close\r\n\r\noops",
+            );
+        }
+    });
+    let s = spawn(&["--backend", "auto", "--host", &url, "-n", "2"], "auto500");
+    s.screen.wait_for("pocket (embedded").await;
+    s.screen.wait_for("using the embedded pocket model: Ollama failed (HTTP 500").await;
+    s.screen.wait_for("#1").await;
     s.quit_and_check_restored().await;
 }
