@@ -23,10 +23,21 @@ pub mod limits {
     pub const CONCURRENCY: RangeInclusive<usize> = 1..=256;
     /// Parallel revision chains (each takes at least one sample of the budget N).
     pub const CHAINS: RangeInclusive<usize> = 1..=1024;
+    /// Attempts per revision chain.
+    pub const REVISIONS: RangeInclusive<usize> = 1..=1024;
     /// Greedy rollout steps before scoring (0 = plain beam search); never more than a depth.
     pub const LOOKAHEAD: RangeInclusive<u32> = 0..=200;
     /// Sampling temperature.
     pub const TEMPERATURE: RangeInclusive<f32> = 0.0..=2.0;
+    /// Most tokens per candidate.
+    pub const MAX_TOKENS: RangeInclusive<u32> = 1..=131_072;
+    /// Longest stall timeout in seconds (a day); it must also be more than 0.
+    pub const STALL_TIMEOUT_MAX_SECS: f64 = 86_400.0;
+
+    /// Whether `secs` is a usable stall timeout: finite, more than 0, at most a day.
+    pub fn stall_timeout_ok(secs: f64) -> bool {
+        secs.is_finite() && secs > 0.0 && secs <= STALL_TIMEOUT_MAX_SECS
+    }
 
     /// `Ok` when `value` lies in `range`, else `"KEY = VALUE is out of range (valid: A..=B)"`.
     ///
@@ -127,63 +138,82 @@ pub fn default_config_path() -> Option<PathBuf> {
 }
 
 impl Config {
-    /// Parse config text; errors name `origin` and the offending key.
-    ///
-    /// Sizes are checked against [`limits`]: `concurrency`, `run.n` and `run.temperature`.
+    /// Parse config text; errors name `origin` and the offending key. Sizes are not checked
+    /// here: see [`Config::drop_out_of_range`].
     pub fn parse(text: &str, origin: &str) -> Result<Self, String> {
-        let config: Config = toml::from_str(text).map_err(|e| {
+        toml::from_str(text).map_err(|e| {
             let place = e.span().map(|s| line_of(text, s.start)).map(|l| format!(":{l}")).unwrap_or_default();
             format!("{origin}{place}: {}", e.message().trim())
-        })?;
-        config.check().map_err(|e| format!("{origin}: {e}"))?;
-        Ok(config)
+        })
     }
 
-    /// Whether every size lies in its [`limits`] range.
-    fn check(&self) -> Result<(), String> {
-        if let Some(c) = self.concurrency {
-            limits::check("concurrency", c, &limits::CONCURRENCY)?;
+    /// Drop every size outside its [`limits`] range, so the default applies to that key
+    /// alone, and say so: `"ORIGIN: KEY = VALUE is out of range (valid: A..=B); using the default"`.
+    pub fn drop_out_of_range(&mut self, origin: &str) -> Vec<String> {
+        fn keep<T: PartialOrd + std::fmt::Display + Copy>(
+            slot: &mut Option<T>,
+            key: &str,
+            range: &std::ops::RangeInclusive<T>,
+            origin: &str,
+            out: &mut Vec<String>,
+        ) {
+            if let Some(v) = *slot {
+                if let Err(e) = limits::check(key, v, range) {
+                    out.push(format!("{origin}: {e}; using the default"));
+                    *slot = None;
+                }
+            }
         }
-        if let Some(n) = self.run.n {
-            limits::check("run.n", n, &limits::N)?;
+        let mut out = Vec::new();
+        keep(&mut self.concurrency, "concurrency", &limits::CONCURRENCY, origin, &mut out);
+        keep(&mut self.run.n, "run.n", &limits::N, origin, &mut out);
+        keep(&mut self.run.temperature, "run.temperature", &limits::TEMPERATURE, origin, &mut out);
+        keep(&mut self.run.max_tokens, "run.max_tokens", &limits::MAX_TOKENS, origin, &mut out);
+        if let Some(s) = self.stall_timeout_secs.filter(|s| !limits::stall_timeout_ok(*s)) {
+            out.push(format!(
+                "{origin}: stall_timeout_secs = {s:?} is out of range (valid: more than 0, at most {}); using the default",
+                limits::STALL_TIMEOUT_MAX_SECS
+            ));
+            self.stall_timeout_secs = None;
         }
-        if let Some(t) = self.run.temperature {
-            limits::check("run.temperature", t, &limits::TEMPERATURE)?;
-        }
-        Ok(())
+        out
     }
 
     /// Load `path` (or the default location). A missing default file is not an
     /// error; a broken file yields the defaults and a warning naming the file and key.
-    pub fn load(path: Option<&Path>) -> (Self, Option<ConfigWarning>) {
+    pub fn load(path: Option<&Path>) -> (Self, Vec<ConfigWarning>) {
         let (path, explicit) = match path {
             Some(p) => (p.to_path_buf(), true),
             None => match default_config_path() {
                 Some(p) => (p, false),
-                None => return (Self::default(), None),
+                None => return (Self::default(), Vec::new()),
             },
         };
+        let origin = path.display().to_string();
         match std::fs::read_to_string(&path) {
-            Ok(text) => match Self::parse(&text, &path.display().to_string()) {
-                Ok(c) => (c, None),
+            Ok(text) => match Self::parse(&text, &origin) {
+                Ok(mut c) => {
+                    let warnings = c.drop_out_of_range(&origin).into_iter().map(ConfigWarning).collect();
+                    (c, warnings)
+                }
                 Err(e) => {
-                    (Self::default(), Some(ConfigWarning(format!("{e} — using the built-in defaults"))))
+                    (Self::default(), vec![ConfigWarning(format!("{e} — using the built-in defaults"))])
                 }
             },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => (Self::default(), None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => (Self::default(), Vec::new()),
             Err(e) => (
                 Self::default(),
-                Some(ConfigWarning(format!(
-                    "cannot read config file {}: {e} — using the built-in defaults",
-                    path.display()
-                ))),
+                vec![ConfigWarning(format!(
+                    "cannot read config file {origin}: {e} — using the built-in defaults"
+                ))],
             ),
         }
     }
 }
 
+/// The 1-based line holding `byte` (any byte offset, on a character boundary or not).
 fn line_of(text: &str, byte: usize) -> usize {
-    text[..byte.min(text.len())].matches('\n').count() + 1
+    text.as_bytes()[..byte.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
 #[cfg(test)]
@@ -220,14 +250,28 @@ mod tests {
 
     #[test]
     fn sizes_outside_the_limits_are_named_with_the_range() {
-        let e = Config::parse("[run]\nn = 100000\n", "c.toml").unwrap_err();
-        assert_eq!(e, "c.toml: run.n = 100000 is out of range (valid: 1..=1024)");
-        let e = Config::parse("concurrency = 0\n", "c.toml").unwrap_err();
-        assert_eq!(e, "c.toml: concurrency = 0 is out of range (valid: 1..=256)");
+        let mut c = Config::parse("concurrency = 0\nstall_timeout_secs = 1e308\nhost = \"h\"\n[run]\nn = 100000\ntemperature = nan\nmax_tokens = 0\n", "c.toml").unwrap();
+        let w = c.drop_out_of_range("c.toml");
+        assert_eq!(
+            w,
+            [
+                "c.toml: concurrency = 0 is out of range (valid: 1..=256); using the default",
+                "c.toml: run.n = 100000 is out of range (valid: 1..=1024); using the default",
+                "c.toml: run.temperature = NaN is out of range (valid: 0..=2); using the default",
+                "c.toml: run.max_tokens = 0 is out of range (valid: 1..=131072); using the default",
+                "c.toml: stall_timeout_secs = 1e308 is out of range (valid: more than 0, at most 86400); using the default",
+            ]
+        );
+        // Only the bad keys fall back; the rest of the file still applies.
+        assert_eq!((c.concurrency, c.run.n, c.stall_timeout_secs), (None, None, None));
+        assert_eq!(c.host.as_deref(), Some("h"));
         assert!(limits::check("temperature", f32::NAN, &limits::TEMPERATURE).is_err());
         assert!(limits::check("width", 64, &limits::WIDTH).is_ok());
         assert!(limits::check("depth", 201, &limits::DEPTH).is_err());
-        assert_eq!(Config::parse("[run]\nn = 1024\n", "c.toml").unwrap().run.n, Some(1024));
+        let mut ok =
+            Config::parse("concurrency = 256\n[run]\nn = 1024\ntemperature = 0.0\n", "c.toml").unwrap();
+        assert!(ok.drop_out_of_range("c.toml").is_empty());
+        assert_eq!(ok.run.n, Some(1024));
     }
 
     #[test]
@@ -238,10 +282,10 @@ mod tests {
         std::fs::write(&p, "concurrency = \"lots\"").unwrap();
         let (c, w) = Config::load(Some(&p));
         assert_eq!(c, Config::default());
-        let w = w.unwrap().0;
+        let w = &w[0].0;
         assert!(w.contains("config.toml") && w.contains("defaults"), "{w}");
         let (_, w) = Config::load(Some(&dir.join("missing.toml")));
-        assert!(w.unwrap().0.contains("cannot read config file"));
+        assert!(w[0].0.contains("cannot read config file"));
         std::fs::remove_dir_all(&dir).ok();
     }
 }

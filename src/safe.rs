@@ -70,7 +70,10 @@ pub fn redact(s: &str) -> Cow<'_, str> {
             o.push_str(REDACTED);
             copied = auth_start + at;
         }
-        search = auth_end.max(auth_start);
+        // Resume right after this `://`, not after the authority: a URL glued on
+        // (`http://http://u:pw@h`) starts with the ':' that ended this one. An authority
+        // holds no '/', so the next `://` lies past it and the scan stays linear.
+        search = auth_start;
     }
     match out {
         Some(mut o) => {

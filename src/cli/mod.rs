@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::limits::{self, stall_timeout_ok};
 use crate::config::Config;
 use crate::model::ollama::{OllamaClient, OllamaSettings, DEFAULT_HOST};
 use crate::safe::{for_display, has_credentials, redact_host};
@@ -48,8 +49,9 @@ pub struct GlobalArgs {
     /// Requests in flight at once on the server, 1–256 [config: concurrency; default: 4]
     #[arg(long, global = true, value_parser = usize_in(CONCURRENCY_MAX))]
     pub concurrency: Option<usize>,
-    /// Seconds without data before a stream fails, more than 0 and at most 86400 (a day)
-    /// [config: stall_timeout_secs; default: 120]
+    /// Seconds without data before a stream fails, more than 0 and at most 86400 (a day); it
+    /// also bounds the wait for a reply to start and for small requests (version, model list,
+    /// which never wait more than 30 s) [config: stall_timeout_secs; default: 120]
     #[arg(long, global = true, value_name = "SECS", value_parser = parse_stall_timeout)]
     pub stall_timeout: Option<f64>,
     /// Where models run: ollama, pocket (the embedded model), or auto (Ollama when it answers,
@@ -99,26 +101,27 @@ pub enum PocketCommand {
     Eval(crate::pocket::EvalArgs),
 }
 
+// Flag limits are the settings limits of [`crate::config::limits`], in one place.
 /// Most candidates N (`-n`, `run.n`).
-pub const N_MAX: usize = 1024;
+pub const N_MAX: usize = *limits::N.end();
 /// Most beam width M (`--width`).
-pub const WIDTH_MAX: usize = 64;
+pub const WIDTH_MAX: usize = *limits::WIDTH.end();
 /// Most steps per solution (`--depth`).
-pub const DEPTH_MAX: u32 = 200;
+pub const DEPTH_MAX: u32 = *limits::DEPTH.end();
 /// Most requests in flight (`--concurrency`, `concurrency`).
-pub const CONCURRENCY_MAX: usize = 256;
+pub const CONCURRENCY_MAX: usize = *limits::CONCURRENCY.end();
 /// Longest stall timeout, in seconds: a day (`--stall-timeout`, `stall_timeout_secs`).
-pub const STALL_TIMEOUT_MAX_SECS: f64 = 86_400.0;
+pub const STALL_TIMEOUT_MAX_SECS: f64 = limits::STALL_TIMEOUT_MAX_SECS;
 /// Highest sampling temperature (`--temperature`, `run.temperature`); the lowest is 0.
-pub const TEMPERATURE_MAX: f32 = 2.0;
+pub const TEMPERATURE_MAX: f32 = *limits::TEMPERATURE.end();
 /// Most parallel chains C (`--chains`).
-pub const CHAINS_MAX: usize = 64;
+pub const CHAINS_MAX: usize = *limits::CHAINS.end();
 /// Most revisions per chain D (`--revisions`).
-pub const REVISIONS_MAX: usize = 64;
+pub const REVISIONS_MAX: usize = *limits::REVISIONS.end();
 /// Most greedy rollout steps k (`--lookahead`); 0 is allowed.
-pub const LOOKAHEAD_MAX: u32 = 16;
+pub const LOOKAHEAD_MAX: u32 = *limits::LOOKAHEAD.end();
 /// Most tokens per candidate (`--max-tokens`, `run.max_tokens`).
-pub const MAX_TOKENS_MAX: u32 = 131_072;
+pub const MAX_TOKENS_MAX: u32 = *limits::MAX_TOKENS.end();
 
 /// A clap parser for a `usize` flag in `1..=max`; clap names the flag and the range on error.
 pub fn usize_in(max: usize) -> clap::builder::RangedU64ValueParser<usize> {
@@ -144,10 +147,6 @@ pub fn parse_stall_timeout(s: &str) -> Result<f64, String> {
     }
 }
 
-fn stall_timeout_ok(v: f64) -> bool {
-    v.is_finite() && v > 0.0 && v <= STALL_TIMEOUT_MAX_SECS
-}
-
 /// `--temperature`: a finite number in 0..=2.
 pub fn parse_temperature(s: &str) -> Result<f32, String> {
     let v = parse_f64(s)? as f32;
@@ -170,36 +169,6 @@ pub fn parse_top_p(s: &str) -> Result<f32, String> {
     } else {
         Err(format!("{s} is not in (0, 1] (more than 0, at most 1)"))
     }
-}
-
-/// Config values out of range are dropped (the default applies) with a warning naming the
-/// file and the key; flags are checked by their parsers instead.
-fn check_config(config: &mut Config, origin: &str) -> Vec<String> {
-    let mut warnings = Vec::new();
-    let mut warn = |key: &str, value: String, range: &str| {
-        warnings.push(format!("{origin}: {key} = {value} is out of range ({range}); using the default"));
-    };
-    if let Some(c) = config.concurrency.filter(|c| !(1..=CONCURRENCY_MAX).contains(c)) {
-        warn("concurrency", c.to_string(), "1..=256");
-        config.concurrency = None;
-    }
-    if let Some(s) = config.stall_timeout_secs.filter(|s| !stall_timeout_ok(*s)) {
-        warn("stall_timeout_secs", s.to_string(), "more than 0, at most 86400");
-        config.stall_timeout_secs = None;
-    }
-    if let Some(n) = config.run.n.filter(|n| !(1..=N_MAX).contains(n)) {
-        warn("run.n", n.to_string(), "1..=1024");
-        config.run.n = None;
-    }
-    if let Some(t) = config.run.temperature.filter(|t| !temperature_ok(*t)) {
-        warn("run.temperature", t.to_string(), "0..=2");
-        config.run.temperature = None;
-    }
-    if let Some(m) = config.run.max_tokens.filter(|m| !(1..=MAX_TOKENS_MAX).contains(m)) {
-        warn("run.max_tokens", m.to_string(), "1..=131072");
-        config.run.max_tokens = None;
-    }
-    warnings
 }
 
 /// A failure that ends the program with a one-line message.
@@ -244,14 +213,8 @@ impl GlobalArgs {
 
     /// [`GlobalArgs::resolve`] without printing: the view shows the warnings itself.
     pub fn resolve_quietly(&self) -> Resolved {
-        let (mut config, warning) = Config::load(self.config.as_deref());
-        let mut warnings: Vec<String> = warning.into_iter().map(|w| w.to_string()).collect();
-        let origin = self
-            .config
-            .clone()
-            .or_else(crate::config::default_config_path)
-            .map_or_else(|| "config.toml".to_string(), |p| p.display().to_string());
-        warnings.extend(check_config(&mut config, &origin));
+        let (config, warning) = Config::load(self.config.as_deref());
+        let mut warnings: Vec<String> = warning.into_iter().map(|w| w.0).collect();
         let host = self
             .host
             .clone()
@@ -263,7 +226,7 @@ impl GlobalArgs {
             settings.concurrency = c;
         }
         if let Some(s) = self.stall_timeout.or(config.stall_timeout_secs) {
-            // In range by now (flags by their parser, config by `check_config`), so this cannot panic.
+            // In range by now (flags by their parser, config by `Config::load`), so this cannot panic.
             settings.stall_timeout = Duration::from_secs_f64(s);
         }
         if self.backend != Backend::Pocket {
@@ -403,26 +366,6 @@ mod tests {
         assert_eq!(parse_temperature("2"), Ok(2.0));
         assert!(parse_top_p("0").is_err() && parse_top_p("1.5").is_err() && parse_top_p("NaN").is_err());
         assert_eq!(parse_top_p("1"), Ok(1.0));
-    }
-
-    #[test]
-    fn config_values_out_of_range_fall_back_with_a_warning() {
-        let mut c = Config::parse(
-            "concurrency = 0\nstall_timeout_secs = 1e308\n[run]\nn = 100000\ntemperature = nan\nmax_tokens = 0\n",
-            "c.toml",
-        )
-        .unwrap();
-        let w = check_config(&mut c, "/x/c.toml");
-        assert_eq!(w.len(), 5, "{w:?}");
-        for key in ["concurrency", "stall_timeout_secs", "run.n", "run.temperature", "run.max_tokens"] {
-            assert!(w.iter().any(|m| m.starts_with(&format!("/x/c.toml: {key} = "))), "{key}: {w:?}");
-        }
-        assert_eq!(c.concurrency, None);
-        assert_eq!(c.stall_timeout_secs, None);
-        assert_eq!(c.run.n, None);
-        let mut ok = Config::parse("concurrency = 8\n[run]\nn = 16\ntemperature = 0.0\n", "c.toml").unwrap();
-        assert!(check_config(&mut ok, "c.toml").is_empty());
-        assert_eq!(ok.run.n, Some(16));
     }
 
     #[test]

@@ -81,16 +81,16 @@ pub struct RunArgs {
     /// Most steps per solution for tree search, 1–200 [default: 40].
     #[arg(long, value_name = "STEPS", value_parser = u32_in(1, DEPTH_MAX))]
     pub depth: Option<u32>,
-    /// Greedy rollout steps before scoring, 0–16, for --strategy lookahead [default: 1].
+    /// Greedy rollout steps before scoring, 0–200, for --strategy lookahead [default: 1].
     #[arg(long, value_name = "K", value_parser = u32_in(0, LOOKAHEAD_MAX))]
     pub lookahead: Option<u32>,
     /// Drop a tree-search child whose step repeats a sibling's.
     #[arg(long)]
     pub dedup: bool,
-    /// Parallel chains C, 1–64, for --strategy revise [default: 2].
+    /// Parallel chains C, 1–1024, for --strategy revise [default: 2].
     #[arg(long, value_name = "C", value_parser = usize_in(CHAINS_MAX))]
     pub chains: Option<usize>,
-    /// Attempts per chain D, 1–64, for --strategy revise [default: 4].
+    /// Attempts per chain D, 1–1024, for --strategy revise [default: 4].
     #[arg(long, value_name = "D", value_parser = usize_in(REVISIONS_MAX))]
     pub revisions: Option<usize>,
     /// How revisions pick the answer.

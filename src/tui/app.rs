@@ -2,6 +2,7 @@
 //! `update` returns [`Effect`]s that the runtime carries out, so the app can be
 //! tested headless by feeding actions and events.
 
+use crate::config::limits;
 use crate::event::{Event, NodeId};
 use crate::problem::Problem;
 use crate::strategy::{Command, RunConfig, Selection, SelectionRule, StrategyKind, VerifierKind};
@@ -124,7 +125,8 @@ pub struct App {
     pub quit: bool,
 }
 
-const MAX_N: usize = 256;
+/// The live keys move within the same ranges as the flags.
+const MAX_N: usize = *limits::N.end();
 
 impl App {
     /// A fresh app.
@@ -270,27 +272,37 @@ impl App {
                 self.message = Some(format!("N = {n} applies to the next run (r)"));
             }
             Action::LookaheadUp | Action::LookaheadDown => {
-                let k = nudge(cfg.lookahead as usize, action == Action::LookaheadUp, 0, 16) as u32;
+                let k = nudge(
+                    cfg.lookahead as usize,
+                    action == Action::LookaheadUp,
+                    0,
+                    *limits::LOOKAHEAD.end() as usize,
+                ) as u32;
                 cfg.lookahead = k;
                 return self.live(Command::SetLookahead(k), format!("lookahead k = {k}"));
             }
             Action::ChainsUp | Action::ChainsDown => {
-                let c = nudge(cfg.chains, action == Action::ChainsUp, 1, 64);
+                let c = nudge(cfg.chains, action == Action::ChainsUp, 1, *limits::CHAINS.end());
                 cfg.chains = c;
                 return self.live(Command::SetChains(c), format!("chains C = {c}"));
             }
             Action::RevisionsUp | Action::RevisionsDown => {
-                let d = nudge(cfg.revisions, action == Action::RevisionsUp, 1, 64);
+                let d = nudge(cfg.revisions, action == Action::RevisionsUp, 1, *limits::REVISIONS.end());
                 cfg.revisions = d;
                 return self.live(Command::SetRevisions(d), format!("revisions D = {d}"));
             }
             Action::DepthUp | Action::DepthDown => {
-                let d = nudge(cfg.max_depth as usize, action == Action::DepthUp, 1, 200) as u32;
+                let d = nudge(
+                    cfg.max_depth as usize,
+                    action == Action::DepthUp,
+                    1,
+                    *limits::DEPTH.end() as usize,
+                ) as u32;
                 cfg.max_depth = d;
                 return self.live(Command::SetDepth(d), format!("depth {d}"));
             }
             Action::WidthUp | Action::WidthDown => {
-                let w = nudge(cfg.width, action == Action::WidthUp, 1, 64);
+                let w = nudge(cfg.width, action == Action::WidthUp, 1, *limits::WIDTH.end());
                 cfg.width = w;
                 return self.live(Command::SetWidth(w), format!("width {w}"));
             }
@@ -703,8 +715,10 @@ pub enum TextKey {
 }
 
 /// The first line of `s`, cut to `max` characters.
+///
+/// Controls and bidi overrides are made visible first, so any string may be passed.
 pub fn one_line(s: &str, max: usize) -> String {
-    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat: String = crate::safe::sanitize(s).split_whitespace().collect::<Vec<_>>().join(" ");
     match flat.char_indices().nth(max) {
         Some((i, _)) => format!("{}…", &flat[..i]),
         None => flat,

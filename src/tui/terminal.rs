@@ -68,7 +68,9 @@ fn install_panic_hook() {
             restore();
             previous(info);
         } else {
-            tracing::error!("a task panicked: {info}");
+            // The payload may carry model text: keep escapes out of the log.
+            let message = crate::safe::for_display(&info.to_string(), 2_000);
+            tracing::error!("a task panicked: {message}");
         }
     }));
 }

@@ -137,7 +137,6 @@ async fn hostile_model_text_never_reaches_the_terminal_raw() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs the step splitter fix (src/steps.rs:32 panics on this answer) and sanitised answers in src/cli/run.rs"]
 async fn a_hostile_answer_never_reaches_the_terminal_raw() {
     let (_server, host) = server(Faults::on_chat(ChatFault::Answer(HOSTILE.into()), &[])).await;
     let o = ttc(&run_args(&host, "best-of-n", &[]), Duration::from_secs(15)).await;
