@@ -17,8 +17,6 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 
-use super::expr::{Expr, C};
-
 /// An exact rational value.
 pub(crate) type Q = BigRational;
 
@@ -63,7 +61,7 @@ pub(crate) fn from_float(f: f64) -> Option<Q> {
     Q::from_float(f).filter(fits)
 }
 
-fn add(a: Q, b: Q) -> Option<Q> {
+pub(crate) fn add(a: Q, b: Q) -> Option<Q> {
     // Integer fast path: no gcd on huge numbers.
     if a.is_integer() && b.is_integer() {
         return checked(Q::from_integer(a.to_integer() + b.to_integer()));
@@ -71,14 +69,14 @@ fn add(a: Q, b: Q) -> Option<Q> {
     checked(a + b)
 }
 
-fn mul(a: Q, b: Q) -> Option<Q> {
+pub(crate) fn mul(a: Q, b: Q) -> Option<Q> {
     if a.is_integer() && b.is_integer() {
         return checked(Q::from_integer(a.to_integer() * b.to_integer()));
     }
     checked(a * b)
 }
 
-fn div(a: Q, b: Q) -> Option<Q> {
+pub(crate) fn div(a: Q, b: Q) -> Option<Q> {
     if b.is_zero() {
         return None;
     }
@@ -86,7 +84,7 @@ fn div(a: Q, b: Q) -> Option<Q> {
 }
 
 /// `a^e` for an integer `e`, refused before computing when the result would not fit.
-fn pow(a: Q, e: Q) -> Option<Q> {
+pub(crate) fn pow(a: Q, e: Q) -> Option<Q> {
     if !e.is_integer() {
         return None;
     }
@@ -115,7 +113,7 @@ fn pow(a: Q, e: Q) -> Option<Q> {
 }
 
 /// The exact `k`-th root of `a` when numerator and denominator are perfect `k`-th powers.
-fn root(k: Q, a: Q) -> Option<Q> {
+pub(crate) fn root(k: Q, a: Q) -> Option<Q> {
     if !k.is_integer() {
         return None;
     }
@@ -133,7 +131,7 @@ fn root(k: Q, a: Q) -> Option<Q> {
     Some(if negative { -r } else { r })
 }
 
-fn factorial(a: Q) -> Option<Q> {
+pub(crate) fn factorial(a: Q) -> Option<Q> {
     if !a.is_integer() || a.is_negative() {
         return None;
     }
@@ -143,58 +141,4 @@ fn factorial(a: Q) -> Option<Q> {
         acc *= k;
     }
     checked(Q::from_integer(acc))
-}
-
-impl Expr {
-    /// The exact value under `env`, or `None` when the expression has no exact rational
-    /// value here (irrational pieces, undefined operations, or sizes past the bounds).
-    pub(crate) fn exact(&self, env: &dyn Fn(&str) -> Option<Q>) -> Option<Q> {
-        Some(match self {
-            Expr::Lit { exact, .. } => (**exact).clone(),
-            Expr::Num(c) => exact_complex(*c)?,
-            Expr::Var(name) => env(name)?,
-            Expr::Pi | Expr::Inf | Expr::Func(..) => return None,
-            Expr::Neg(a) => -a.exact(env)?,
-            Expr::Add(a, b) => add(a.exact(env)?, b.exact(env)?)?,
-            Expr::Sub(a, b) => add(a.exact(env)?, -b.exact(env)?)?,
-            Expr::Mul(a, b) => mul(a.exact(env)?, b.exact(env)?)?,
-            Expr::Div(a, b) => div(a.exact(env)?, b.exact(env)?)?,
-            Expr::Pow(a, b) => pow(a.exact(env)?, b.exact(env)?)?,
-            Expr::Root(k, a) => root(k.exact(env)?, a.exact(env)?)?,
-            Expr::Fact(a) => factorial(a.exact(env)?)?,
-        })
-    }
-
-    /// Whether a literal written with a decimal point or an exponent (`0.333`, `1.5e3`)
-    /// occurs: such a number may be a rounding, see the grading rules in `equal.rs`.
-    pub(crate) fn has_decimal(&self) -> bool {
-        match self {
-            Expr::Lit { integer, .. } => !integer,
-            Expr::Num(_) | Expr::Var(_) | Expr::Pi | Expr::Inf => false,
-            Expr::Neg(a) | Expr::Func(_, a) | Expr::Fact(a) => a.has_decimal(),
-            Expr::Add(a, b)
-            | Expr::Sub(a, b)
-            | Expr::Mul(a, b)
-            | Expr::Div(a, b)
-            | Expr::Pow(a, b)
-            | Expr::Root(a, b) => a.has_decimal() || b.has_decimal(),
-        }
-    }
-
-    /// A bare number as written: `12`, `-0.5`.
-    pub(crate) fn is_literal(&self) -> bool {
-        match self {
-            Expr::Lit { .. } => true,
-            Expr::Neg(a) => matches!(**a, Expr::Lit { .. }),
-            _ => false,
-        }
-    }
-}
-
-/// A real constant of the float evaluator (e.g. the implicit square-root index) exactly.
-fn exact_complex(c: C) -> Option<Q> {
-    if c.im != 0.0 {
-        return None;
-    }
-    from_float(c.re)
 }

@@ -12,6 +12,7 @@
 mod equal;
 mod exact;
 mod expr;
+mod expr_exact;
 mod extract;
 mod jsonl;
 mod latex;

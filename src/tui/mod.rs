@@ -8,7 +8,9 @@ pub mod action;
 pub mod app;
 #[doc(hidden)]
 pub mod fixture;
+mod highlight;
 pub mod keymap;
+mod latex;
 pub mod terminal;
 pub mod text;
 pub mod theme;
