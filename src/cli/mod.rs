@@ -16,8 +16,8 @@ use crate::model::ollama::{OllamaClient, OllamaSettings, DEFAULT_HOST};
 use crate::safe::{for_display, has_credentials, redact_host};
 
 pub use run::{
-    build_verifier, choose_backend, default_model, embedded_pocket, read_file, resolve_problem, run_config,
-    RunArgs,
+    build_verifier, choose_backend, default_model, embedded_pocket, probe_backend, read_file,
+    resolve_problem, run_config, RunArgs,
 };
 
 /// ttc — a terminal lab for test-time compute.

@@ -272,43 +272,47 @@ pub fn embedded_pocket() -> Result<Arc<crate::pocket::Pocket>, Failure> {
 /// when shorter), else the embedded model. When `say`, the reason for a fallback and any
 /// plain-HTTP warning ([`OllamaClient::transport_warning`]) go to stderr, once per process.
 pub async fn choose_backend(backend: Backend, client: &OllamaClient, say: bool) -> Result<Backend, Failure> {
-    use crate::model::ollama::AUTO_PROBE_TIMEOUT;
-    use crate::model::GenError;
     static WARNED: std::sync::Once = std::sync::Once::new();
-    let warn_transport = || {
-        if say {
+    let (chosen, why) = probe_backend(backend, client).await?;
+    if say {
+        if let Some(why) = why {
+            eprintln!("ttc: {why}. Start `ollama serve` or pass --host to use your own models");
+        }
+        if chosen == Backend::Ollama {
             if let Some(w) = client.transport_warning() {
                 WARNED.call_once(|| eprintln!("ttc: warning: {w}"));
             }
         }
-    };
+    }
+    Ok(chosen)
+}
+
+/// [`choose_backend`] without printing: the backend, and for a fallback from `auto` to the
+/// embedded model the reason in words (the host redacted, the server's text made safe).
+pub async fn probe_backend(
+    backend: Backend,
+    client: &OllamaClient,
+) -> Result<(Backend, Option<String>), Failure> {
+    use crate::model::ollama::AUTO_PROBE_TIMEOUT;
+    use crate::model::GenError;
     match backend {
         Backend::Auto => match client.version_within(AUTO_PROBE_TIMEOUT).await {
-            Ok(_) => {
-                warn_transport();
-                Ok(Backend::Ollama)
-            }
+            Ok(_) => Ok((Backend::Ollama, None)),
             Err(e @ (GenError::Unreachable { .. } | GenError::NoAnswer { .. })) => {
-                if say {
-                    let why = match &e {
-                        GenError::NoAnswer { secs, .. } => format!("it did not answer within {secs:.1} s"),
-                        GenError::Unreachable { detail, .. } => crate::safe::for_display(detail, 200),
-                        _ => e.to_string(),
-                    };
-                    eprintln!(
-                        "ttc: no Ollama server at {} ({why}); using the embedded pocket model (arithmetic chains). Start `ollama serve` or pass --host to use your own models",
-                        client.host()
-                    );
-                }
-                Ok(Backend::Pocket)
+                let why = match &e {
+                    GenError::NoAnswer { secs, .. } => format!("it did not answer within {secs:.1} s"),
+                    GenError::Unreachable { detail, .. } => crate::safe::for_display(detail, 200),
+                    _ => e.to_string(),
+                };
+                let reason = format!(
+                    "no Ollama server at {} ({why}); using the embedded pocket model (arithmetic chains)",
+                    client.host()
+                );
+                Ok((Backend::Pocket, Some(reason)))
             }
             Err(e) => Err(e.into()),
         },
-        Backend::Ollama => {
-            warn_transport();
-            Ok(Backend::Ollama)
-        }
-        b => Ok(b),
+        b => Ok((b, None)),
     }
 }
 

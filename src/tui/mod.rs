@@ -149,7 +149,7 @@ pub enum Setup {
 /// never answers must not freeze the view. With `--backend auto` and no server, the embedded
 /// model takes over, so the view always works.
 async fn setup(backend: Backend, client: OllamaClient) -> Setup {
-    let chosen = match crate::cli::choose_backend(backend, &client, false).await {
+    let (chosen, why) = match crate::cli::probe_backend(backend, &client).await {
         Ok(b) => b,
         // `auto` promises a working view: a server that answers but not usably (an HTTP
         // error, not Ollama, a timeout) is replaced too, and the status line says why.
@@ -164,13 +164,7 @@ async fn setup(backend: Backend, client: OllamaClient) -> Setup {
         Err(e) => return Setup::Failed(e.message),
     };
     if chosen == Backend::Pocket {
-        let reason = (backend == Backend::Auto).then(|| {
-            format!(
-                "no Ollama at {}: running the embedded pocket model (arithmetic chains)",
-                redact(client.host())
-            )
-        });
-        return Setup::Pocket { reason };
+        return Setup::Pocket { reason: why };
     }
     match client.list_models().await {
         Ok(models) => Setup::Ollama {

@@ -167,7 +167,17 @@ async fn with_no_server_the_view_runs_the_embedded_model() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_that_never_answers_does_not_freeze_the_view() {
-    // Accepts connections and holds them open without a byte of reply.
+    let url = silent_server();
+    let s = spawn(&["--backend", "ollama", "--host", &url], "silent");
+    // The view draws before the server answers (generous for a loaded machine: the
+    // old startup waited minutes for the stall timeout before its first frame).
+    s.screen.wait_for_within("connecting to http://127.0.0.1", Duration::from_secs(5)).await;
+    assert!(s.screen.parser.lock().unwrap().screen().alternate_screen());
+    s.quit_within_and_check_restored(Duration::from_secs(5)).await;
+}
+
+/// A server that accepts connections and holds them open without a byte of reply.
+fn silent_server() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
@@ -176,12 +186,17 @@ async fn a_server_that_never_answers_does_not_freeze_the_view() {
             held.push(conn);
         }
     });
-    let s = spawn(&["--backend", "ollama", "--host", &url], "silent");
-    // The view draws before the server answers (generous for a loaded machine: the
-    // old startup waited minutes for the stall timeout before its first frame).
-    s.screen.wait_for_within("connecting to http://127.0.0.1", Duration::from_secs(5)).await;
-    assert!(s.screen.parser.lock().unwrap().screen().alternate_screen());
-    s.quit_within_and_check_restored(Duration::from_secs(5)).await;
+    url
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_auto_a_silent_server_gives_way_to_the_embedded_model_and_says_why() {
+    let url = silent_server();
+    let s = spawn(&["--backend", "auto", "--host", &url, "-n", "2"], "autosilent");
+    s.screen.wait_for_within("pocket (embedded", Duration::from_secs(20)).await;
+    s.screen.wait_for("did not answer within 2.5 s); using the embedded pocket model").await;
+    s.screen.wait_for("#1").await;
+    s.quit_and_check_restored().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
