@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::strategy::{SelectionRule, VerifierKind};
+use crate::spec::{SelectionRule, VerifierKind};
 use crate::verify::Aggregation;
 
 /// The valid range of every run setting that sizes the work, in one place: command-line

@@ -1,17 +1,16 @@
 //! The event stream: everything a run does, as serialisable events.
 //!
-//! Views never call models; they fold these events (see [`crate::tree`]).
+//! Views never call models; they fold these events into a run tree (`RunTree`).
 
 use serde::{Deserialize, Serialize};
 
 use crate::budget::Budget;
 use crate::model::GeneratorInfo;
 use crate::problem::Problem;
-use crate::strategy::{RunConfig, Selection};
+use crate::spec::{RunConfig, Selection, StrategyKind};
 use crate::verify::StepScore;
 
-/// Identifies a node (one partial or finished solution) within a run.
-pub type NodeId = u32;
+pub use crate::spec::NodeId;
 
 /// What a run is, announced when it starts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,7 +96,8 @@ pub enum Event {
         bin: u8,
         /// "model" (mean verifier score) or "oracle" (pass rate against gold).
         method: String,
-        strategy: String,
+        /// The strategy the policy table gives for the bin (serialised by name, e.g. "beam").
+        strategy: StrategyKind,
         reason: String,
     },
     /// Requests running and waiting at the backend.

@@ -16,6 +16,7 @@ pub mod problem;
 pub mod run;
 pub mod safe;
 pub mod scripted;
+pub mod spec;
 pub mod steps;
 pub mod strategy;
 pub mod tree;

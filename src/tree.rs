@@ -4,9 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::budget::Budget;
-use crate::event::{Event, NodeId, RunInfo};
+use crate::event::{Event, RunInfo};
 use crate::model::Load;
-use crate::strategy::{select, Candidate, Selection, SelectionRule};
+use crate::spec::{Candidate, NodeId, Selection, SelectionRule, StrategyKind};
+use crate::strategy::select::select;
 use crate::verify::{Aggregation, StepScore};
 
 /// Where a node is in its life.
@@ -120,7 +121,7 @@ pub struct DifficultyView {
     pub estimate: f64,
     pub bin: u8,
     pub method: String,
-    pub strategy: String,
+    pub strategy: StrategyKind,
     pub reason: String,
 }
 
@@ -213,7 +214,7 @@ impl RunTree {
                     estimate: *estimate,
                     bin: *bin,
                     method: method.clone(),
-                    strategy: strategy.clone(),
+                    strategy: *strategy,
                     reason: reason.clone(),
                 })
             }

@@ -8,13 +8,14 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::context::RunContext;
 use super::engine::Shared;
 use super::guard::guarded;
-use super::{select, Candidate, Command};
-use crate::event::{Event, NodeId};
+use super::select::select;
+use crate::event::Event;
 use crate::grade::{answers_equal, extract_answer};
 use crate::model::{Chunk, GenError, GenRequest, Message};
-use crate::run::RunContext;
+use crate::spec::{Candidate, Command, NodeId};
 use crate::steps::StepSplitter;
 use crate::steps::STEP_DELIMITER;
 use crate::verify::{ScoreRequest, VerifyError};
@@ -184,12 +185,7 @@ async fn sample(
         messages.push(Message::assistant(format!("{}{STEP_DELIMITER}", prefix.join(STEP_DELIMITER))));
     }
     let mut req = GenRequest::new(messages);
-    req.options.temperature = Some(cfg.temperature);
-    req.options.seed = Some(seed);
-    req.options.num_predict = Some(cfg.max_tokens as i32);
-    req.options.top_p = cfg.top_p;
-    req.options.top_k = cfg.top_k;
-    req.options.num_ctx = cfg.num_ctx;
+    req.options = cfg.gen_options(seed);
 
     // `Err(message)`: a failure that is not the model's (the verifier's), said as it is.
     let fail = |e: Result<GenError, String>, tokens: u64| {

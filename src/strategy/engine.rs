@@ -6,11 +6,12 @@ use std::sync::{Arc, Mutex};
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
+use super::context::RunContext;
 use crate::budget::BudgetTracker;
-use crate::event::{Event, NodeId};
+use crate::event::Event;
 use crate::grade::{answers_equal, extract_answer};
-use crate::model::{Chunk, GenError, GenRequest, Message};
-use crate::run::RunContext;
+use crate::model::{Chunk, GenError, GenOptions, GenRequest, Message};
+use crate::spec::{NodeId, Selection};
 use crate::steps::STEP_DELIMITER;
 use crate::verify::{ScoreRequest, StepScore, VerifyError};
 
@@ -69,7 +70,7 @@ impl Shared {
     }
 
     /// Emit the end of a run: selection, final budget, `RunFinished`.
-    pub fn finish(&self, selection: crate::strategy::Selection, produced: usize, errors: &[String]) {
+    pub fn finish(&self, selection: Selection, produced: usize, errors: &[String]) {
         let ctx = &self.ctx;
         let (selected, correct) = (selection.selected.clone(), selection.correct);
         ctx.sink.emit(Event::Selection(selection));
@@ -124,13 +125,13 @@ pub async fn next_step(
 ) -> Result<StepText, GenError> {
     let ctx = &shared.ctx;
     let mut req = GenRequest::new(continue_messages(ctx, path));
-    req.options.temperature = Some(temperature);
-    req.options.seed = Some(seed);
-    req.options.num_predict = Some(ctx.config.max_tokens.min(1024) as i32);
-    req.options.stop = vec![STEP_DELIMITER.to_string()];
-    req.options.top_p = ctx.config.top_p;
-    req.options.top_k = ctx.config.top_k;
-    req.options.num_ctx = ctx.config.num_ctx;
+    // One step: the step's own temperature, a shorter limit, and a stop at the step's end.
+    req.options = GenOptions {
+        temperature: Some(temperature),
+        num_predict: Some(ctx.config.max_tokens.min(1024) as i32),
+        stop: vec![STEP_DELIMITER.to_string()],
+        ..ctx.config.gen_options(seed)
+    };
     let mut stream = ctx.generator.generate(req, cancel.clone()).await?;
     if let Some(node) = node {
         ctx.sink.emit(Event::NodeStreaming { node });

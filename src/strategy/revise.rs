@@ -15,12 +15,13 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use super::best_of_n::{sample_guarded, Outcome, Sample};
+use super::context::RunContext;
 use super::engine::Shared;
-use super::{select, Candidate, Command, RevisionSelection, SelectionRule};
-use crate::event::{Event, NodeId};
+use super::select::select;
+use crate::event::Event;
 use crate::model::Message;
 use crate::problem::Problem;
-use crate::run::RunContext;
+use crate::spec::{fill, Candidate, Command, NodeId, RevisionSelection, SelectionRule};
 use crate::steps::STEP_DELIMITER;
 
 /// The bundled revision prompt.
@@ -54,10 +55,8 @@ impl RevisePrompt {
             recent.iter().enumerate().map(|(i, a)| format!("Attempt {}:\n{}", i + 1, a.trim())).collect();
         let count = recent.len().to_string();
         let attempts = listed.join(&format!("{STEP_DELIMITER}---{STEP_DELIMITER}"));
-        let user = crate::run::fill(
-            &self.user,
-            &[("problem", &problem.text), ("count", &count), ("attempts", &attempts)],
-        );
+        let user =
+            fill(&self.user, &[("problem", &problem.text), ("count", &count), ("attempts", &attempts)]);
         let mut m = Vec::with_capacity(2);
         if !self.system.is_empty() {
             m.push(Message::system(self.system.clone()));

@@ -11,12 +11,13 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+use super::context::RunContext;
 use super::engine::{next_step, path_answer, score_last, Shared};
 use super::guard::guarded;
-use super::{select, Candidate, Command, StrategyKind};
-use crate::event::{Event, NodeId};
+use super::select::select;
+use crate::event::Event;
 use crate::model::GenError;
-use crate::run::RunContext;
+use crate::spec::{Candidate, Command, NodeId, StrategyKind};
 use crate::steps::STEP_DELIMITER;
 use crate::verify::{StepDetail, StepScore, Usage, VerifyError};
 

@@ -229,7 +229,7 @@ async fn adaptive_reports_its_estimate_and_runs_the_policy_choice() {
     let c = RunConfig { strategy: StrategyKind::Adaptive, n: 8, ..RunConfig::default() };
     let (events, tree) = run_to_end(c, gen, Arc::new(ver), vec![]).await;
     let d = tree.difficulty.clone().unwrap();
-    assert_eq!((d.bin, d.strategy.as_str(), d.method.as_str()), (1, "revise", "model"));
+    assert_eq!((d.bin, d.strategy, d.method.as_str()), (1, StrategyKind::Revise, "model"));
     assert!(d.reason.contains("0.90") && d.reason.contains("bin 1"), "{}", d.reason);
     // Four probes, then 1 chain × 8 revisions, numbered after the probes.
     assert_eq!(tree.nodes.iter().filter(|n| n.chain.is_some()).count(), 8);

@@ -231,7 +231,7 @@ pub fn adaptive_events(n: usize, width: usize, depth: u32, rounds: u32) -> Vec<E
             estimate: 0.62,
             bin: 2,
             method: "model".into(),
-            strategy: "beam".into(),
+            strategy: StrategyKind::Beam,
             reason: "medium problems at this budget do best with beam search, M=4".into(),
         },
     );

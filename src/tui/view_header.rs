@@ -117,10 +117,7 @@ pub(super) fn draw_header(f: &mut Frame, area: Rect, app: &App) {
             ),
             Span::styled(format!(" · bin {}/5 ({})", d.bin, sanitize(&d.method)), Style::default().fg(t.fg)),
             Span::styled(" → ", Style::default().fg(t.dim)),
-            Span::styled(
-                sanitize(&d.strategy).into_owned(),
-                Style::default().fg(t.accent).add_modifier(Modifier::BOLD),
-            ),
+            Span::styled(d.strategy.to_string(), Style::default().fg(t.accent).add_modifier(Modifier::BOLD)),
             Span::styled(format!(": {}", one_line(&sanitize(&d.reason), 300)), Style::default().fg(t.fg)),
         ]));
     }

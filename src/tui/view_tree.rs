@@ -41,11 +41,7 @@ pub fn effective_strategy(tree: &RunTree) -> Option<StrategyKind> {
     if kind != StrategyKind::Adaptive {
         return Some(kind);
     }
-    let chosen = tree.difficulty.as_ref()?.strategy.to_ascii_lowercase();
-    let word = chosen.trim().split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).next()?;
-    StrategyKind::ALL
-        .into_iter()
-        .find(|k| k.to_string() == word || (word == "bon" && *k == StrategyKind::BestOfN))
+    Some(tree.difficulty.as_ref()?.strategy)
 }
 
 /// Which view the body of a run uses.

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{JudgeMethod, ScoreRequest, StepDetail, StepScore, Usage, Verifier, VerifyError};
 use crate::model::{collect, GenError, GenRequest, Generator, Message, TopLogprob};
+use crate::spec::fill;
 
 /// The bundled judge template.
 pub const DEFAULT_TEMPLATE: &str = include_str!("../../assets/verifiers/judge.toml");
@@ -76,7 +77,7 @@ impl JudgeTemplate {
         };
         // One pass: text from the problem or a step is never taken for a placeholder.
         let number = (k + 1).to_string();
-        crate::run::fill(
+        fill(
             &self.template,
             &[("problem", problem), ("previous", &previous), ("step_number", &number), ("step", &steps[k])],
         )

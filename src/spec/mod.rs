@@ -1,0 +1,25 @@
+//! Shared vocabulary at the bottom of the crate: what a run is asked to do
+//! ([`RunConfig`] and its kinds), how live changes are said ([`Command`]),
+//! the adaptive policy ([`PolicyTable`]), how answers are picked
+//! ([`SelectionRule`], [`Selection`]) and how the policy model is prompted
+//! ([`SolvePrompt`]).
+//!
+//! Events, the run tree, strategies, verifiers and views all import these
+//! downward; nothing here imports events, the tree, strategies, runs or views.
+
+mod command;
+mod kinds;
+mod policy;
+mod prompt;
+mod run_config;
+mod selection;
+
+pub use command::Command;
+pub use kinds::{DifficultyMethod, RevisionSelection, StrategyKind, VerifierKind};
+pub use policy::{PolicyEntry, PolicyTable, POLICY};
+pub use prompt::{fill, SolvePrompt, SOLVE_PROMPT};
+pub use run_config::RunConfig;
+pub use selection::{AnswerTally, Candidate, Selection, SelectionRule};
+
+/// Identifies a node (one partial or finished solution) within a run.
+pub type NodeId = u32;
