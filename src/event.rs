@@ -134,4 +134,18 @@ mod tests {
         assert!(j.starts_with(r#"{"event":"budget","policy_prompt_tokens":0"#), "{j}");
         assert_eq!(serde_json::from_str::<Event>(&j).unwrap(), b);
     }
+
+    #[test]
+    fn difficulty_names_its_strategy_as_before() {
+        let e = Event::Difficulty {
+            estimate: 0.5,
+            bin: 3,
+            method: "model".into(),
+            strategy: StrategyKind::BestOfN,
+            reason: "r".into(),
+        };
+        let j = serde_json::to_string(&e).unwrap();
+        assert!(j.contains(r#""strategy":"best-of-n""#), "{j}");
+        assert_eq!(serde_json::from_str::<Event>(&j).unwrap(), e);
+    }
 }

@@ -120,3 +120,17 @@ impl RunConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gen_options_carry_the_run_settings() {
+        let c = RunConfig { temperature: 0.3, max_tokens: 77, top_k: Some(5), ..RunConfig::default() };
+        let o = c.gen_options(9);
+        assert_eq!((o.temperature, o.seed, o.num_predict), (Some(0.3), Some(9), Some(77)));
+        assert_eq!((o.top_p, o.top_k, o.num_ctx), (None, Some(5), None));
+        assert!(o.stop.is_empty());
+    }
+}
