@@ -1,12 +1,13 @@
 //! Shared vocabulary at the bottom of the crate: what a run is asked to do
 //! ([`RunConfig`] and its kinds), how live changes are said ([`Command`]),
 //! the adaptive policy ([`PolicyTable`]), how answers are picked
-//! ([`SelectionRule`], [`Selection`]) and how the policy model is prompted
-//! ([`SolvePrompt`]).
+//! ([`SelectionRule`], [`Selection`], [`Aggregation`]) and how the policy
+//! model is prompted ([`SolvePrompt`]).
 //!
 //! Events, the run tree, strategies, verifiers and views all import these
 //! downward; nothing here imports events, the tree, strategies, runs or views.
 
+mod aggregation;
 mod command;
 mod kinds;
 mod policy;
@@ -14,6 +15,7 @@ mod prompt;
 mod run_config;
 mod selection;
 
+pub use aggregation::Aggregation;
 pub use command::Command;
 pub use kinds::{DifficultyMethod, RevisionSelection, StrategyKind, VerifierKind};
 pub use policy::{PolicyEntry, PolicyTable, POLICY};

@@ -2,11 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::aggregation::Aggregation;
 use super::kinds::{DifficultyMethod, RevisionSelection, StrategyKind, VerifierKind};
 use super::policy::PolicyTable;
 use super::selection::SelectionRule;
 use crate::model::GenOptions;
-use crate::verify::Aggregation;
 
 /// Everything that defines a run (recorded in its first event).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

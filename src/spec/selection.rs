@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::aggregation::Aggregation;
 use super::NodeId;
-use crate::verify::Aggregation;
 
 /// How the final answer is picked.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]

@@ -1,6 +1,5 @@
 //! Verifiers: score the steps of a (partial) solution.
 
-pub mod aggregate;
 pub mod arith;
 pub mod judge;
 pub mod oracle;
@@ -12,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::model::TopLogprob;
 use crate::problem::Problem;
 
-pub use aggregate::Aggregation;
+pub use crate::spec::Aggregation;
 pub use arith::ArithVerifier;
 pub use judge::{JudgeTemplate, JudgeVerifier};
 pub use oracle::OracleVerifier;
