@@ -4,8 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::spec::{SelectionRule, VerifierKind};
-use crate::verify::Aggregation;
+use crate::spec::{Aggregation, SelectionRule, VerifierKind};
 
 /// The valid range of every run setting that sizes the work, in one place: command-line
 /// flags, `config.toml` and policy tables all check against these.
