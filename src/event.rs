@@ -90,7 +90,7 @@ pub enum Event {
     Applied { change: String },
     /// The adaptive strategy's difficulty estimate and what it chose.
     Difficulty {
-        /// Estimated probability of success in [0,1] (higher = easier).
+        /// Estimated probability of success in \[0,1\] (higher = easier).
         estimate: f64,
         /// Difficulty bin 1 (easiest) to 5 (hardest).
         bin: u8,
