@@ -10,6 +10,7 @@
 mod aggregation;
 mod command;
 mod kinds;
+pub mod limits;
 mod policy;
 mod prompt;
 mod run_config;

@@ -28,9 +28,9 @@ pub struct PolicyEntry {
 }
 
 impl PolicyEntry {
-    /// Whether every knob lies in its [`crate::config::limits`] range.
+    /// Whether every knob lies in its [`crate::spec::limits`] range.
     fn check(&self) -> Result<(), String> {
-        use crate::config::limits::{self, check};
+        use crate::spec::limits::{self, check};
         if let Some(w) = self.width {
             check("width", w, &limits::WIDTH)?;
         }
@@ -59,7 +59,7 @@ pub struct PolicyTable {
 
 impl PolicyTable {
     /// Parse and check a table: bins 1–5 each once, no nested adaptive, every knob within
-    /// [`crate::config::limits`]. Errors start with `origin` (and the line, when known).
+    /// [`crate::spec::limits`]. Errors start with `origin` (and the line, when known).
     pub fn parse(text: &str, origin: &str) -> Result<Self, String> {
         let t: PolicyTable = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
