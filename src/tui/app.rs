@@ -11,9 +11,9 @@ use crate::verify::Aggregation;
 
 use super::action::Action;
 use super::keymap::Keymap;
+use super::layout::{body_of, chains, default_focus, locate, surviving, tree_rows, Body};
+pub use super::text::one_line;
 use super::theme::Theme;
-use super::view_revise::{chains, default_focus, locate};
-use super::view_tree::{body_of, surviving, tree_rows, Body};
 
 /// Work for the runtime.
 #[allow(clippy::large_enum_variant)] // effects are rare: one per key press
@@ -712,15 +712,4 @@ pub enum TextKey {
     Up,
     Down,
     Esc,
-}
-
-/// The first line of `s`, cut to `max` characters.
-///
-/// Controls and bidi overrides are made visible first, so any string may be passed.
-pub fn one_line(s: &str, max: usize) -> String {
-    let flat: String = crate::safe::sanitize(s).split_whitespace().collect::<Vec<_>>().join(" ");
-    match flat.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &flat[..i]),
-        None => flat,
-    }
 }
