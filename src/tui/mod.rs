@@ -8,17 +8,12 @@ pub mod action;
 pub mod app;
 #[doc(hidden)]
 pub mod fixture;
-mod highlight;
 pub mod keymap;
-mod latex;
+pub mod layout;
 pub mod terminal;
 pub mod text;
 pub mod theme;
 pub mod view;
-mod view_header;
-mod view_popups;
-pub mod view_revise;
-pub mod view_tree;
 
 #[cfg(test)]
 mod tests;

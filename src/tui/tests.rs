@@ -294,7 +294,7 @@ fn snapshot_adaptive_header() {
 fn the_tree_shows_one_row_per_depth_and_the_surviving_beams_below() {
     let a = app_with(&beam_events(8, 2, 6));
     let run = a.run().unwrap();
-    let rows = super::view_tree::tree_rows(&run.tree);
+    let rows = super::layout::tree_rows(&run.tree);
     assert_eq!(rows.len(), 6);
     assert_eq!(rows[0].len(), 8, "N first steps");
     // Every child sits after the children of nodes placed before its parent.
@@ -451,7 +451,7 @@ fn a_deep_wide_tree_renders() {
     let events = beam_events(64, 4, 40);
     let mut a = app_with(&events);
     let run = a.run().unwrap();
-    assert_eq!(super::view_tree::tree_rows(&run.tree).len(), 40);
+    assert_eq!(super::layout::tree_rows(&run.tree).len(), 40);
     assert_eq!(run.tree.nodes.len(), 64 * 40);
     let text = screen(&render(&a, 240, 60));
     assert!(text.contains("search tree"));

@@ -10,119 +10,20 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders};
 use ratatui::Frame;
 
-use super::app::{one_line, App, RunView};
-use super::text::sanitize;
-use super::theme::Theme;
 use crate::event::NodeId;
-use crate::strategy::StrategyKind;
-use crate::tree::{NodeStatus, NodeView, RunTree};
+use crate::tree::{NodeStatus, NodeView};
+use crate::tui::app::{App, RunView};
+use crate::tui::layout::{tree_rows, MAX_ROWS};
+use crate::tui::text::{one_line, sanitize};
+use crate::tui::theme::Theme;
 
 /// Columns of one node cell: a gap (cursor mark) and two glyph columns.
 pub const CELL: u16 = 3;
 /// Columns of the depth label at the start of each row.
 const LABEL: u16 = 4;
-/// Rows beyond this depth share the last row (guards against absurd depths in replays).
-const MAX_ROWS: u32 = 4096;
-
-/// What fills the body for a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Body {
-    /// Candidates side by side (best-of-N).
-    Panes,
-    /// The search tree above the surviving beams (beam, lookahead, DVTS).
-    Tree,
-    /// Revision chains side by side (sequential revisions).
-    Revise,
-}
-
-/// The strategy that produces a run's nodes: an adaptive run's choice once it is known.
-pub fn effective_strategy(tree: &RunTree) -> Option<StrategyKind> {
-    let kind = tree.info.as_ref()?.config.strategy;
-    if kind != StrategyKind::Adaptive {
-        return Some(kind);
-    }
-    Some(tree.difficulty.as_ref()?.strategy)
-}
-
-/// Which view the body of a run uses.
-pub fn body_of(tree: &RunTree) -> Body {
-    match effective_strategy(tree) {
-        Some(k) if k.stepwise() => Body::Tree,
-        Some(StrategyKind::Revise) => Body::Revise,
-        _ => Body::Panes,
-    }
-}
-
 /// The verifier's score of the step this node added (tree search adds step `depth`).
-pub fn own_score(n: &NodeView) -> Option<f64> {
+fn own_score(n: &NodeView) -> Option<f64> {
     n.steps.get(n.depth as usize).and_then(|s| s.verdict.as_ref()).and_then(|v| v.score)
-}
-
-/// Node ids by depth, each row ordered by (parent's place in the row above, rank, id).
-pub fn tree_rows(tree: &RunTree) -> Vec<Vec<NodeId>> {
-    let nodes = &tree.nodes;
-    let Some(deepest) = nodes.iter().map(|n| n.depth.min(MAX_ROWS)).max() else {
-        return Vec::new();
-    };
-    let mut rows: Vec<Vec<NodeId>> = vec![Vec::new(); deepest as usize + 1];
-    for n in nodes {
-        rows[n.depth.min(MAX_ROWS) as usize].push(n.node);
-    }
-    let mut place = vec![u32::MAX; nodes.len()];
-    let mut keyed: Vec<(u32, u32, NodeId)> = Vec::new();
-    for row in &mut rows {
-        // Keys computed once per node, then one plain sort: this runs every frame.
-        keyed.clear();
-        keyed.extend(row.iter().map(|&id| {
-            let n = &nodes[id as usize];
-            let parent = n.parent.map_or(0, |p| place.get(p as usize).copied().unwrap_or(u32::MAX));
-            (parent, n.rank.unwrap_or(u32::MAX), id)
-        }));
-        keyed.sort_unstable();
-        for (i, (slot, &(_, _, id))) in row.iter_mut().zip(&keyed).enumerate() {
-            *slot = id;
-            place[id as usize] = i as u32;
-        }
-    }
-    rows
-}
-
-/// The paths still in play, for the panes: live nodes at the deepest depth
-/// (kept, streaming, queued or failed there), best rank first, then every finished path.
-pub fn surviving(tree: &RunTree) -> Vec<NodeId> {
-    let Some(deepest) = tree.nodes.iter().map(|n| n.depth).max() else {
-        return Vec::new();
-    };
-    let live = |n: &&NodeView| {
-        n.depth == deepest
-            && matches!(
-                n.status,
-                NodeStatus::Kept | NodeStatus::Streaming | NodeStatus::Queued | NodeStatus::Failed
-            )
-    };
-    let mut out: Vec<&NodeView> = tree.nodes.iter().filter(live).collect();
-    out.sort_by_key(|n| (n.rank.unwrap_or(u32::MAX), n.node));
-    let mut ids: Vec<NodeId> = out.into_iter().map(|n| n.node).collect();
-    ids.extend(tree.nodes.iter().filter(|n| n.status == NodeStatus::Done).map(|n| n.node));
-    if ids.is_empty() {
-        // Nothing survived (everything pruned or cancelled): show the last row as it ended.
-        ids.extend(tree.nodes.iter().filter(|n| n.depth == deepest).map(|n| n.node));
-    }
-    ids
-}
-
-/// The round in progress (or the last one) and the depth limit, 1-based, for the header.
-pub fn round_progress(tree: &RunTree) -> Option<(u32, u32)> {
-    let info = tree.info.as_ref()?;
-    let rounds = tree.nodes.iter().map(|n| n.depth + 1).max().unwrap_or(0).max(tree.round.unwrap_or(0));
-    // A live depth change is announced as "max depth = D from depth K".
-    let limit = tree
-        .applied
-        .iter()
-        .rev()
-        .find_map(|c| c.strip_prefix("max depth = ")?.split_whitespace().next()?.parse().ok())
-        .unwrap_or(info.config.max_depth);
-    Some((rounds, limit))
 }
 
 /// The two glyph columns of a node and their styles.
@@ -215,7 +116,7 @@ fn put(buf: &mut Buffer, x: u16, y: u16, symbol: &str, style: Style) {
 }
 
 /// Draw the tree of `run` in `area`, with `focused` (the node whose path the panes show) marked.
-pub fn draw_tree(f: &mut Frame, area: Rect, app: &App, run: &RunView, focused: Option<NodeId>) {
+pub(super) fn draw_tree(f: &mut Frame, area: Rect, app: &App, run: &RunView, focused: Option<NodeId>) {
     let t = &app.theme;
     let tree = &run.tree;
     let rows = tree_rows(tree);

@@ -2,8 +2,6 @@
 //! bottom (the first attempt first), and an answer strip per chain so an
 //! answer revised from right to wrong shows at a glance.
 
-use std::collections::BTreeMap;
-
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -11,47 +9,15 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 use unicode_width::UnicodeWidthStr;
 
-use super::app::{one_line, App, RunView};
-use super::text::sanitize;
-use super::theme::Theme;
-use super::view::wrap_plain;
 use crate::event::NodeId;
-use crate::tree::{NodeStatus, NodeView, RunTree};
+use crate::tree::{NodeStatus, NodeView};
+use crate::tui::app::{App, RunView};
+use crate::tui::layout::{chains, columns, locate, Page, MIN_CHAIN_WIDTH};
+use crate::tui::text::{one_line, sanitize, wrap_plain};
+use crate::tui::theme::Theme;
 
-/// Narrowest chain column.
-pub const MIN_CHAIN_WIDTH: u16 = 26;
 /// Rows of one revision block at the least: its header and two lines of text.
 const MIN_REVISION_HEIGHT: u16 = 3;
-
-/// Every chain with its revision nodes, both in order.
-pub fn chains(tree: &RunTree) -> Vec<(u32, Vec<NodeId>)> {
-    let mut by_chain: BTreeMap<u32, Vec<(u32, NodeId)>> = BTreeMap::new();
-    for n in &tree.nodes {
-        if let Some(c) = n.chain {
-            by_chain.entry(c).or_default().push((n.revision.unwrap_or(0), n.node));
-        }
-    }
-    by_chain
-        .into_iter()
-        .map(|(c, mut revs)| {
-            revs.sort_unstable();
-            (c, revs.into_iter().map(|(_, id)| id).collect())
-        })
-        .collect()
-}
-
-/// Where a node sits: (chain index, revision index) within [`chains`].
-pub fn locate(chains: &[(u32, Vec<NodeId>)], node: NodeId) -> Option<(usize, usize)> {
-    chains
-        .iter()
-        .enumerate()
-        .find_map(|(ci, (_, revs))| revs.iter().position(|&r| r == node).map(|ri| (ci, ri)))
-}
-
-/// The node shown as focused when none was picked: the latest revision of the first chain.
-pub fn default_focus(chains: &[(u32, Vec<NodeId>)]) -> Option<NodeId> {
-    chains.first().and_then(|(_, revs)| revs.last().copied())
-}
 
 /// The mark after an answer: ✓/✗ when graded, else how far the attempt got.
 fn mark(n: &NodeView, t: &Theme) -> Option<(&'static str, Style)> {
@@ -178,7 +144,13 @@ fn revision_header(n: &NodeView, focused: bool, t: &Theme) -> Line<'static> {
 }
 
 /// Draw the chains of a revisions run in `area`; returns how many chains fit side by side.
-pub fn draw_revisions(f: &mut Frame, area: Rect, app: &App, run: &RunView, focused: Option<NodeId>) -> usize {
+pub(super) fn draw_revisions(
+    f: &mut Frame,
+    area: Rect,
+    app: &App,
+    run: &RunView,
+    focused: Option<NodeId>,
+) -> usize {
     let t = &app.theme;
     let chains = chains(&run.tree);
     if chains.is_empty() {
@@ -186,11 +158,10 @@ pub fn draw_revisions(f: &mut Frame, area: Rect, app: &App, run: &RunView, focus
         f.render_widget(Paragraph::new(Span::styled(msg, Style::default().fg(t.dim))), area);
         return 1;
     }
-    let cols = ((area.width / MIN_CHAIN_WIDTH).max(1) as usize).min(chains.len());
+    let cols = columns(area.width, MIN_CHAIN_WIDTH, chains.len());
     let at = focused.and_then(|id| locate(&chains, id));
-    let page = at.map_or(0, |(ci, _)| ci / cols);
-    let first = page * cols;
-    let shown = cols.min(chains.len() - first);
+    let Page { index: page, count: pages, first, shown } =
+        Page::holding(at.map_or(0, |(ci, _)| ci), chains.len(), cols);
     let planned = run.tree.info.as_ref().map(|i| i.config.revisions);
     let col_w = area.width / cols as u16;
     for (i, (chain, revs)) in chains[first..first + shown].iter().enumerate() {
@@ -202,7 +173,6 @@ pub fn draw_revisions(f: &mut Frame, area: Rect, app: &App, run: &RunView, focus
         draw_chain(f, rect, t, *chain, &nodes, here, planned);
     }
     if chains.len() > cols {
-        let pages = chains.len().div_ceil(cols);
         let label = format!(
             " chains {}–{} of {} · page {}/{} ",
             first + 1,

@@ -13,7 +13,7 @@ use syntect::highlighting::{
 };
 use syntect::parsing::{ParseState, SyntaxReference, SyntaxSet};
 
-use super::theme::Theme;
+use crate::tui::theme::Theme;
 
 //
 // Prose is coloured by a small Markdown scanner of our own: syntect's bundled Markdown syntax
@@ -593,7 +593,7 @@ fn style_for(role: Role, font: FontStyle, theme: &Theme) -> Style {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::latex::latex_to_unicode;
+    use crate::tui::text::latex_to_unicode;
 
     fn theme() -> Theme {
         Theme::default()

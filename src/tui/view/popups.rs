@@ -1,4 +1,5 @@
-//! Popups over the view: help, the step inspector, the problem and model pickers, the editor.
+//! Popups over the view: help, the step inspector, the problem and model pickers, the editor,
+//! and the notice shown in place of the view when no model server answered.
 
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -6,15 +7,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::action::Action;
-use super::app::{one_line, App};
-use super::text::sanitize;
-use super::theme::Theme;
-use super::view::wrap_plain;
+use crate::safe::redact;
+use crate::tui::action::Action;
+use crate::tui::app::App;
+use crate::tui::text::{one_line, sanitize, wrap_plain};
+use crate::tui::theme::Theme;
 use crate::verify::{Aggregation, StepDetail, StepScore};
 
 /// A rectangle `pct_w` percent wide and `height` rows high in the middle of `area`.
-pub(super) fn centered(area: Rect, pct_w: u16, height: u16) -> Rect {
+fn centered(area: Rect, pct_w: u16, height: u16) -> Rect {
     let w = (area.width * pct_w / 100).max(20).min(area.width);
     let h = height.min(area.height);
     Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
@@ -252,4 +253,30 @@ pub(super) fn draw_editor(f: &mut Frame, area: Rect, app: &App, text: &str) {
         lines.drain(..lines.len() - h);
     }
     f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// What was tried when no server answered, and how to fix it (drawn instead of the view).
+pub(super) fn draw_no_server(f: &mut Frame, area: Rect, app: &App, message: &str) {
+    let t = &app.theme;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(Style::default().fg(t.warn))
+        .title(Span::styled(" no model server ", Style::default().fg(t.warn).add_modifier(Modifier::BOLD)));
+    let lines = vec![
+        Line::from(Span::styled(sanitize(&redact(message)).into_owned(), Style::default().fg(t.fg))),
+        Line::from(""),
+        Line::from("Start Ollama with `ollama serve` and pull a model (`ollama pull qwen2.5:1.5b`),"),
+        Line::from("or point ttc at another server with --host URL or OLLAMA_HOST."),
+        Line::from(""),
+        Line::from(Span::styled(
+            format!(
+                "{} retry · {} quit",
+                app.keymap.key_for(Action::Rerun),
+                app.keymap.key_for(Action::Quit)
+            ),
+            Style::default().fg(t.dim),
+        )),
+    ];
+    let r = centered(area, 80, 10);
+    f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), r);
 }

@@ -6,11 +6,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::app::{one_line, App};
-use super::text::sanitize;
-use super::theme::Theme;
-use super::view_tree::{body_of, round_progress, Body};
 use crate::safe::redact;
+use crate::tui::app::App;
+use crate::tui::layout::{body_of, round_progress, Body};
+use crate::tui::text::{one_line, sanitize};
+use crate::tui::theme::Theme;
 
 fn kv<'a>(t: &Theme, k: &'a str, v: String) -> Vec<Span<'a>> {
     vec![Span::styled(k, Style::default().fg(t.dim)), Span::styled(v, Style::default().fg(t.fg))]
