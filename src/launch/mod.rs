@@ -405,7 +405,7 @@ impl Launch {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -420,5 +420,56 @@ mod tests {
         {
             assert_eq!(host_warning(quiet), None, "{quiet}");
         }
+    }
+
+    /// A launch from command-line flags, with a config file holding `config`.
+    pub(crate) fn launch_with_config(tag: &str, config: &str, flags: &[&str]) -> Launch {
+        use clap::Parser;
+        let dir = std::env::temp_dir().join(format!("ttc-launch-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.toml");
+        std::fs::write(&path, config).unwrap();
+        let mut argv = vec!["ttc", "--config", path.to_str().unwrap()];
+        argv.extend_from_slice(flags);
+        let f = RunFlags::parse_from(argv);
+        Launch::new(&f.global, &f.run)
+    }
+
+    #[test]
+    fn the_pocket_verifier_default_yields_to_the_flag_and_the_config() {
+        let plain = launch_with_config("plain", "", &["--backend", "pocket"]);
+        assert_eq!(plain.verifier(Backend::Pocket), VerifierKind::Prm);
+        assert_eq!(plain.verifier(Backend::Ollama), VerifierKind::Arith);
+        let configured = launch_with_config("conf", "[run]\nverifier = \"none\"\n", &["--backend", "pocket"]);
+        assert!(configured.warnings().is_empty(), "{:?}", configured.warnings());
+        assert_eq!(configured.verifier(Backend::Pocket), VerifierKind::None);
+        assert_eq!(configured.verifier(Backend::Ollama), VerifierKind::None);
+        let flagged = launch_with_config(
+            "flag",
+            "[run]\nverifier = \"none\"\n",
+            &["--backend", "pocket", "--verifier", "arith"],
+        );
+        assert_eq!(flagged.verifier(Backend::Pocket), VerifierKind::Arith);
+    }
+
+    #[tokio::test]
+    async fn a_headless_pocket_run_uses_the_configured_verifier() {
+        let launch = launch_with_config(
+            "headless",
+            "[run]\nverifier = \"arith\"\n",
+            &["--backend", "pocket", "--problem", "What is 1 + 2?", "-n", "1"],
+        );
+        let p = launch.prepare_headless().await.unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!(p.config.verifier, VerifierKind::Arith);
+        assert_eq!(p.verifier.name(), "arith");
+        assert_eq!(p.generator.info().backend, "pocket");
+    }
+
+    #[test]
+    fn the_oracle_refuses_a_problem_without_gold() {
+        let config = RunConfig { verifier: VerifierKind::Oracle, ..RunConfig::default() };
+        let e = check_gold(&config, &Problem::inline("1 + 1?", None)).unwrap_err();
+        assert!(e.message.contains("needs a gold answer"), "{}", e.message);
+        assert!(check_gold(&config, &Problem::inline("1 + 1?", Some("2".into()))).is_ok());
     }
 }

@@ -188,3 +188,33 @@ impl Ctx {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{apply_setup, build_app};
+    use super::*;
+    use crate::launch::tests::launch_with_config;
+    use crate::strategy::VerifierKind;
+
+    #[test]
+    fn the_view_on_the_embedded_model_uses_the_verifier_ttc_run_would() {
+        for (tag, config, flags, want) in [
+            ("view-conf", "[run]\nverifier = \"arith\"\n", &[][..], VerifierKind::Arith),
+            ("view-flag", "[run]\nverifier = \"arith\"\n", &["--verifier", "none"][..], VerifierKind::None),
+            ("view-none", "", &[][..], VerifierKind::Prm),
+        ] {
+            let mut argv = vec!["--backend", "pocket"];
+            argv.extend_from_slice(flags);
+            let launch = launch_with_config(tag, config, &argv);
+            let (mut app, _client, _warnings) = build_app(&launch, Some("dark"));
+            let (pocket, fx) = apply_setup(&mut app, Setup::Pocket { reason: None }, &launch, false);
+            assert!(pocket);
+            assert_eq!(app.knobs.config.verifier, launch.verifier(Backend::Pocket), "{tag}");
+            assert_eq!(app.knobs.config.verifier, want, "{tag}");
+            assert!(
+                matches!(fx.as_slice(), [Effect::StartRun { config, .. }] if config.verifier == want),
+                "{tag}: {fx:?}"
+            );
+        }
+    }
+}
