@@ -247,10 +247,15 @@ pub struct RunRequest {
 
 /// Everything a run needs, checked against the backend: ready for [`crate::run::start`].
 pub struct Prepared {
+    /// The problem, checked against the verifier (the oracle needs a gold answer).
     pub problem: Problem,
+    /// The run configuration, with the policy table of `--policy` when given.
     pub config: RunConfig,
+    /// The policy model.
     pub generator: Arc<dyn Generator>,
+    /// The verifier `config.verifier` names.
     pub verifier: Arc<dyn Verifier>,
+    /// The solve prompt (`--prompt`, or the bundled one).
     pub prompt: SolvePrompt,
 }
 
