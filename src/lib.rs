@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod event;
 pub mod grade;
+pub mod launch;
 pub mod model;
 pub mod pocket;
 pub mod problem;

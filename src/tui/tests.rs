@@ -478,11 +478,12 @@ fn tree_and_fork_keys_have_defaults() {
     assert_eq!(press('f'), Some(Action::Fork));
 }
 
-fn view_args(flags: &[&str]) -> crate::cli::RunArgs {
+fn view_args(flags: &[&str]) -> crate::launch::Launch {
     use clap::Parser;
     let mut argv = vec!["ttc"];
     argv.extend_from_slice(flags);
-    crate::cli::Cli::parse_from(argv).view
+    let f = crate::launch::RunFlags::parse_from(argv);
+    crate::launch::Launch::new(&f.global, &f.run)
 }
 
 #[test]
@@ -532,15 +533,8 @@ fn the_header_and_footer_never_show_credentials_or_escapes() {
 
 #[test]
 fn the_view_warns_about_an_exposed_host_and_never_shows_its_credentials() {
-    use clap::Parser;
-    let cli = crate::cli::Cli::parse_from([
-        "ttc",
-        "--backend",
-        "ollama",
-        "--host",
-        "http://me:secret@10.0.0.2:11434",
-    ]);
-    let (a, _client, warnings) = super::build_app(&cli.global, &cli.view, Some("dark"));
+    let launch = view_args(&["--backend", "ollama", "--host", "http://me:secret@10.0.0.2:11434"]);
+    let (a, _client, warnings) = super::build_app(&launch, Some("dark"));
     assert!(!a.backend.contains("secret") && a.backend.contains("***@10.0.0.2"), "{}", a.backend);
     let w = super::startup_message(&warnings).unwrap();
     assert!(w.contains("carries credentials") && w.contains("unencrypted") && !w.contains("secret"), "{w}");

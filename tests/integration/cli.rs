@@ -496,3 +496,20 @@ async fn credentials_in_the_host_are_warned_about_and_never_printed() {
     assert_eq!(o.status.code(), Some(1));
     assert!(!stderr(&o).contains("secret"), "{}", stderr(&o));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_configured_verifier_holds_on_the_embedded_model() {
+    // `[run] verifier` beats the embedded model's PRM default, as in the view (tui.rs).
+    let dir = std::env::temp_dir().join(format!("ttc-cli-verifier-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("config.toml");
+    std::fs::write(&cfg, "[run]\nverifier = \"arith\"\n").unwrap();
+    let c = cfg.to_str().unwrap();
+    let o = ttc(&["run", "--backend", "pocket", "--config", c, "-n", "2", "--json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["run"]["generator"]["backend"], "pocket");
+    assert_eq!(v["run"]["verifier"], "arith");
+    assert_eq!(v["run"]["config"]["verifier"], "arith");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -47,6 +47,11 @@ struct Session {
 }
 
 fn spawn(args: &[&str], tag: &str) -> Session {
+    spawn_with_env(args, tag, &[])
+}
+
+/// [`spawn`] with extra environment variables.
+fn spawn_with_env(args: &[&str], tag: &str, env: &[(&str, &str)]) -> Session {
     let home = std::env::temp_dir().join(format!("ttc-pty-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&home).unwrap();
     let pty = native_pty_system();
@@ -63,6 +68,10 @@ fn spawn(args: &[&str], tag: &str) -> Session {
     cmd.env_remove("OLLAMA_HOST");
     cmd.env_remove("TTC_CONFIG");
     cmd.env_remove("TTC_BACKEND");
+    cmd.env_remove("TTC_LOG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     let child = pair.slave.spawn_command(cmd).unwrap();
     drop(pair.slave);
     let screen = Screen { parser: Arc::new(Mutex::new(vt100::Parser::new(36, 140, 0))), raw: Arc::default() };
@@ -94,7 +103,14 @@ impl Session {
     }
 
     /// Quit with `q`, expect the process gone within `limit`, and check the terminal.
-    async fn quit_within_and_check_restored(mut self, limit: Duration) {
+    async fn quit_within_and_check_restored(self, limit: Duration) {
+        let home = self.quit_within_keeping_home(limit).await;
+        std::fs::remove_dir_all(home).ok();
+    }
+
+    /// [`Session::quit_within_and_check_restored`], leaving the session's home for a look;
+    /// returns it.
+    async fn quit_within_keeping_home(mut self, limit: Duration) -> std::path::PathBuf {
         self.press(b"q");
         let deadline = Instant::now() + limit;
         let status = loop {
@@ -111,7 +127,7 @@ impl Session {
         assert!(tail.contains("\u{1b}[?1049l"), "left the alternate screen: {tail:?}");
         assert!(tail.contains("\u{1b}[?25h"), "showed the cursor again: {tail:?}");
         assert!(!self.screen.parser.lock().unwrap().screen().alternate_screen());
-        std::fs::remove_dir_all(&self.home).ok();
+        self.home
     }
 }
 
@@ -232,4 +248,63 @@ async fn with_auto_a_server_that_answers_with_errors_gives_way_to_the_embedded_m
     s.screen.wait_for("using the embedded pocket model: Ollama failed (HTTP 500").await;
     s.screen.wait_for("#1").await;
     s.quit_and_check_restored().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_configured_verifier_holds_in_the_view_on_the_embedded_model() {
+    // The same config as `ttc run` in cli.rs: `[run] verifier` beats the embedded PRM default.
+    let tag = "verifier";
+    let dir = std::env::temp_dir().join(format!("ttc-pty-{tag}-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("config.toml");
+    std::fs::write(&cfg, "[run]\nverifier = \"arith\"\n").unwrap();
+    let s = spawn(&["--backend", "pocket", "--config", cfg.to_str().unwrap(), "-n", "2"], tag);
+    s.screen.wait_for("pocket (embedded").await;
+    s.screen.wait_for("verifier arith").await;
+    s.screen.wait_for("finished").await;
+    assert!(!s.screen.text().contains("verifier prm"), "{}", s.screen.text());
+    s.quit_and_check_restored().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_ttc_log_the_view_logs_to_its_file_and_never_to_the_screen() {
+    // A broken theme gives a warning, which is logged; so is the end of the session.
+    let tag = "logs";
+    let home = std::env::temp_dir().join(format!("ttc-pty-{tag}-{}", std::process::id()));
+    let themes = home.join("config/ttc/themes");
+    std::fs::create_dir_all(&themes).unwrap();
+    std::fs::write(themes.join("broken.toml"), "name = \"broken\"\nbg = \"not a colour\"\n").unwrap();
+    let s = spawn_with_env(
+        &["--backend", "pocket", "--theme", "broken", "-n", "2"],
+        tag,
+        &[("TTC_LOG", "debug")],
+    );
+    s.screen.wait_for("#1").await;
+    s.screen.wait_for("finished").await;
+    let raw = s.screen.raw.clone();
+    s.quit_within_keeping_home(Duration::from_secs(10)).await;
+    let raw = String::from_utf8_lossy(&raw.lock().unwrap()).into_owned();
+    for line in ["WARN", "DEBUG", "INFO", "session ended"] {
+        assert!(!raw.contains(line), "a log line reached the terminal ({line}): {raw:?}");
+    }
+    let log = find_file(&home.join("data"), "ttc.log").expect("the view writes ttc.log in its data dir");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("broken.toml") && text.contains("session ended"), "{text}");
+    std::fs::remove_dir_all(&home).ok();
+}
+
+/// The first file called `name` under `dir`.
+fn find_file(dir: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(found) = find_file(&path, name) {
+                return Some(found);
+            }
+        } else if path.file_name().is_some_and(|n| n == name) {
+            return Some(path);
+        }
+    }
+    None
 }

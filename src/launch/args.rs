@@ -1,0 +1,258 @@
+//! The flags every run starts from: options every command accepts ([`GlobalArgs`]), the
+//! run flags ([`RunArgs`], shared by `ttc run` and the interactive view), where models run
+//! ([`Backend`]), and the limits and parsers of flag values.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::config::limits::{self, stall_timeout_ok};
+use crate::strategy::{SelectionRule, StrategyKind, VerifierKind};
+use crate::verify::Aggregation;
+
+/// Options every command accepts.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Ollama server URL [env: OLLAMA_HOST; config: host; default: http://127.0.0.1:11434]
+    #[arg(long, global = true)]
+    pub host: Option<String>,
+    /// Config file [default: the platform config dir, e.g. ~/.config/ttc/config.toml]
+    #[arg(long, global = true, env = "TTC_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Requests in flight at once on the server, 1–256 [config: concurrency; default: 4]
+    #[arg(long, global = true, value_parser = usize_in(CONCURRENCY_MAX))]
+    pub concurrency: Option<usize>,
+    /// Seconds without data before a stream fails, more than 0 and at most 86400 (a day); it
+    /// also bounds the wait for a reply to start and for small requests (version, model list,
+    /// which never wait more than 30 s) [config: stall_timeout_secs; default: 120]
+    #[arg(long, global = true, value_name = "SECS", value_parser = parse_stall_timeout)]
+    pub stall_timeout: Option<f64>,
+    /// Where models run: ollama, pocket (the embedded model), or auto (Ollama when it answers,
+    /// else the embedded model)
+    #[arg(long, global = true, value_enum, default_value_t = Backend::Auto, env = "TTC_BACKEND")]
+    pub backend: Backend,
+}
+
+/// Where models run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// Ollama when it answers, else the embedded pocket model.
+    Auto,
+    Ollama,
+    /// The embedded pocket model and PRM: arithmetic chains, no server needed.
+    Pocket,
+}
+
+/// Flags of `ttc run` (the interactive view accepts the same ones).
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The problem text.
+    #[arg(long, value_name = "TEXT", conflicts_with_all = ["pick", "dataset"])]
+    pub problem: Option<String>,
+    /// Gold answer for --problem, to grade candidates.
+    #[arg(long, value_name = "ANSWER", requires = "problem")]
+    pub gold: Option<String>,
+    /// A bundled problem: bundled:math500:7 or bundled:gsm8k:0 (0-based).
+    #[arg(long, value_name = "SPEC", conflicts_with = "dataset")]
+    pub pick: Option<String>,
+    /// A JSONL file of problems (MATH-500, GSM8K or {"problem","answer"} lines).
+    #[arg(long, value_name = "FILE")]
+    pub dataset: Option<PathBuf>,
+    /// Which problem of --dataset (0-based, counting valid lines).
+    #[arg(long, value_name = "I", default_value_t = 0, requires = "dataset")]
+    pub index: usize,
+    /// Stop at the first malformed line of --dataset instead of skipping it.
+    #[arg(long, requires = "dataset")]
+    pub strict: bool,
+
+    /// Search strategy.
+    #[arg(long, value_enum, default_value_t = StrategyKind::BestOfN)]
+    pub strategy: StrategyKind,
+    /// Number of candidates, 1–1024 [config: run.n; default: 8].
+    #[arg(short = 'n', long = "n", value_name = "N", value_parser = usize_in(N_MAX))]
+    pub n: Option<usize>,
+    /// Verifier that scores each step [config: run.verifier; default: arith].
+    #[arg(long, value_enum)]
+    pub verifier: Option<VerifierKind>,
+    /// How step scores become a solution score [config: run.aggregation; default: last].
+    #[arg(long, value_enum)]
+    pub aggregation: Option<Aggregation>,
+    /// How the final answer is picked [config: run.selection; default: weighted].
+    #[arg(long, value_enum)]
+    pub selection: Option<SelectionRule>,
+    /// Policy model [config: model; default: the first model the server lists].
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+    /// Model for the judge verifier [config: verifier_model; default: the policy model].
+    #[arg(long, value_name = "MODEL")]
+    pub verifier_model: Option<String>,
+    /// Sampling temperature, 0–2 [config: run.temperature; default: 0.8].
+    #[arg(long, value_name = "T", value_parser = parse_temperature, allow_negative_numbers = true)]
+    pub temperature: Option<f32>,
+    /// Base seed; candidate i uses SEED + i.
+    #[arg(long, value_name = "SEED", default_value_t = 0)]
+    pub seed: u64,
+    /// Most tokens per candidate, 1–131072 [config: run.max_tokens; default: 1024].
+    #[arg(long, value_name = "TOKENS", value_parser = u32_in(1, MAX_TOKENS_MAX))]
+    pub max_tokens: Option<u32>,
+    /// Beam width M, 1–64: children per kept beam, and subtrees N/M for DVTS [default: 4].
+    #[arg(long, value_name = "M", value_parser = usize_in(WIDTH_MAX))]
+    pub width: Option<usize>,
+    /// Most steps per solution for tree search, 1–200 [default: 40].
+    #[arg(long, value_name = "STEPS", value_parser = u32_in(1, DEPTH_MAX))]
+    pub depth: Option<u32>,
+    /// Greedy rollout steps before scoring, 0–200, for --strategy lookahead [default: 1].
+    #[arg(long, value_name = "K", value_parser = u32_in(0, LOOKAHEAD_MAX))]
+    pub lookahead: Option<u32>,
+    /// Drop a tree-search child whose step repeats a sibling's.
+    #[arg(long)]
+    pub dedup: bool,
+    /// Parallel chains C, 1–1024, for --strategy revise [default: 2].
+    #[arg(long, value_name = "C", value_parser = usize_in(CHAINS_MAX))]
+    pub chains: Option<usize>,
+    /// Attempts per chain D, 1–1024, for --strategy revise [default: 4].
+    #[arg(long, value_name = "D", value_parser = usize_in(REVISIONS_MAX))]
+    pub revisions: Option<usize>,
+    /// How revisions pick the answer.
+    #[arg(long, value_enum, value_name = "RULE")]
+    pub revision_selection: Option<crate::strategy::RevisionSelection>,
+    /// How --strategy adaptive estimates difficulty: model (verifier scores) or oracle (gold answer).
+    #[arg(long, value_enum, value_name = "METHOD")]
+    pub difficulty: Option<crate::strategy::DifficultyMethod>,
+    /// A policy table for --strategy adaptive (TOML, like assets/policy.toml).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Nucleus sampling threshold, more than 0 and at most 1.
+    #[arg(long, value_name = "P", value_parser = parse_top_p)]
+    pub top_p: Option<f32>,
+    /// Top-k sampling.
+    #[arg(long, value_name = "K")]
+    pub top_k: Option<u32>,
+    /// Context window to ask the server for.
+    #[arg(long, value_name = "TOKENS")]
+    pub num_ctx: Option<u32>,
+    /// A judge template file (TOML, like assets/verifiers/judge.toml).
+    #[arg(long, value_name = "FILE")]
+    pub judge_template: Option<PathBuf>,
+    /// A solve prompt file (TOML, like assets/prompts/solve.toml).
+    #[arg(long, value_name = "FILE")]
+    pub prompt: Option<PathBuf>,
+
+    /// Print one JSON object with the candidates, the selection and the budget.
+    #[arg(long, conflicts_with = "events")]
+    pub json: bool,
+    /// Print the event stream as JSON lines.
+    #[arg(long)]
+    pub events: bool,
+}
+
+// Flag limits are the settings limits of [`crate::config::limits`], in one place.
+/// Most candidates N (`-n`, `run.n`).
+pub const N_MAX: usize = *limits::N.end();
+/// Most beam width M (`--width`).
+pub const WIDTH_MAX: usize = *limits::WIDTH.end();
+/// Most steps per solution (`--depth`).
+pub const DEPTH_MAX: u32 = *limits::DEPTH.end();
+/// Most requests in flight (`--concurrency`, `concurrency`).
+pub const CONCURRENCY_MAX: usize = *limits::CONCURRENCY.end();
+/// Longest stall timeout, in seconds: a day (`--stall-timeout`, `stall_timeout_secs`).
+pub const STALL_TIMEOUT_MAX_SECS: f64 = limits::STALL_TIMEOUT_MAX_SECS;
+/// Highest sampling temperature (`--temperature`, `run.temperature`); the lowest is 0.
+pub const TEMPERATURE_MAX: f32 = *limits::TEMPERATURE.end();
+/// Most parallel chains C (`--chains`).
+pub const CHAINS_MAX: usize = *limits::CHAINS.end();
+/// Most revisions per chain D (`--revisions`).
+pub const REVISIONS_MAX: usize = *limits::REVISIONS.end();
+/// Most greedy rollout steps k (`--lookahead`); 0 is allowed.
+pub const LOOKAHEAD_MAX: u32 = *limits::LOOKAHEAD.end();
+/// Most tokens per candidate (`--max-tokens`, `run.max_tokens`).
+pub const MAX_TOKENS_MAX: u32 = *limits::MAX_TOKENS.end();
+
+/// A clap parser for a `usize` flag in `1..=max`; clap names the flag and the range on error.
+pub fn usize_in(max: usize) -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..=max as u64)
+}
+
+/// A clap parser for a `u32` flag in `min..=max`.
+pub fn u32_in(min: u32, max: u32) -> clap::builder::RangedU64ValueParser<u32> {
+    clap::builder::RangedU64ValueParser::<u32>::new().range(min as u64..=max as u64)
+}
+
+fn parse_f64(s: &str) -> Result<f64, String> {
+    s.trim().parse::<f64>().map_err(|_| format!("{s:?} is not a number"))
+}
+
+/// `--stall-timeout`: more than 0 and at most a day.
+pub fn parse_stall_timeout(s: &str) -> Result<f64, String> {
+    let v = parse_f64(s)?;
+    if stall_timeout_ok(v) {
+        Ok(v)
+    } else {
+        Err(format!("{s} is not in (0, {STALL_TIMEOUT_MAX_SECS}] seconds (more than 0, at most a day)"))
+    }
+}
+
+/// `--temperature`: a finite number in 0..=2.
+pub fn parse_temperature(s: &str) -> Result<f32, String> {
+    let v = parse_f64(s)? as f32;
+    if temperature_ok(v) {
+        Ok(v)
+    } else {
+        Err(format!("{s} is not in 0..=2"))
+    }
+}
+
+fn temperature_ok(v: f32) -> bool {
+    v.is_finite() && (0.0..=TEMPERATURE_MAX).contains(&v)
+}
+
+/// `--top-p`: a number in (0, 1].
+pub fn parse_top_p(s: &str) -> Result<f32, String> {
+    let v = parse_f64(s)? as f32;
+    if v.is_finite() && v > 0.0 && v <= 1.0 {
+        Ok(v)
+    } else {
+        Err(format!("{s} is not in (0, 1] (more than 0, at most 1)"))
+    }
+}
+
+/// The run flags with the global options, on their own: for callers that parse run flags
+/// without the whole `ttc` command line (tests, other front ends).
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "ttc")]
+pub struct RunFlags {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_flags_refuse_out_of_range_values() {
+        for bad in ["1e308", "0", "-1", "NaN", "inf", "86400.5", "x"] {
+            assert!(parse_stall_timeout(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_stall_timeout("86400"), Ok(86_400.0));
+        assert_eq!(parse_stall_timeout("0.5"), Ok(0.5));
+        for bad in ["-1", "NaN", "inf", "-inf", "2.01"] {
+            assert!(parse_temperature(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_temperature("0"), Ok(0.0));
+        assert_eq!(parse_temperature("2"), Ok(2.0));
+        assert!(parse_top_p("0").is_err() && parse_top_p("1.5").is_err() && parse_top_p("NaN").is_err());
+        assert_eq!(parse_top_p("1"), Ok(1.0));
+    }
+
+    #[test]
+    fn run_flags_parse_on_their_own() {
+        use clap::Parser;
+        let f = RunFlags::parse_from(["ttc", "--backend", "pocket", "--verifier", "arith", "-n", "3"]);
+        assert_eq!(f.global.backend, Backend::Pocket);
+        assert_eq!(f.run.verifier, Some(VerifierKind::Arith));
+        assert_eq!(f.run.n, Some(3));
+    }
+}

@@ -1,0 +1,161 @@
+//! Where models run: the choice of backend (with the embedded model as the fallback of
+//! `auto`), and the generator and verifier built on it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::{read_file, Backend, Failure};
+use crate::model::ollama::OllamaClient;
+use crate::model::Generator;
+use crate::safe::redact;
+use crate::strategy::VerifierKind;
+use crate::verify::{ArithVerifier, JudgeTemplate, JudgeVerifier, NoVerifier, OracleVerifier, Verifier};
+
+/// The embedded pocket model, loaded once.
+pub fn embedded_pocket() -> Result<Arc<crate::pocket::Pocket>, Failure> {
+    crate::pocket::Pocket::embedded()
+        .map_err(|e| Failure::new(format!("cannot load the embedded model: {e:#}")))
+}
+
+/// Resolve `auto`: Ollama when it answers within
+/// [`AUTO_PROBE_TIMEOUT`](crate::model::ollama::AUTO_PROBE_TIMEOUT) (2.5 s, or the stall timeout
+/// when shorter), else the embedded model. When `say`, the reason for a fallback and any
+/// plain-HTTP warning ([`OllamaClient::transport_warning`]) go to stderr, once per process.
+pub async fn choose_backend(backend: Backend, client: &OllamaClient, say: bool) -> Result<Backend, Failure> {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    let (chosen, why) = probe_backend(backend, client).await?;
+    if say {
+        if let Some(why) = why {
+            eprintln!("ttc: {why}. Start `ollama serve` or pass --host to use your own models");
+        }
+        if chosen == Backend::Ollama {
+            if let Some(w) = client.transport_warning() {
+                WARNED.call_once(|| eprintln!("ttc: warning: {w}"));
+            }
+        }
+    }
+    Ok(chosen)
+}
+
+/// [`choose_backend`] without printing: the backend, and for a fallback from `auto` to the
+/// embedded model the reason in words (the host redacted, the server's text made safe).
+pub async fn probe_backend(
+    backend: Backend,
+    client: &OllamaClient,
+) -> Result<(Backend, Option<String>), Failure> {
+    use crate::model::ollama::AUTO_PROBE_TIMEOUT;
+    use crate::model::GenError;
+    match backend {
+        Backend::Auto => match client.version_within(AUTO_PROBE_TIMEOUT).await {
+            Ok(_) => Ok((Backend::Ollama, None)),
+            Err(e @ (GenError::Unreachable { .. } | GenError::NoAnswer { .. })) => {
+                let why = match &e {
+                    GenError::NoAnswer { secs, .. } => format!("it did not answer within {secs:.1} s"),
+                    GenError::Unreachable { detail, .. } => crate::safe::for_display(detail, 200),
+                    _ => e.to_string(),
+                };
+                let reason = format!(
+                    "no Ollama server at {} ({why}); using the embedded pocket model (arithmetic chains)",
+                    client.host()
+                );
+                Ok((Backend::Pocket, Some(reason)))
+            }
+            Err(e) => Err(e.into()),
+        },
+        b => Ok((b, None)),
+    }
+}
+
+/// Build the verifier a run asks for. The judge uses `judge_model` when it
+/// differs from the policy model; `say` prints a note when it must sample.
+pub async fn build_verifier(
+    kind: VerifierKind,
+    client: Option<&OllamaClient>,
+    policy: Arc<dyn Generator>,
+    judge_model: Option<&str>,
+    template_path: Option<&PathBuf>,
+    say: bool,
+) -> Result<Arc<dyn Verifier>, Failure> {
+    Ok(match kind {
+        VerifierKind::Arith => Arc::new(ArithVerifier),
+        VerifierKind::Oracle => Arc::new(OracleVerifier),
+        VerifierKind::None => Arc::new(NoVerifier),
+        VerifierKind::Prm => Arc::new(crate::pocket::PocketPrm::new(embedded_pocket()?)),
+        VerifierKind::Judge => {
+            let Some(client) = client else {
+                return Err(Failure::new(
+                    "the judge verifier asks an Ollama model; with the embedded model use --verifier prm or arith",
+                ));
+            };
+            let template = match template_path {
+                Some(p) => JudgeTemplate::parse(&read_file(p, "judge template")?, &p.display().to_string())?,
+                None => JudgeTemplate::bundled(),
+            };
+            let judge: Arc<dyn Generator> = match judge_model {
+                Some(m) if m != policy.info().model => {
+                    client.show(m).await?;
+                    Arc::new(client.generator(m).await?)
+                }
+                _ => policy,
+            };
+            if say && !judge.info().logprobs {
+                eprintln!(
+                    "ttc: note: the server at {} returns no logprobs (Ollama 0.12.11 or newer does); the judge samples {} verdicts per step instead",
+                    redact(client.host()),
+                    template.samples
+                );
+            }
+            Arc::new(JudgeVerifier::new(judge, template))
+        }
+    })
+}
+
+/// The first model the server lists.
+pub async fn default_model(client: &OllamaClient) -> Result<String, Failure> {
+    let models = client.list_models().await?;
+    models.into_iter().next().map(|m| m.name).ok_or_else(|| {
+        Failure::new(format!(
+            "no models are installed on {}. Pull one with `ollama pull qwen2.5:1.5b`, then pass --model",
+            redact(client.host())
+        ))
+    })
+}
+
+/// Where a run's models run, once chosen: the embedded model, or the server of `client`.
+#[derive(Clone)]
+pub struct Site {
+    /// [`Backend::Ollama`] or [`Backend::Pocket`]; `auto` is resolved before a site exists.
+    pub backend: Backend,
+    /// The server (unused on the embedded model, and for warnings only).
+    pub client: OllamaClient,
+}
+
+impl Site {
+    /// A site on `backend`; `auto` counts as Ollama (resolve it first with [`probe_backend`]).
+    pub fn new(backend: Backend, client: OllamaClient) -> Self {
+        let backend = if backend == Backend::Pocket { Backend::Pocket } else { Backend::Ollama };
+        Self { backend, client }
+    }
+
+    /// Whether models run on the embedded model.
+    pub fn is_pocket(&self) -> bool {
+        self.backend == Backend::Pocket
+    }
+
+    /// The server, when models run on one.
+    pub fn server(&self) -> Option<&OllamaClient> {
+        (!self.is_pocket()).then_some(&self.client)
+    }
+
+    /// The policy generator: the embedded model, or `model` on the server (checked to exist).
+    pub async fn generator(&self, model: &str) -> Result<Arc<dyn Generator>, Failure> {
+        match self.server() {
+            None => Ok(Arc::new(crate::pocket::PocketGenerator::new(embedded_pocket()?))),
+            Some(client) => {
+                let generator = client.generator(model).await?;
+                client.show(model).await?;
+                Ok(Arc::new(generator))
+            }
+        }
+    }
+}

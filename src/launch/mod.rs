@@ -1,0 +1,480 @@
+//! One launch path: flags, config and environment become a prepared run. `ttc run` and the
+//! interactive view both start here, so a setting means the same in both.
+//!
+//! - [`Launch`]: flags and settings resolved once (config file, `OLLAMA_HOST`, defaults),
+//!   with the warnings a person should see.
+//! - [`choose_backend`] / [`probe_backend`]: where models run, the embedded model replacing
+//!   an absent server under `--backend auto`; a [`Site`] is the choice made.
+//! - [`Launch::verifier`]: the verifier on a backend (the pocket PRM default, decided once).
+//! - [`Launch::prepare`]: one run's files, checks, generator and verifier → [`Prepared`];
+//!   [`Launch::prepare_headless`] is the whole path for commands without a view.
+//! - [`logs`]: where log lines go, per mode.
+
+pub mod args;
+mod backend;
+pub mod logs;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::model::ollama::{OllamaClient, OllamaSettings, DEFAULT_HOST};
+use crate::model::Generator;
+use crate::problem::{load_indexed, resolve_pick, Problem};
+use crate::run::SolvePrompt;
+use crate::safe::{for_display, has_credentials, redact_host};
+use crate::strategy::adaptive::PolicyTable;
+use crate::strategy::{RunConfig, VerifierKind};
+use crate::verify::Verifier;
+
+pub use args::{Backend, GlobalArgs, RunArgs, RunFlags};
+pub use backend::{build_verifier, choose_backend, default_model, embedded_pocket, probe_backend, Site};
+
+/// The most characters of an untrusted text in one message line.
+pub const MESSAGE_CHARS: usize = 2000;
+
+/// The most characters of one answer, name or problem text in a plain line.
+const SHOWN_CHARS: usize = 300;
+
+/// A failure that ends the program with a one-line message.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub code: u8,
+}
+
+impl Failure {
+    /// A failure with exit code 1.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into(), code: 1 }
+    }
+}
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Self::new(e.to_string())
+    }
+}
+
+/// Settings resolved from flags, environment and config.
+#[derive(Clone)]
+pub struct Resolved {
+    pub config: Config,
+    pub host: String,
+    pub settings: OllamaSettings,
+    /// What a person should know: a broken or out-of-range config, an exposed host.
+    pub warnings: Vec<String>,
+}
+
+impl GlobalArgs {
+    /// Apply the layers (flags, then environment, then config, then defaults) and print
+    /// the warnings on stderr, once: for headless commands.
+    pub fn resolve(&self) -> Resolved {
+        let resolved = self.resolve_quietly();
+        for w in &resolved.warnings {
+            eprintln!("ttc: warning: {}", for_display(w, 400));
+        }
+        resolved
+    }
+
+    /// [`GlobalArgs::resolve`] without printing: the view shows the warnings itself.
+    pub fn resolve_quietly(&self) -> Resolved {
+        let (config, warning) = Config::load(self.config.as_deref());
+        let mut warnings: Vec<String> = warning.into_iter().map(|w| w.0).collect();
+        let host = self
+            .host
+            .clone()
+            .or_else(|| std::env::var("OLLAMA_HOST").ok().filter(|h| !h.trim().is_empty()))
+            .or_else(|| config.host.clone())
+            .unwrap_or_else(|| DEFAULT_HOST.to_string());
+        let mut settings = OllamaSettings::default();
+        if let Some(c) = self.concurrency.or(config.concurrency) {
+            settings.concurrency = c;
+        }
+        if let Some(s) = self.stall_timeout.or(config.stall_timeout_secs) {
+            // In range by now (flags by their parser, config by `Config::load`), so this cannot panic.
+            settings.stall_timeout = Duration::from_secs_f64(s);
+        }
+        if self.backend != Backend::Pocket {
+            warnings.extend(host_warning(&host));
+        }
+        Resolved { config, host, settings, warnings }
+    }
+}
+
+/// A warning when talking to `host` exposes something: credentials in the URL (they go to
+/// the server with every request; ttc never prints them), or a remote host over plain http.
+fn host_warning(host: &str) -> Option<String> {
+    let shown = redact_host(host);
+    if has_credentials(host) {
+        return Some(format!(
+            "the host {shown} carries credentials; ttc hides them in its output, but they travel with every request{}",
+            if is_plain_remote(host) { " unencrypted (plain http://)" } else { "" }
+        ));
+    }
+    is_plain_remote(host).then(|| {
+        format!("{shown} is a remote host over plain http://: prompts and answers travel unencrypted; use https:// or a loopback address")
+    })
+}
+
+/// A non-loopback host reached over `http://` (a host with no scheme is http).
+fn is_plain_remote(host: &str) -> bool {
+    let trimmed = host.trim();
+    let with_scheme = if trimmed.contains("://") { trimmed.to_string() } else { format!("http://{trimmed}") };
+    let Ok(url) = reqwest::Url::parse(&with_scheme) else { return false };
+    if url.scheme() != "http" {
+        return false;
+    }
+    let Some(name) = url.host_str() else { return false };
+    let name = name.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    match name.parse::<std::net::IpAddr>() {
+        Ok(ip) => !ip.is_loopback() && !ip.is_unspecified(),
+        Err(_) => name != "localhost" && !name.ends_with(".localhost"),
+    }
+}
+
+impl Resolved {
+    /// A client for the resolved host.
+    pub fn client(&self) -> Result<OllamaClient, Failure> {
+        OllamaClient::new(&self.host, self.settings.clone()).map_err(Failure::from)
+    }
+}
+
+/// Find the problem the flags name.
+pub fn resolve_problem(args: &RunArgs) -> Result<Problem, Failure> {
+    if let Some(text) = &args.problem {
+        if text.trim().is_empty() {
+            return Err(Failure::new("--problem is empty; give the problem text"));
+        }
+        return Ok(Problem::inline(text.clone(), args.gold.clone()));
+    }
+    if let Some(spec) = &args.pick {
+        return Ok(resolve_pick(spec)?);
+    }
+    if let Some(path) = &args.dataset {
+        let (problem, skipped) = load_indexed(path, args.index, args.strict)?;
+        for s in skipped.iter().take(5) {
+            eprintln!("ttc: skipped {}", for_display(&s.to_string(), MESSAGE_CHARS));
+        }
+        if skipped.len() > 5 {
+            eprintln!(
+                "ttc: skipped {} more malformed lines (use --strict to stop at the first)",
+                skipped.len() - 5
+            );
+        }
+        return Ok(problem);
+    }
+    Err(Failure::new(
+        "no problem given: use --problem TEXT, --pick bundled:math500:7, or --dataset FILE --index I",
+    ))
+}
+
+/// The run configuration from flags over config defaults.
+pub fn run_config(args: &RunArgs, resolved: &Resolved) -> RunConfig {
+    let d = &resolved.config.run;
+    let base = RunConfig::default();
+    RunConfig {
+        strategy: args.strategy,
+        n: args.n.or(d.n).unwrap_or(base.n).max(1),
+        temperature: args.temperature.or(d.temperature).unwrap_or(base.temperature),
+        seed: args.seed,
+        max_tokens: args.max_tokens.or(d.max_tokens).unwrap_or(base.max_tokens).max(1),
+        top_p: args.top_p,
+        top_k: args.top_k,
+        num_ctx: args.num_ctx,
+        verifier: args.verifier.or(d.verifier).unwrap_or(base.verifier),
+        aggregation: args.aggregation.or(d.aggregation).unwrap_or(base.aggregation),
+        selection: args.selection.or(d.selection).unwrap_or(base.selection),
+        width: args.width.unwrap_or(base.width).max(1),
+        max_depth: args.depth.unwrap_or(base.max_depth).max(1),
+        lookahead: args.lookahead.unwrap_or(base.lookahead),
+        dedup: args.dedup,
+        chains: args.chains.unwrap_or(base.chains).max(1),
+        revisions: args.revisions.unwrap_or(base.revisions).max(1),
+        revision_selection: args.revision_selection.unwrap_or(base.revision_selection),
+        difficulty: args.difficulty.unwrap_or(base.difficulty),
+        prefix: Vec::new(),
+        policy: None,
+    }
+}
+
+/// Read a file a flag names; the message names the file and what it was for.
+pub fn read_file(path: &PathBuf, what: &str) -> Result<String, Failure> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Failure::new(format!("cannot read {what} {}: {e}", path.display())))
+}
+
+/// The oracle verifier grades against the gold answer: refuse a problem without one.
+pub fn check_gold(config: &RunConfig, problem: &Problem) -> Result<(), Failure> {
+    if config.verifier == VerifierKind::Oracle && problem.gold.is_none() {
+        return Err(Failure::new(
+            "the oracle verifier needs a gold answer and this problem has none: pass --gold with --problem, or pick a dataset problem",
+        ));
+    }
+    Ok(())
+}
+
+/// Flags, config and environment, resolved once: where every run starts.
+#[derive(Clone)]
+pub struct Launch {
+    /// Options every command accepts.
+    pub global: GlobalArgs,
+    /// The run flags.
+    pub args: RunArgs,
+    /// The config, host and server settings they resolve to, with warnings.
+    pub resolved: Resolved,
+}
+
+/// Files the run flags name, read: the adaptive policy table and the solve prompt.
+pub struct RunFiles {
+    /// `--policy`, when given.
+    pub policy: Option<PolicyTable>,
+    /// `--prompt`, or the bundled solve prompt.
+    pub prompt: SolvePrompt,
+}
+
+/// What a caller asks of one run, on top of the launch settings.
+pub struct RunRequest {
+    /// The problem to solve.
+    pub problem: Problem,
+    /// The run configuration (from [`Launch::run_config`], perhaps changed by the caller).
+    pub config: RunConfig,
+    /// The policy model; `None` takes `--model`, then `model` in the config, then the first
+    /// model the server lists. Ignored on the embedded model.
+    pub model: Option<String>,
+}
+
+/// Everything a run needs, checked against the backend: ready for [`crate::run::start`].
+pub struct Prepared {
+    /// The problem, checked against the verifier (the oracle needs a gold answer).
+    pub problem: Problem,
+    /// The run configuration, with the policy table of `--policy` when given.
+    pub config: RunConfig,
+    /// The policy model.
+    pub generator: Arc<dyn Generator>,
+    /// The verifier `config.verifier` names.
+    pub verifier: Arc<dyn Verifier>,
+    /// The solve prompt (`--prompt`, or the bundled one).
+    pub prompt: SolvePrompt,
+}
+
+impl Launch {
+    /// Resolve the settings without printing: the view shows [`Launch::warnings`] itself.
+    pub fn new(global: &GlobalArgs, args: &RunArgs) -> Self {
+        Self { global: global.clone(), args: args.clone(), resolved: global.resolve_quietly() }
+    }
+
+    /// [`Launch::new`] printing the warnings on stderr: for headless commands.
+    pub fn headless(global: &GlobalArgs, args: &RunArgs) -> Self {
+        Self { global: global.clone(), args: args.clone(), resolved: global.resolve() }
+    }
+
+    /// What a person should know about the settings (a broken config, an exposed host).
+    pub fn warnings(&self) -> &[String] {
+        &self.resolved.warnings
+    }
+
+    /// The config file's settings (defaults where it has none).
+    pub fn config(&self) -> &Config {
+        &self.resolved.config
+    }
+
+    /// A client for the resolved host.
+    pub fn client(&self) -> Result<OllamaClient, Failure> {
+        self.resolved.client()
+    }
+
+    /// The run configuration from flags over config defaults, before the backend is known:
+    /// the verifier is the flag's or the config's, else arith (see [`Launch::verifier`]).
+    pub fn run_config(&self) -> RunConfig {
+        run_config(&self.args, &self.resolved)
+    }
+
+    /// The verifier of a run on `backend`: `--verifier`, else `[run] verifier`, else the
+    /// backend's default: the embedded PRM on the embedded model, arith on a server.
+    pub fn verifier(&self, backend: Backend) -> VerifierKind {
+        match self.args.verifier.or(self.resolved.config.run.verifier) {
+            Some(v) => v,
+            None if backend == Backend::Pocket => VerifierKind::Prm,
+            None => RunConfig::default().verifier,
+        }
+    }
+
+    /// The policy model the flags or the config name.
+    pub fn model(&self) -> Option<String> {
+        self.args.model.clone().or(self.resolved.config.model.clone())
+    }
+
+    /// The judge verifier's model the flags or the config name (else the policy model).
+    pub fn judge_model(&self) -> Option<String> {
+        self.args.verifier_model.clone().or(self.resolved.config.verifier_model.clone())
+    }
+
+    /// Whether the flags name a problem (`--problem`, `--pick` or `--dataset`).
+    pub fn names_a_problem(&self) -> bool {
+        self.args.problem.is_some() || self.args.pick.is_some() || self.args.dataset.is_some()
+    }
+
+    /// The problem the flags name, if they name one.
+    pub fn problem(&self) -> Result<Option<Problem>, Failure> {
+        if self.names_a_problem() {
+            resolve_problem(&self.args).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Read the files the flags name (`--policy`, `--prompt`).
+    pub fn files(&self) -> Result<RunFiles, Failure> {
+        let policy = match &self.args.policy {
+            Some(p) => Some(PolicyTable::parse(&read_file(p, "policy file")?, &p.display().to_string())?),
+            None => None,
+        };
+        let prompt = match &self.args.prompt {
+            Some(p) => SolvePrompt::parse(&read_file(p, "prompt file")?, &p.display().to_string())?,
+            None => SolvePrompt::bundled(),
+        };
+        Ok(RunFiles { policy, prompt })
+    }
+
+    /// Make one run ready on `site`: apply the files, check the problem against the
+    /// verifier, build the generator and the verifier. `say` prints notes on stderr (headless
+    /// only: the view owns the terminal).
+    pub async fn prepare(
+        &self,
+        site: &Site,
+        files: RunFiles,
+        request: RunRequest,
+        say: bool,
+    ) -> Result<Prepared, Failure> {
+        let RunRequest { problem, mut config, model } = request;
+        if let Some(policy) = files.policy {
+            config.policy = Some(policy);
+        }
+        check_gold(&config, &problem)?;
+        let model = match (site.server(), model.or_else(|| self.model())) {
+            (None, _) => String::new(),
+            (Some(_), Some(m)) => m,
+            (Some(client), None) => default_model(client).await?,
+        };
+        let generator = site.generator(&model).await?;
+        let judge_model = self.judge_model();
+        let verifier = build_verifier(
+            config.verifier,
+            site.server(),
+            generator.clone(),
+            judge_model.as_deref(),
+            self.args.judge_template.as_ref(),
+            say,
+        )
+        .await?;
+        Ok(Prepared { problem, config, generator, verifier, prompt: files.prompt })
+    }
+
+    /// The whole path for a command without a view: read the files, resolve and check the
+    /// problem before any request, choose the backend (saying why on stderr when `auto`
+    /// falls back), and [`Launch::prepare`]. With no problem named, the embedded model
+    /// solves a generated one.
+    pub async fn prepare_headless(&self) -> Result<Prepared, Failure> {
+        let files = self.files()?;
+        let mut config = self.run_config();
+        // Problem flags are checked before any request is made.
+        let problem = self.problem()?;
+        if let Some(p) = &problem {
+            check_gold(&config, p)?;
+        }
+        let client = self.client()?;
+        let backend = choose_backend(self.global.backend, &client, true).await?;
+        let problem = match problem {
+            Some(p) => p,
+            None if backend == Backend::Pocket => {
+                let p = crate::pocket::problem(3, self.args.seed);
+                eprintln!(
+                    "ttc: no problem given; using generated problem {}: {}",
+                    for_display(&p.id, SHOWN_CHARS),
+                    for_display(&p.text, SHOWN_CHARS)
+                );
+                p
+            }
+            None => {
+                return Err(resolve_problem(&self.args)
+                    .err()
+                    .unwrap_or_else(|| Failure::new("no problem given")))
+            }
+        };
+        config.verifier = self.verifier(backend);
+        let site = Site::new(backend, client);
+        self.prepare(&site, files, RunRequest { problem, config, model: None }, true).await
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    #[test]
+    fn exposed_hosts_are_warned_about_without_showing_credentials() {
+        let w = host_warning("http://me:secret@127.0.0.1:11434").unwrap();
+        assert!(w.contains("credentials") && w.contains("***@127.0.0.1") && !w.contains("secret"), "{w}");
+        let w = host_warning("http://gpu.lan:11434").unwrap();
+        assert!(w.contains("plain http://"), "{w}");
+        let w = host_warning("me:pw@10.1.2.3").unwrap();
+        assert!(w.contains("unencrypted") && !w.contains("pw"), "{w}");
+        for quiet in ["http://127.0.0.1:11434", "localhost", "http://[::1]:11434", "https://gpu.example.com"]
+        {
+            assert_eq!(host_warning(quiet), None, "{quiet}");
+        }
+    }
+
+    /// A launch from command-line flags, with a config file holding `config`.
+    pub(crate) fn launch_with_config(tag: &str, config: &str, flags: &[&str]) -> Launch {
+        use clap::Parser;
+        let dir = std::env::temp_dir().join(format!("ttc-launch-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.toml");
+        std::fs::write(&path, config).unwrap();
+        let mut argv = vec!["ttc", "--config", path.to_str().unwrap()];
+        argv.extend_from_slice(flags);
+        let f = RunFlags::parse_from(argv);
+        Launch::new(&f.global, &f.run)
+    }
+
+    #[test]
+    fn the_pocket_verifier_default_yields_to_the_flag_and_the_config() {
+        let plain = launch_with_config("plain", "", &["--backend", "pocket"]);
+        assert_eq!(plain.verifier(Backend::Pocket), VerifierKind::Prm);
+        assert_eq!(plain.verifier(Backend::Ollama), VerifierKind::Arith);
+        let configured = launch_with_config("conf", "[run]\nverifier = \"none\"\n", &["--backend", "pocket"]);
+        assert!(configured.warnings().is_empty(), "{:?}", configured.warnings());
+        assert_eq!(configured.verifier(Backend::Pocket), VerifierKind::None);
+        assert_eq!(configured.verifier(Backend::Ollama), VerifierKind::None);
+        let flagged = launch_with_config(
+            "flag",
+            "[run]\nverifier = \"none\"\n",
+            &["--backend", "pocket", "--verifier", "arith"],
+        );
+        assert_eq!(flagged.verifier(Backend::Pocket), VerifierKind::Arith);
+    }
+
+    #[tokio::test]
+    async fn a_headless_pocket_run_uses_the_configured_verifier() {
+        let launch = launch_with_config(
+            "headless",
+            "[run]\nverifier = \"arith\"\n",
+            &["--backend", "pocket", "--problem", "What is 1 + 2?", "-n", "1"],
+        );
+        let p = launch.prepare_headless().await.unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!(p.config.verifier, VerifierKind::Arith);
+        assert_eq!(p.verifier.name(), "arith");
+        assert_eq!(p.generator.info().backend, "pocket");
+    }
+
+    #[test]
+    fn the_oracle_refuses_a_problem_without_gold() {
+        let config = RunConfig { verifier: VerifierKind::Oracle, ..RunConfig::default() };
+        let e = check_gold(&config, &Problem::inline("1 + 1?", None)).unwrap_err();
+        assert!(e.message.contains("needs a gold answer"), "{}", e.message);
+        assert!(check_gold(&config, &Problem::inline("1 + 1?", Some("2".into()))).is_ok());
+    }
+}
