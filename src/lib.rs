@@ -15,6 +15,7 @@ pub mod pocket;
 pub mod problem;
 pub mod run;
 pub mod safe;
+#[cfg(any(test, feature = "test-doubles"))]
 pub mod scripted;
 pub mod steps;
 pub mod strategy;
