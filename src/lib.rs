@@ -16,6 +16,7 @@ pub mod pocket;
 pub mod problem;
 pub mod run;
 pub mod safe;
+#[cfg(any(test, feature = "test-doubles"))]
 pub mod scripted;
 pub mod spec;
 pub mod steps;

@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use super::error::ProblemError;
-use super::jsonl::{load_jsonl, parse_jsonl, LineError};
+use super::error::{LineError, ProblemError};
+use super::jsonl::{load_jsonl, parse_jsonl};
 use super::Problem;
 
 /// A problem subset bundled into the binary.
@@ -90,7 +90,11 @@ fn parse_set(name: &str, text: &str) -> Result<Vec<Problem>, LineError> {
 
 /// Resolve a pick of the form `bundled:<set>:<index>` (0-based index).
 pub fn resolve_pick(spec: &str) -> Result<Problem, ProblemError> {
-    let bad = |reason: &str| ProblemError::BadPick { spec: spec.to_string(), reason: reason.to_string() };
+    let bad = |reason: &str| ProblemError::BadPick {
+        spec: spec.to_string(),
+        reason: reason.to_string(),
+        known: set_names().into_iter().map(String::from).collect(),
+    };
     let trimmed = spec.trim();
     let Some(rest) = trimmed.strip_prefix("bundled:") else {
         return Err(bad("it must start with \"bundled:\""));

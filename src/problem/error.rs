@@ -1,6 +1,6 @@
-//! Errors from loading and picking problems.
+//! Errors from loading and picking problems, and the malformed line they name.
 
-use super::jsonl::LineError;
+use std::fmt;
 
 /// Why problems could not be loaded or picked; every message names the input
 /// and says what to do next.
@@ -48,12 +48,14 @@ pub enum ProblemError {
         len: usize,
     },
     /// A pick spec that is not of the form `bundled:<set>:<index>`.
-    #[error("bad problem pick {spec:?}: {reason}; use bundled:<set>:<index> with a 0-based index, e.g. bundled:math500:7 or bundled:gsm8k:0 (sets: {sets})", sets = super::bundled::set_names().join(", "))]
+    #[error("bad problem pick {spec:?}: {reason}; use bundled:<set>:<index> with a 0-based index, e.g. bundled:math500:7 or bundled:gsm8k:0 (sets: {sets})", sets = .known.join(", "))]
     BadPick {
         /// The spec as given.
         spec: String,
         /// What is wrong with it.
         reason: String,
+        /// The bundled set names, for the message.
+        known: Vec<String>,
     },
     /// A bundled set name that does not exist.
     #[error("unknown bundled problem set {name:?}; known sets: {known}; e.g. bundled:math500:7", known = .known.join(", "))]
@@ -64,3 +66,22 @@ pub enum ProblemError {
         known: Vec<String>,
     },
 }
+
+/// A malformed input line, shown as `origin:line: reason`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    /// The file path or bundled set the line came from.
+    pub origin: String,
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong with the line.
+    pub reason: String,
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.origin, self.line, self.reason)
+    }
+}
+
+impl std::error::Error for LineError {}

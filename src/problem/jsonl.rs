@@ -1,12 +1,11 @@
 //! JSONL problem files: MATH-500 rows, GSM8K rows and plain `{"problem","answer"}`
 //! rows, detected per line so mixed files load too.
 
-use std::fmt;
 use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::error::ProblemError;
+use super::error::{LineError, ProblemError};
 use super::Problem;
 
 /// The problems parsed from one input, plus the lines that were skipped.
@@ -17,25 +16,6 @@ pub struct LoadReport {
     /// Malformed lines that were skipped (empty in strict mode).
     pub skipped: Vec<LineError>,
 }
-
-/// A malformed input line, shown as `origin:line: reason`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LineError {
-    /// The file path or bundled set the line came from.
-    pub origin: String,
-    /// 1-based line number.
-    pub line: usize,
-    /// What is wrong with the line.
-    pub reason: String,
-}
-
-impl fmt::Display for LineError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.origin, self.line, self.reason)
-    }
-}
-
-impl std::error::Error for LineError {}
 
 /// Longest line accepted as one problem (bytes, without the newline). MATH-500 rows are a
 /// few KiB; a longer line is almost surely not a problem row, and is skipped unparsed.

@@ -8,8 +8,8 @@ pub mod jsonl;
 mod tests_load;
 
 pub use bundled::{bundled, bundled_sets, load_indexed, resolve_pick, BundledSet};
-pub use error::ProblemError;
-pub use jsonl::{load_jsonl, parse_jsonl, parse_jsonl_bytes, LineError, LoadReport, MAX_LINE_BYTES};
+pub use error::{LineError, ProblemError};
+pub use jsonl::{load_jsonl, parse_jsonl, parse_jsonl_bytes, LoadReport, MAX_LINE_BYTES};
 
 /// One problem with its gold answer and dataset metadata.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -6,7 +6,7 @@
 
 pub mod action;
 pub mod app;
-#[doc(hidden)]
+#[cfg(any(test, feature = "test-doubles"))]
 pub mod fixture;
 pub mod keymap;
 pub mod layout;

@@ -1,10 +1,35 @@
-//! The fake server's scripted generations, the bench stream, NDJSON serialisation and the
+//! The fake server's scripted generations (which model says what), the bench stream and the
 //! arithmetic the scripts check.
 
 use super::*;
 
 // ---------------------------------------------------------------------------------------------
 // Generation
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Behaviour {
+    TinyMath,
+    FlakyMath,
+    SlowMath,
+    DropMath,
+    Judge,
+    BaseJudge,
+    Bench,
+    Busy,
+}
+
+pub(super) fn behaviour_of(name: &str) -> Behaviour {
+    match base_name(name) {
+        "flaky-math" => Behaviour::FlakyMath,
+        "slow-math" => Behaviour::SlowMath,
+        "drop-math" => Behaviour::DropMath,
+        "judge" => Behaviour::Judge,
+        "base-judge" => Behaviour::BaseJudge,
+        "bench" => Behaviour::Bench,
+        "busy" => Behaviour::Busy,
+        _ => Behaviour::TinyMath,
+    }
+}
 
 pub(super) struct Lp {
     pub(super) token: String,
@@ -324,110 +349,6 @@ pub(super) fn bench_body(st: &State, req: &ChatReq, prefix: &[u8]) -> Arc<BenchB
 }
 
 // ---------------------------------------------------------------------------------------------
-// Serialisation
-
-/// Shared head of every chunk line: `{"model":M,"created_at":C,"message":{"role":"assistant","content":`
-pub(super) fn line_prefix(model: &str) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(96);
-    buf.extend_from_slice(b"{\"model\":");
-    serde_json::to_writer(&mut buf, model).expect("serialise");
-    buf.extend_from_slice(b",\"created_at\":\"");
-    buf.extend_from_slice(CREATED_AT.as_bytes());
-    buf.extend_from_slice(b"\",\"message\":{\"role\":\"assistant\",\"content\":");
-    buf
-}
-
-pub(super) fn write_token(buf: &mut Vec<u8>, token: &str, logprob: f64) {
-    buf.extend_from_slice(b"{\"token\":");
-    serde_json::to_writer(&mut *buf, token).expect("serialise");
-    buf.extend_from_slice(b",\"logprob\":");
-    serde_json::to_writer(&mut *buf, &logprob).expect("serialise");
-    buf.extend_from_slice(b",\"bytes\":[");
-    for (i, b) in token.bytes().enumerate() {
-        if i > 0 {
-            buf.push(b',');
-        }
-        let _ = write!(ByteWriter(buf), "{b}");
-    }
-    buf.push(b']');
-}
-
-pub(super) struct ByteWriter<'a>(&'a mut Vec<u8>);
-
-impl std::fmt::Write for ByteWriter<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
-        Ok(())
-    }
-}
-
-pub(super) fn write_lp(buf: &mut Vec<u8>, lp: &Lp) {
-    write_token(buf, &lp.token, lp.logprob);
-    if !lp.top.is_empty() {
-        buf.extend_from_slice(b",\"top_logprobs\":[");
-        for (i, (t, l)) in lp.top.iter().enumerate() {
-            if i > 0 {
-                buf.push(b',');
-            }
-            write_token(buf, t, *l);
-            buf.push(b'}');
-        }
-        buf.push(b']');
-    }
-    buf.push(b'}');
-}
-
-pub(super) fn lp_value(lp: &Lp) -> Value {
-    let mut buf = Vec::new();
-    write_lp(&mut buf, lp);
-    serde_json::from_slice(&buf).expect("valid logprob json")
-}
-
-pub(super) fn write_piece_line(buf: &mut Vec<u8>, prefix: &[u8], p: &Piece) {
-    buf.extend_from_slice(prefix);
-    serde_json::to_writer(&mut *buf, &p.text).expect("serialise");
-    buf.extend_from_slice(b"},\"done\":false");
-    if let Some(lp) = &p.lp {
-        buf.extend_from_slice(b",\"logprobs\":[");
-        write_lp(buf, lp);
-        buf.push(b']');
-    }
-    buf.extend_from_slice(b"}\n");
-}
-
-pub(super) fn final_value(req: &ChatReq, pieces: &[Piece], reason: &str, delay: Duration) -> Value {
-    final_value_n(req, pieces.len(), reason, delay)
-}
-
-pub(super) fn final_value_n(req: &ChatReq, eval_count: usize, reason: &str, delay: Duration) -> Value {
-    let prompt = req.prompt_tokens();
-    let k = eval_count as u64;
-    let load = 1_000_000u64;
-    let prompt_dur = prompt * 50_000 + 1;
-    let per_token = 1_000_000u64 + delay.as_nanos() as u64;
-    let eval_dur = k.max(1) * per_token;
-    json!({
-        "model": req.model,
-        "created_at": CREATED_AT,
-        "message": { "role": "assistant", "content": "" },
-        "done": true,
-        "done_reason": reason,
-        "total_duration": load + prompt_dur + eval_dur + 100_000,
-        "load_duration": load,
-        "prompt_eval_count": prompt,
-        "prompt_eval_duration": prompt_dur,
-        "eval_count": k,
-        "eval_duration": eval_dur
-    })
-}
-
-pub(super) fn final_line(req: &ChatReq, eval_count: usize, reason: &str, delay: Duration) -> Bytes {
-    let mut line = serde_json::to_vec(&final_value_n(req, eval_count, reason, delay)).expect("serialise");
-    line.push(b'\n');
-    Bytes::from(line)
-}
-
-// ---------------------------------------------------------------------------------------------
 // Arithmetic scanning
 
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -563,21 +484,4 @@ pub(super) fn claims(s: &str) -> Vec<bool> {
         out.push(ok);
     }
     out
-}
-
-pub(super) fn version_supports_logprobs(v: &str) -> bool {
-    let v = v.trim().trim_start_matches('v');
-    let parts: Vec<Option<u64>> = v
-        .split('.')
-        .take(3)
-        .map(|p| {
-            let d: String = p.chars().take_while(char::is_ascii_digit).collect();
-            d.parse().ok()
-        })
-        .collect();
-    match parts.as_slice() {
-        [Some(a), Some(b), Some(c)] => (*a, *b, *c) >= (0, 12, 11),
-        [Some(a), Some(b)] => (*a, *b) >= (0, 13),
-        _ => true,
-    }
 }
