@@ -39,7 +39,7 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<ExitCode, Failure
     let _ = handle.task.await;
     if args.json {
         let mut out = stdout.lock();
-        serde_json::to_writer_pretty(&mut out, &tree.summary())?;
+        serde_json::to_writer_pretty(&mut out, &json_summary(&tree)?)?;
         writeln!(out)?;
     } else if !args.events {
         write_result(&mut stdout.lock(), &tree)?;
@@ -54,6 +54,22 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<ExitCode, Failure
     }
 }
 
+/// What `--json` prints: the run's summary, with the aggregation in force and where it
+/// comes from (`{"in_force": "min", "source": "default for a step-local judge"}`) at the top.
+fn json_summary(tree: &RunTree) -> Result<serde_json::Value, serde_json::Error> {
+    let mut v = serde_json::to_value(tree.summary())?;
+    if let (Some(info), Some(map)) = (&tree.info, v.as_object_mut()) {
+        map.insert(
+            "aggregation".into(),
+            serde_json::json!({
+                "in_force": info.config.aggregation,
+                "source": info.config.aggregation_source(),
+            }),
+        );
+    }
+    Ok(v)
+}
+
 /// One line on stderr for the events a person watching wants to see.
 fn progress(event: &Event) {
     if let Some(line) = progress_line(event) {
@@ -65,13 +81,15 @@ fn progress(event: &Event) {
 fn progress_line(event: &Event) -> Option<String> {
     Some(match event {
         Event::RunStarted(info) => format!(
-            "ttc: {} with n={} on {} ({} at {}), verifier {}",
+            "ttc: {} with n={} on {} ({} at {}), verifier {}, aggregation {} ({})",
             info.config.strategy,
             info.config.n,
             shown(&info.problem.id),
             shown(&info.generator.model),
             shown(&info.generator.location),
-            shown(&info.verifier)
+            shown(&info.verifier),
+            info.config.aggregation,
+            info.config.aggregation_source()
         ),
         Event::NodeFinished { node, answer, correct, score, tokens, .. } => format!(
             "  candidate {node}: answer {}{} score {} ({tokens} tokens)",

@@ -170,10 +170,14 @@ pub fn resolve_problem(args: &RunArgs) -> Result<Problem, Failure> {
     ))
 }
 
-/// The run configuration from flags over config defaults.
+/// The run configuration from flags over config defaults. The aggregation is the flag's or
+/// the config's (marked chosen), else the verifier's default: `min` for the step-local judge,
+/// `last` for the reward-to-go pocket PRM (see [`VerifierKind::default_aggregation`]).
 pub fn run_config(args: &RunArgs, resolved: &Resolved) -> RunConfig {
     let d = &resolved.config.run;
     let base = RunConfig::default();
+    let verifier = args.verifier.or(d.verifier).unwrap_or(base.verifier);
+    let named = args.aggregation.or(d.aggregation);
     RunConfig {
         strategy: args.strategy,
         n: args.n.or(d.n).unwrap_or(base.n).max(1),
@@ -183,8 +187,9 @@ pub fn run_config(args: &RunArgs, resolved: &Resolved) -> RunConfig {
         top_p: args.top_p,
         top_k: args.top_k,
         num_ctx: args.num_ctx,
-        verifier: args.verifier.or(d.verifier).unwrap_or(base.verifier),
-        aggregation: args.aggregation.or(d.aggregation).unwrap_or(base.aggregation),
+        verifier,
+        aggregation: named.unwrap_or(verifier.default_aggregation()),
+        aggregation_chosen: named.is_some(),
         selection: args.selection.or(d.selection).unwrap_or(base.selection),
         width: args.width.unwrap_or(base.width).max(1),
         max_depth: args.depth.unwrap_or(base.max_depth).max(1),
@@ -403,7 +408,8 @@ impl Launch {
                     .unwrap_or_else(|| Failure::new("no problem given")))
             }
         };
-        config.verifier = self.verifier(backend);
+        // The verifier is known now; an aggregation nobody named follows it.
+        config.set_verifier(self.verifier(backend));
         let site = Site::new(backend, client);
         self.prepare(&site, files, RunRequest { problem, config, model: None }, true).await
     }

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::aggregation::Aggregation;
+
 /// Which search algorithm a run uses.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -68,6 +70,40 @@ pub enum VerifierKind {
     Prm,
     /// No verifier: selection falls back to majority voting.
     None,
+}
+
+impl VerifierKind {
+    /// The aggregation that matches what the verifier measures, in force unless
+    /// the user names one:
+    /// - `judge` scores each step on its own (is this step correct?): a solution
+    ///   is as good as its weakest step, so `min`;
+    /// - `prm`, the pocket PRM, is trained on reward-to-go (will this prefix still
+    ///   reach the right answer?): its last step already speaks for the whole
+    ///   solution, so `last` (the paper's choice for its PRM);
+    /// - `oracle` scores only the final step, so `last`;
+    /// - `arith` checks each step's claims on its own, so `min` would fit it too;
+    ///   it keeps `last`, the long-standing default of [`crate::spec::RunConfig`],
+    ///   until the view's recorded screens (built from that default) move with it;
+    /// - `none` scores nothing; `last` is as good as any.
+    pub fn default_aggregation(self) -> Aggregation {
+        match self {
+            VerifierKind::Judge => Aggregation::Min,
+            VerifierKind::Arith | VerifierKind::Prm | VerifierKind::Oracle | VerifierKind::None => {
+                Aggregation::Last
+            }
+        }
+    }
+
+    /// What the verifier measures, in a few words (for saying why an aggregation is the default).
+    pub fn measures(self) -> &'static str {
+        match self {
+            VerifierKind::Judge => "a step-local judge",
+            VerifierKind::Arith => "a step-local arithmetic check",
+            VerifierKind::Prm => "a reward-to-go PRM",
+            VerifierKind::Oracle => "a final-answer check",
+            VerifierKind::None => "no verifier",
+        }
+    }
 }
 
 impl std::fmt::Display for VerifierKind {

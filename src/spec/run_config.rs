@@ -26,7 +26,13 @@ pub struct RunConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub num_ctx: Option<u32>,
     pub verifier: VerifierKind,
+    /// How step scores become a solution score: the one in force.
     pub aggregation: Aggregation,
+    /// Whether the user named the aggregation (flag, config file or a live change).
+    /// When false it is the verifier's default ([`VerifierKind::default_aggregation`])
+    /// and follows the verifier through [`RunConfig::set_verifier`].
+    #[serde(default)]
+    pub aggregation_chosen: bool,
     pub selection: SelectionRule,
     /// Beam width M: children per kept beam (tree search).
     #[serde(default = "default_width")]
@@ -88,7 +94,8 @@ impl Default for RunConfig {
             top_k: None,
             num_ctx: None,
             verifier: VerifierKind::Arith,
-            aggregation: Aggregation::Last,
+            aggregation: VerifierKind::Arith.default_aggregation(),
+            aggregation_chosen: false,
             selection: SelectionRule::Weighted,
             width: default_width(),
             max_depth: default_depth(),
@@ -105,6 +112,33 @@ impl Default for RunConfig {
 }
 
 impl RunConfig {
+    /// Use `verifier`; an aggregation the user did not name becomes the new verifier's default.
+    pub fn set_verifier(&mut self, verifier: VerifierKind) {
+        self.verifier = verifier;
+        if !self.aggregation_chosen {
+            self.aggregation = verifier.default_aggregation();
+        }
+    }
+
+    /// Use `aggregation`, named by the user: it stays when the verifier changes.
+    pub fn choose_aggregation(&mut self, aggregation: Aggregation) {
+        self.aggregation = aggregation;
+        self.aggregation_chosen = true;
+    }
+
+    /// Where the aggregation in force comes from, for the header and `--json`:
+    /// "chosen", or "default for <what the verifier measures>".
+    pub fn aggregation_source(&self) -> String {
+        if self.aggregation_chosen {
+            "chosen".to_string()
+        } else if self.aggregation == self.verifier.default_aggregation() {
+            format!("default for {}", self.verifier.measures())
+        } else {
+            // Set directly without marking it chosen: say what it is, not why.
+            "set".to_string()
+        }
+    }
+
     /// The model options of one whole-solution request with `seed`: the run's
     /// temperature, token limit and sampling knobs. Step-wise generation starts
     /// from these and narrows them (see `strategy::engine::next_step`).
@@ -124,6 +158,29 @@ impl RunConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_aggregation_follows_the_verifier_unless_chosen() {
+        let mut c = RunConfig::default();
+        c.set_verifier(VerifierKind::Judge);
+        assert_eq!(
+            (c.aggregation, c.aggregation_source().as_str()),
+            (Aggregation::Min, "default for a step-local judge")
+        );
+        c.set_verifier(VerifierKind::Prm);
+        assert_eq!(
+            (c.aggregation, c.aggregation_source().as_str()),
+            (Aggregation::Last, "default for a reward-to-go PRM")
+        );
+        c.choose_aggregation(Aggregation::Mean);
+        c.set_verifier(VerifierKind::Judge);
+        assert_eq!((c.aggregation, c.aggregation_source().as_str()), (Aggregation::Mean, "chosen"));
+        // A recorded config without the field reads as a default.
+        let mut v = serde_json::to_value(RunConfig::default()).unwrap();
+        v.as_object_mut().unwrap().remove("aggregation_chosen");
+        let back: RunConfig = serde_json::from_value(v).unwrap();
+        assert!(!back.aggregation_chosen);
+    }
 
     #[test]
     fn gen_options_carry_the_run_settings() {

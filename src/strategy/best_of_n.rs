@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::context::RunContext;
 use super::engine::Shared;
 use super::guard::guarded;
-use super::select::select;
+use super::select::select_seeded;
 use crate::event::Event;
 use crate::grade::{answers_equal, extract_answer};
 use crate::model::{Chunk, GenError, GenRequest, Message};
@@ -113,7 +113,13 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
     }
     finished.sort_by_key(|c| c.node);
     let cfg = &shared.ctx.config;
-    let selection = select(&finished, cfg.selection, cfg.aggregation, shared.ctx.problem.gold.as_deref());
+    let selection = select_seeded(
+        &finished,
+        cfg.selection,
+        cfg.aggregation,
+        shared.ctx.problem.gold.as_deref(),
+        cfg.seed,
+    );
     shared.finish(selection, finished.len(), &errors);
 }
 
@@ -214,11 +220,12 @@ async fn sample(
         }
     };
 
+    // Set before asking: a generator that panics while taking the request still spent one.
+    meter.requested.store(true, Ordering::Relaxed);
     let mut stream = match ctx.generator.generate(req, cancel.clone()).await {
         Ok(s) => s,
         Err(e) => return fail(Ok(e), 0),
     };
-    meter.requested.store(true, Ordering::Relaxed);
     ctx.sink.emit(Event::NodeStreaming { node });
 
     let (score_tx, score_rx) = mpsc::unbounded_channel();
@@ -365,7 +372,10 @@ async fn scorer(
         scores[k] = s.score;
         let usage = s.usage;
         ctx.sink.emit(Event::StepScored { node, step: k as u32, score: s });
-        shared.budget(|b| b.verifier(usage));
+        // The `none` verifier looks at nothing: no call to count.
+        if ctx.verifier.counts_calls() {
+            shared.budget(|b| b.verifier(usage));
+        }
     }
     Ok(scores)
 }

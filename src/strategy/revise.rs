@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use super::best_of_n::{sample_guarded, Outcome, Sample};
 use super::context::RunContext;
 use super::engine::Shared;
-use super::select::select;
+use super::select::select_seeded;
 use crate::event::Event;
 use crate::model::Message;
 use crate::problem::Problem;
@@ -76,42 +76,59 @@ pub struct Attempt {
 }
 
 /// Pick the answer from every chain's attempts.
+///
+/// - [`RevisionSelection::Hierarchical`] (the paper's rule): within each chain,
+///   weighted best-of-N over that chain's attempts (verifier scores summed per
+///   distinct answer); each chain's pick then stands for the chain with the
+///   score of its best-scoring attempt, and `rule` selects across the chains'
+///   picks. With no verifier score on any attempt, weighting means nothing:
+///   one flat majority vote over every attempt decides (never a vote over the
+///   chains' last revisions), and the selection's note says so.
+/// - [`RevisionSelection::Majority`]: one flat majority vote over every attempt.
+///
+/// Exact ties go to the run's `seed` (see [`super::select::select_seeded`]).
 pub fn select_revisions(
     attempts: &[Attempt],
     how: RevisionSelection,
     rule: SelectionRule,
     agg: crate::verify::Aggregation,
     gold: Option<&str>,
+    seed: u64,
 ) -> super::Selection {
+    let all: Vec<Candidate> = attempts.iter().map(|a| a.candidate.clone()).collect();
+    let flat = |note: Option<String>| {
+        let mut s = select_seeded(&all, SelectionRule::Majority, agg, gold, seed);
+        if let Some(n) = note {
+            s.note = Some(match s.note.take() {
+                Some(old) => format!("{n}; {old}"),
+                None => n,
+            });
+        }
+        s
+    };
     match how {
-        RevisionSelection::Majority => {
-            let all: Vec<Candidate> = attempts.iter().map(|a| a.candidate.clone()).collect();
-            select(&all, SelectionRule::Majority, agg, gold)
+        RevisionSelection::Majority => flat(None),
+        RevisionSelection::Hierarchical if all.iter().all(|c| c.score.is_none()) => {
+            flat((!all.is_empty()).then(|| {
+                "no attempt has a verifier score, so one majority vote over every attempt decided".to_string()
+            }))
         }
         RevisionSelection::Hierarchical => {
             let mut chains: Vec<u32> = attempts.iter().map(|a| a.chain).collect();
             chains.sort_unstable();
             chains.dedup();
-            // Within a chain: the highest score; ties go to the later revision.
-            let winners: Vec<Candidate> = chains
+            let picks: Vec<Candidate> = chains
                 .iter()
-                .filter_map(|c| {
-                    attempts
-                        .iter()
-                        .filter(|a| a.chain == *c && a.candidate.answer.is_some())
-                        .max_by(|a, b| {
-                            let (x, y) = (
-                                a.candidate.score.unwrap_or(f64::NEG_INFINITY),
-                                b.candidate.score.unwrap_or(f64::NEG_INFINITY),
-                            );
-                            x.partial_cmp(&y)
-                                .unwrap_or(std::cmp::Ordering::Equal)
-                                .then(a.revision.cmp(&b.revision))
-                        })
-                        .map(|a| a.candidate.clone())
+                .filter_map(|&chain| {
+                    let own: Vec<Candidate> =
+                        attempts.iter().filter(|a| a.chain == chain).map(|a| a.candidate.clone()).collect();
+                    let within = select_seeded(&own, SelectionRule::Weighted, agg, gold, seed);
+                    let node = within.selected_node?;
+                    let pick = own.iter().find(|c| c.node == node)?;
+                    Some(Candidate { node, answer: within.selected.clone(), score: pick.score })
                 })
                 .collect();
-            select(&winners, rule, agg, gold)
+            select_seeded(&picks, rule, agg, gold, seed)
         }
     }
 }
@@ -125,8 +142,10 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
     let mut chains = cfg.chains.max(1);
     let mut revisions = cfg.revisions.max(1);
     let mut next_id: NodeId = shared.ctx.first_node;
-    // Per chain: its attempts' texts, oldest first.
+    // Per chain: the texts of its finished attempts, oldest first (what a revision sees),
+    // and how many attempts it has used, failed ones included.
     let mut history: Vec<Vec<String>> = Vec::new();
+    let mut used: Vec<usize> = Vec::new();
     let mut attempts: Vec<Attempt> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
     let mut round: u32 = 0;
@@ -157,16 +176,17 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
         }
         while history.len() < chains {
             history.push(Vec::new());
+            used.push(0);
         }
         // Chains that still have attempts to write; chains beyond C stop.
-        let active: Vec<usize> = (0..chains).filter(|&c| history[c].len() < revisions).collect();
+        let active: Vec<usize> = (0..chains).filter(|&c| used[c] < revisions).collect();
         if active.is_empty() {
             break;
         }
         let jobs = active.iter().map(|&c| {
             let node = next_id;
             next_id += 1;
-            let r = history[c].len() as u32;
+            let r = used[c] as u32;
             let messages = if history[c].is_empty() {
                 shared.ctx.prompt.messages(&shared.ctx.problem)
             } else {
@@ -187,13 +207,15 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
         for (c, r, outcome) in results {
             match outcome {
                 Outcome::Finished(cand, text) => {
+                    used[c] += 1;
                     history[c].push(text.clone());
                     attempts.push(Attempt { chain: c as u32, revision: r, candidate: cand, text });
                     progressed = true;
                 }
                 Outcome::Failed(e) => {
-                    // A failed attempt still uses up a revision, so the chain cannot loop on it.
-                    history[c].push(String::new());
+                    // A failed attempt uses up a revision, so the chain cannot loop on it, but
+                    // it wrote nothing to revise: the next attempt does not see it.
+                    used[c] += 1;
                     errors.push(e);
                     progressed = true;
                 }
@@ -216,6 +238,7 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
         cfg.selection,
         cfg.aggregation,
         shared.ctx.problem.gold.as_deref(),
+        cfg.seed,
     );
     shared.finish(sel, attempts.len(), &errors);
 }
@@ -251,6 +274,7 @@ mod tests {
             SelectionRule::Weighted,
             Aggregation::Last,
             Some("42"),
+            0,
         );
         // Winners: 42 (0.9), 42 (0.8), 40 (0.6) → weighted 42.
         assert_eq!(s.selected.as_deref(), Some("42"));
@@ -268,22 +292,25 @@ mod tests {
             SelectionRule::Weighted,
             Aggregation::Last,
             None,
+            0,
         );
         assert_eq!(s.selected.as_deref(), Some("40"));
         assert_eq!(s.answers[0].votes, 3);
     }
 
     #[test]
-    fn ties_within_a_chain_go_to_the_later_revision() {
-        let attempts = vec![a(0, 0, 0, "1", 0.5), a(0, 1, 1, "2", 0.5)];
+    fn within_a_chain_scores_are_summed_per_answer() {
+        // One chain: 7 twice at 0.4 (weight 0.8) beats a single 9 at 0.7.
+        let attempts = vec![a(0, 0, 0, "7", 0.4), a(0, 1, 1, "9", 0.7), a(0, 2, 2, "7", 0.4)];
         let s = select_revisions(
             &attempts,
             RevisionSelection::Hierarchical,
             SelectionRule::Best,
             Aggregation::Last,
             None,
+            0,
         );
-        assert_eq!(s.selected.as_deref(), Some("2"));
+        assert_eq!(s.selected.as_deref(), Some("7"));
     }
 
     #[test]

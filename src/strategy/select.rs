@@ -1,22 +1,106 @@
 //! Selection: how the final answer is picked from scored candidates.
+//!
+//! Candidates without an answer do not vote, and neither do candidates whose
+//! answer is [`malformed`] (a generation cut off by the token limit in the
+//! middle of its answer, e.g. "The answer is \(\" extracting `\(\`).
+//! Answers are grouped by mathematical equality, so "1/2" and "0.5" pool
+//! their support. Ties under the rule go first to the verifier's score where
+//! there is one, then to the run's seed — never simply to the first candidate.
 
 use crate::grade::{answer_key, answers_equal};
 use crate::spec::{AnswerTally, Candidate, NodeId, Selection, SelectionRule};
 use crate::verify::Aggregation;
 
-/// Pick an answer. Candidates without an answer do not vote. Answers are
-/// grouped by mathematical equality, so "1/2" and "0.5" pool their support.
+/// Pick an answer, breaking exact ties with seed 0. Callers that know the run's
+/// seed use [`select_seeded`], so a tie is broken the same way every time the
+/// run is selected again.
 pub fn select(
     cands: &[Candidate],
     rule: SelectionRule,
     aggregation: Aggregation,
     gold: Option<&str>,
 ) -> Selection {
+    select_seeded(cands, rule, aggregation, gold, 0)
+}
+
+/// Whether an extracted answer is too broken to vote: empty, unbalanced braces
+/// or brackets (`{`/`}`, and `(`/`[` against `)`/`]` together, so intervals such
+/// as `[0, 1)` stay valid), a dangling backslash, or nothing but LaTeX
+/// delimiters and punctuation (`\(\`, `$`, `\[`, `.`).
+pub fn malformed(answer: &str) -> bool {
+    let t = answer.trim();
+    if t.is_empty() {
+        return true;
+    }
+    // `\left.` and `\right.` are invisible brackets that balance a real one.
+    let t2 = t.replace("\\left.", "(").replace("\\right.", ")");
+    let (mut braces, mut brackets) = (0i64, 0i64);
+    for ch in t2.chars() {
+        match ch {
+            '{' => braces += 1,
+            '}' => braces -= 1,
+            '(' | '[' => brackets += 1,
+            ')' | ']' => brackets -= 1,
+            _ => {}
+        }
+        if braces < 0 {
+            return true;
+        }
+    }
+    if braces != 0 || brackets != 0 {
+        return true;
+    }
+    // An odd run of trailing backslashes is a command cut in half (`\\` is a line break).
+    let trailing = t.chars().rev().take_while(|&c| c == '\\').count();
+    if trailing % 2 == 1 {
+        return true;
+    }
+    let meaningful = t.chars().any(|c| {
+        !(c.is_whitespace()
+            || matches!(c, '\\' | '$' | '(' | ')' | '[' | ']' | '{' | '}' | '.' | ',' | ';' | ':'))
+    });
+    !meaningful
+}
+
+/// A 64-bit mix (splitmix64's finaliser): the seeded order of tied answers.
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// Where `seed` puts an answer among exact ties: a hash of the seed and the
+/// answer's normalised key, so the order does not depend on which candidate came first.
+fn tie_rank(seed: u64, key: &str) -> u64 {
+    // FNV-1a over the key, then mixed with the seed.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    mix(h ^ mix(seed))
+}
+
+/// Pick an answer under `rule`. Ties: majority → the larger summed verifier
+/// score (where any answer has one), then votes/weight as the rule's second
+/// key; whatever is still tied goes to the answer the run's `seed` ranks first.
+pub fn select_seeded(
+    cands: &[Candidate],
+    rule: SelectionRule,
+    aggregation: Aggregation,
+    gold: Option<&str>,
+    seed: u64,
+) -> Selection {
     let mut groups: Vec<AnswerTally> = Vec::new();
     // Normalised keys find most matches cheaply; full equality only decides the rest.
     let mut keys: Vec<String> = Vec::new();
+    let mut scored: Vec<bool> = Vec::new();
+    let mut dropped = 0usize;
     for c in cands {
         let Some(ans) = c.answer.as_deref() else { continue };
+        if malformed(ans) {
+            dropped += 1;
+            continue;
+        }
         let key = answer_key(ans);
         let idx = match keys
             .iter()
@@ -34,6 +118,7 @@ pub fn select(
                     correct: gold.map(|g| answers_equal(ans, g)),
                 });
                 keys.push(key);
+                scored.push(false);
                 groups.len() - 1
             }
         };
@@ -43,10 +128,11 @@ pub fn select(
         if let Some(s) = c.score {
             g.weight += s;
             g.best_score = Some(g.best_score.map_or(s, |b: f64| b.max(s)));
+            scored[idx] = true;
         }
     }
-    let any_score = groups.iter().any(|g| g.best_score.is_some());
-    let (used, note) = match rule {
+    let any_score = scored.iter().any(|s| *s);
+    let (used, mut note) = match rule {
         SelectionRule::Majority => (SelectionRule::Majority, None),
         r if !any_score => (
             SelectionRule::Majority,
@@ -54,17 +140,35 @@ pub fn select(
         ),
         r => (r, None),
     };
-    // Rank by the rule; ties go to more votes, then more weight, then the earliest answer.
-    let key = |g: &AnswerTally| -> (f64, f64, f64) {
+    if dropped > 0 {
+        let what = if dropped == 1 { "answer was" } else { "answers were" };
+        let line = format!("{dropped} malformed {what} left out of the vote (cut off mid-answer?)");
+        note = Some(match note {
+            Some(n) => format!("{n}; {line}"),
+            None => line,
+        });
+    }
+    // Rank by the rule; an unscored answer ranks below any scored one on score keys.
+    let score_or_floor = |i: usize, v: f64| if scored[i] { v } else { f64::NEG_INFINITY };
+    let key = |i: usize| -> [f64; 3] {
+        let g = &groups[i];
         let votes = g.votes as f64;
         match used {
-            SelectionRule::Majority => (votes, g.weight, 0.0),
-            SelectionRule::Weighted => (g.weight, votes, 0.0),
-            SelectionRule::Best => (g.best_score.unwrap_or(f64::NEG_INFINITY), votes, g.weight),
+            SelectionRule::Majority => [votes, score_or_floor(i, g.weight), 0.0],
+            SelectionRule::Weighted => [score_or_floor(i, g.weight), votes, 0.0],
+            SelectionRule::Best => {
+                [g.best_score.unwrap_or(f64::NEG_INFINITY), votes, score_or_floor(i, g.weight)]
+            }
         }
     };
-    // A stable sort keeps first-seen order among exact ties.
-    groups.sort_by(|a, b| key(b).partial_cmp(&key(a)).unwrap_or(std::cmp::Ordering::Equal));
+    let ranks: Vec<u64> = keys.iter().map(|k| tie_rank(seed, k)).collect();
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (ka, kb) = (key(a), key(b));
+        kb.partial_cmp(&ka).unwrap_or(std::cmp::Ordering::Equal).then(ranks[a].cmp(&ranks[b])).then(a.cmp(&b))
+    });
+    let mut slots: Vec<Option<AnswerTally>> = groups.into_iter().map(Some).collect();
+    let groups: Vec<AnswerTally> = order.iter().filter_map(|&i| slots[i].take()).collect();
     let top = groups.first();
     let selected_node = top.and_then(|g| {
         // Stand for the answer with its best-scoring candidate.
@@ -150,10 +254,25 @@ mod tests {
     }
 
     #[test]
-    fn ties_go_to_the_earliest_answer() {
-        let cands = vec![c(0, "4", None), c(1, "5", None)];
-        let s = select(&cands, SelectionRule::Majority, Aggregation::Last, None);
-        assert_eq!(s.selected.as_deref(), Some("4"));
+    fn malformed_answers() {
+        for bad in ["\\(\\", "\\(", "$", "\\[", " ", "\\frac{1}{2", "{", "x}", "(0, 1", "5\\", ".", "\\(\\)"]
+        {
+            assert!(malformed(bad), "{bad:?} is malformed");
+        }
+        for ok in [
+            "5",
+            "[0, 1)",
+            "(2, 5]",
+            "\\frac{1}{2}",
+            "$5",
+            "\\{1, 2\\}",
+            "\\begin{pmatrix}1\\\\2\\end{pmatrix}",
+            "\\emptyset",
+            "-3",
+            "\\text{(B)}",
+        ] {
+            assert!(!malformed(ok), "{ok:?} is an answer");
+        }
     }
 
     #[test]

@@ -1,5 +1,19 @@
 //! The judge verifier: an LLM asked "is this step correct? Yes or No", scored
 //! as p(Yes)/(p(Yes)+p(No)) from next-token log-probabilities.
+//!
+//! What it measures is step-local: each step is judged correct or not on its
+//! own (with the earlier steps as context), so a solution is as good as its
+//! weakest step and runs with the judge aggregate with `min` by default
+//! ([`crate::spec::VerifierKind::default_aggregation`]).
+//!
+//! How a step gets its score ([`JudgeMethod`]):
+//! - `logprobs`: the verdict tokens are among the reply's alternatives;
+//! - `token`: the reply carries its chosen token but no alternatives — a
+//!   one-token 0/1 score, marked as such rather than passed off as a probability;
+//! - `sampled`: the fraction of K sampled verdicts that say yes, when the server
+//!   has no log-probabilities, or neither verdict token is among the
+//!   alternatives (or the lone chosen token is neither). Only when no sampled
+//!   verdict is yes or no either is the step left unscored, with both reasons.
 
 use std::sync::Arc;
 
@@ -103,6 +117,17 @@ impl JudgeTemplate {
         (seen && y + n > 0.0).then_some((y, n))
     }
 
+    /// Read one verdict token: `Some(true)` for the yes token, `Some(false)` for no.
+    pub fn parse_token(&self, token: &str) -> Option<bool> {
+        if self.is(token, &self.yes) {
+            Some(true)
+        } else if self.is(token, &self.no) {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
     /// Read a sampled verdict: its first word, without punctuation.
     pub fn parse_verdict(&self, text: &str) -> Option<bool> {
         let word: String = text.split_whitespace().next()?.chars().filter(|c| c.is_alphanumeric()).collect();
@@ -159,47 +184,62 @@ impl JudgeVerifier {
                     usage.generated_tokens += out.stats.generated_tokens;
                     // Without logprobs in the reply the server ignored the request: sample verdicts instead.
                     if let Some(first) = out.logprobs.first() {
-                        let top = if first.top_logprobs.is_empty() {
-                            vec![TopLogprob { token: first.token.clone(), logprob: first.logprob }]
-                        } else {
-                            first.top_logprobs.clone()
-                        };
-                        return Ok(match self.template.verdict_probs(&top) {
-                            Some((y, n)) => StepScore::scored(
+                        if first.top_logprobs.is_empty() {
+                            // Only the chosen token: a 0/1 verdict, not a probability.
+                            let chosen = TopLogprob { token: first.token.clone(), logprob: first.logprob };
+                            if let Some(yes) = self.template.parse_token(&chosen.token) {
+                                return Ok(StepScore::scored(
+                                    if yes { 1.0 } else { 0.0 },
+                                    judge_detail(JudgeMethod::Token, prompt, None, vec![chosen], vec![]),
+                                    usage,
+                                ));
+                            }
+                            let why = format!(
+                                "the judge's reply {:?} carries no alternatives and is neither {:?} nor {:?}",
+                                chosen.token, self.template.yes, self.template.no
+                            );
+                            return self
+                                .score_sampled(prompt, usage, Some((why, vec![chosen])), cancel)
+                                .await;
+                        }
+                        let top = first.top_logprobs.clone();
+                        if let Some((y, n)) = self.template.verdict_probs(&top) {
+                            return Ok(StepScore::scored(
                                 y / (y + n),
                                 judge_detail(JudgeMethod::Logprobs, prompt, Some((y, n)), top, vec![]),
                                 usage,
-                            ),
-                            None => {
-                                let got: Vec<String> =
-                                    top.iter().take(6).map(|t| format!("{:?}", t.token)).collect();
-                                StepScore::unscored(
-                                    format!(
-                                        "neither {:?} nor {:?} is among the judge's top {} next tokens (got {})",
-                                        self.template.yes,
-                                        self.template.no,
-                                        top.len(),
-                                        got.join(", ")
-                                    ),
-                                    judge_detail(JudgeMethod::Logprobs, prompt, None, top, vec![]),
-                                    usage,
-                                )
-                            }
-                        });
+                            ));
+                        }
+                        // Neither verdict token among the alternatives: ask for sampled verdicts.
+                        let got: Vec<String> = top.iter().take(6).map(|t| format!("{:?}", t.token)).collect();
+                        let why = format!(
+                            "neither {:?} nor {:?} is among the judge's top {} next tokens (got {})",
+                            self.template.yes,
+                            self.template.no,
+                            top.len(),
+                            got.join(", ")
+                        );
+                        return self.score_sampled(prompt, usage, Some((why, top)), cancel).await;
                     }
                 }
             }
         }
-        self.score_sampled(prompt, usage, cancel).await
+        self.score_sampled(prompt, usage, None, cancel).await
     }
 
-    /// Fallback without logprobs: the fraction of K sampled verdicts that say yes.
+    /// Fallback without usable logprobs: the fraction of K sampled verdicts that say yes.
+    /// `after` is why log-probabilities did not decide, with the alternatives that were seen.
     async fn score_sampled(
         &self,
         prompt: String,
         mut usage: Usage,
+        after: Option<(String, Vec<TopLogprob>)>,
         cancel: &CancellationToken,
     ) -> Result<StepScore, VerifyError> {
+        let (before, seen) = match after {
+            Some((why, top)) => (Some(why), top),
+            None => (None, Vec::new()),
+        };
         let k = self.template.samples.max(1);
         let runs = (0..k).map(|i| {
             let mut req = GenRequest::new(self.messages(&prompt));
@@ -229,7 +269,7 @@ impl JudgeVerifier {
                 }
             }
         }
-        let detail = judge_detail(JudgeMethod::Sampled, prompt, None, vec![], verdicts);
+        let detail = judge_detail(JudgeMethod::Sampled, prompt, None, seen, verdicts);
         Ok(if yes + no == 0 {
             let why = match last_err {
                 Some(e) if usage.requests == 0 => format!("every judge request failed: {e}"),
@@ -237,6 +277,10 @@ impl JudgeVerifier {
                     "none of {k} sampled verdicts was {:?} or {:?}",
                     self.template.yes, self.template.no
                 ),
+            };
+            let why = match before {
+                Some(b) => format!("{b}; {why}"),
+                None => why,
             };
             StepScore::unscored(why, detail, usage)
         } else {

@@ -30,8 +30,12 @@ pub struct Usage {
 pub enum JudgeMethod {
     /// p(Yes)/(p(Yes)+p(No)) from next-token log-probabilities.
     Logprobs,
-    /// Fraction of sampled verdicts that said Yes (no logprobs available).
+    /// Fraction of sampled verdicts that said Yes: the server gives no
+    /// log-probabilities, or neither verdict token is among the alternatives.
     Sampled,
+    /// The server sent the verdict token it chose but no alternatives: a
+    /// one-token 0/1 score (1 for the yes token, 0 for the no token), not a probability.
+    Token,
 }
 
 /// One `a op b = c` claim found in a step.
@@ -137,6 +141,12 @@ pub trait Verifier: Send + Sync {
     fn final_only(&self) -> bool {
         false
     }
+
+    /// Whether scoring a step is a verifier call the budget counts. False only for
+    /// the `none` verifier, which looks at nothing.
+    fn counts_calls(&self) -> bool {
+        true
+    }
 }
 
 /// The "none" verifier: every step unscored, so selection falls back to voting.
@@ -146,6 +156,9 @@ pub struct NoVerifier;
 impl Verifier for NoVerifier {
     fn name(&self) -> String {
         "none".into()
+    }
+    fn counts_calls(&self) -> bool {
+        false
     }
     async fn score(
         &self,
