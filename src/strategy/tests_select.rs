@@ -151,7 +151,7 @@ async fn a_failed_attempt_is_left_out_of_the_next_attempts_history() {
     let gen = Arc::new(FailingAt { inner, bad: vec![1] });
     let tree = run_to_end(revise_cfg(1, 3, RevisionSelection::Majority), gen, Arc::new(NoVerifier)).await;
     let statuses: Vec<(u32, NodeStatus)> =
-        tree.nodes.iter().map(|n| (n.revision.unwrap(), n.status.clone())).collect();
+        tree.nodes.iter().map(|n| (n.revision.unwrap(), n.status)).collect();
     assert_eq!(statuses, vec![(0, NodeStatus::Done), (1, NodeStatus::Failed), (2, NodeStatus::Done)]);
     let seen = seen.lock().unwrap().clone();
     let (_, third) = seen.iter().find(|(s, _)| *s == 2).unwrap();
