@@ -39,7 +39,7 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<ExitCode, Failure
     let _ = handle.task.await;
     if args.json {
         let mut out = stdout.lock();
-        serde_json::to_writer_pretty(&mut out, &json_summary(&tree)?)?;
+        serde_json::to_writer_pretty(&mut out, &json_summary(&tree))?;
         writeln!(out)?;
     } else if !args.events {
         write_result(&mut stdout.lock(), &tree)?;
@@ -55,19 +55,28 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<ExitCode, Failure
 }
 
 /// What `--json` prints: the run's summary, with the aggregation in force and where it
-/// comes from (`{"in_force": "min", "source": "default for a step-local judge"}`) at the top.
-fn json_summary(tree: &RunTree) -> Result<serde_json::Value, serde_json::Error> {
-    let mut v = serde_json::to_value(tree.summary())?;
-    if let (Some(info), Some(map)) = (&tree.info, v.as_object_mut()) {
-        map.insert(
-            "aggregation".into(),
-            serde_json::json!({
-                "in_force": info.config.aggregation,
-                "source": info.config.aggregation_source(),
-            }),
-        );
-    }
-    Ok(v)
+/// comes from (`{"in_force": "min", "source": "default for a step-local judge"}`).
+#[derive(serde::Serialize)]
+struct JsonOut {
+    #[serde(flatten)]
+    summary: crate::tree::RunSummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aggregation: Option<AggregationInForce>,
+}
+
+/// The aggregation a run used, and why.
+#[derive(serde::Serialize)]
+struct AggregationInForce {
+    in_force: crate::verify::Aggregation,
+    source: String,
+}
+
+fn json_summary(tree: &RunTree) -> JsonOut {
+    let aggregation = tree.info.as_ref().map(|i| AggregationInForce {
+        in_force: i.config.aggregation,
+        source: i.config.aggregation_source(),
+    });
+    JsonOut { summary: tree.summary(), aggregation }
 }
 
 /// One line on stderr for the events a person watching wants to see.
@@ -202,6 +211,36 @@ mod tests {
         assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
         assert!(text.contains("selected: 7␛]0;TITLE␇␛[2J"), "{text}");
         assert!(text.contains("votes  weight  1.000  7␛]0;TITLE"), "{text}");
+    }
+
+    #[test]
+    fn the_json_says_which_aggregation_is_in_force() {
+        use crate::event::RunInfo;
+        use crate::model::GeneratorInfo;
+        use crate::strategy::{RunConfig, VerifierKind};
+        let mut config = RunConfig { temperature: 0.7, ..RunConfig::default() };
+        config.set_verifier(VerifierKind::Judge);
+        let mut tree = RunTree::new();
+        tree.apply(&Event::RunStarted(RunInfo {
+            problem: crate::problem::Problem::inline("1 + 1?", None),
+            config,
+            generator: GeneratorInfo {
+                backend: "scripted".into(),
+                model: "m".into(),
+                location: "here".into(),
+                logprobs: true,
+            },
+            verifier: "judge:m".into(),
+        }));
+        let text = serde_json::to_string(&json_summary(&tree)).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["aggregation"]["in_force"], "min", "{text}");
+        assert_eq!(v["aggregation"]["source"], "default for a step-local judge");
+        assert_eq!(v["run"]["config"]["aggregation"], "min");
+        assert_eq!(v["run"]["config"]["aggregation_chosen"], false);
+        assert!(text.contains("\"temperature\":0.7"), "{text}");
+        let line = progress_line(&Event::RunStarted(tree.info.clone().unwrap())).unwrap();
+        assert!(line.contains("aggregation min (default for a step-local judge)"), "{line}");
     }
 
     #[test]
