@@ -194,14 +194,16 @@ async fn sample(
     req.options = cfg.gen_options(seed);
 
     // `Err(message)`: a failure that is not the model's (the verifier's), said as it is.
-    let fail = |e: Result<GenError, String>, tokens: u64| {
+    // `spent`: the prompt and generated tokens of the request, as far as they are known.
+    let fail = |e: Result<GenError, String>, spent: (u64, u64)| {
+        let (prompt, tokens) = spent;
         // Accounted here: a panic after this point must not count the request again.
         meter.requested.store(false, Ordering::Relaxed);
         if e == Ok(GenError::Cancelled) || cancel.is_cancelled() {
             ctx.sink.emit(Event::NodeCancelled { node });
             shared.budget(|b| {
                 if tokens > 0 {
-                    b.policy(0, tokens);
+                    b.policy(prompt, tokens);
                 }
                 b.cancelled();
             });
@@ -213,7 +215,7 @@ async fn sample(
             };
             ctx.sink.emit(Event::NodeFailed { node, error: msg.clone() });
             shared.budget(|b| {
-                b.policy(0, tokens);
+                b.policy(prompt, tokens);
                 b.failed();
             });
             Outcome::Failed(msg)
@@ -224,7 +226,7 @@ async fn sample(
     meter.requested.store(true, Ordering::Relaxed);
     let mut stream = match ctx.generator.generate(req, cancel.clone()).await {
         Ok(s) => s,
-        Err(e) => return fail(Ok(e), 0),
+        Err(e) => return fail(Ok(e), (0, 0)),
     };
     ctx.sink.emit(Event::NodeStreaming { node });
 
@@ -250,12 +252,12 @@ async fn sample(
     let stats = loop {
         if *paused.borrow() {
             tokio::select! {
-                _ = cancel.cancelled() => return fail(Ok(GenError::Cancelled), chunks),
+                _ = cancel.cancelled() => return fail(Ok(GenError::Cancelled), (0, chunks)),
                 _ = paused.wait_for(|p| !*p) => {}
             }
         }
         let next = tokio::select! {
-            _ = cancel.cancelled() => return fail(Ok(GenError::Cancelled), chunks),
+            _ = cancel.cancelled() => return fail(Ok(GenError::Cancelled), (0, chunks)),
             n = stream.next() => n,
         };
         match next {
@@ -272,9 +274,12 @@ async fn sample(
                 }
             }
             Some(Ok(Chunk::Done(stats))) => break stats,
-            Some(Err(e)) => return fail(Ok(e), chunks),
+            Some(Err(e)) => return fail(Ok(e), (0, chunks)),
             None => {
-                return fail(Ok(GenError::Dropped("the stream ended without a final chunk".into())), chunks)
+                return fail(
+                    Ok(GenError::Dropped("the stream ended without a final chunk".into())),
+                    (0, chunks),
+                )
             }
         }
     };
@@ -288,14 +293,16 @@ async fn sample(
     }
     drop(score_tx);
     scorer_guard.disarm();
+    let tokens = if stats.generated_tokens > 0 { stats.generated_tokens } else { chunks };
+    // The generation is complete: a verifier failure still counts all it spent.
+    let spent = (stats.prompt_tokens, tokens);
     let scores = match scorer.await {
         Ok(Ok(Ok(scores))) => scores,
-        Ok(Ok(Err(VerifyError::Cancelled))) => return fail(Ok(GenError::Cancelled), chunks),
-        Ok(Ok(Err(e))) => return fail(Err(format!("the verifier failed: {e}")), chunks),
-        Ok(Err(panic)) => return fail(Err(format!("the verifier failed: {panic}")), chunks),
-        Err(_) => return fail(Err("the verifier task was aborted".into()), chunks),
+        Ok(Ok(Err(VerifyError::Cancelled))) => return fail(Ok(GenError::Cancelled), spent),
+        Ok(Ok(Err(e))) => return fail(Err(format!("the verifier failed: {e}")), spent),
+        Ok(Err(panic)) => return fail(Err(format!("the verifier failed: {panic}")), spent),
+        Err(_) => return fail(Err("the verifier task was aborted".into()), spent),
     };
-    let tokens = if stats.generated_tokens > 0 { stats.generated_tokens } else { chunks };
     let answer = extract_answer(&text);
     let correct = match (&answer, &ctx.problem.gold) {
         (Some(a), Some(g)) => Some(answers_equal(a, g)),

@@ -8,6 +8,16 @@
 //! rule across chains — or by one flat majority vote over every attempt.
 //! About a third of correct answers get revised into wrong ones, so the last
 //! revision is never simply taken.
+//!
+//! What each side sees:
+//! - a revision sees the problem and the chain's most recent *finished*
+//!   attempts (up to [`HISTORY`]); a failed attempt uses up its revision but is
+//!   left out, never shown as an empty attempt;
+//! - the verifier scores every attempt on its own: it sees the problem and
+//!   that attempt's steps, not the earlier attempts the reviser was shown.
+//!   The paper's revision verifier reads an attempt with the chain's earlier
+//!   revisions in context; ttc's verifiers (judge, arith, oracle, pocket PRM,
+//!   http) take no history, so none does here.
 
 use std::sync::Arc;
 

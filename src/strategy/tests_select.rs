@@ -188,6 +188,31 @@ async fn request_counters_stay_right_when_a_candidate_fails() {
 }
 
 #[tokio::test]
+async fn a_candidate_whose_verifier_fails_still_counts_its_whole_request() {
+    let gen = || {
+        Arc::new(ScriptedGenerator::new(|_i: &ScriptInput| "2 + 2 = 4\n\nThe answer is \\boxed{4}.".into()))
+    };
+    let cfg = RunConfig { n: 2, ..RunConfig::default() };
+    let healthy =
+        run_to_end(cfg.clone(), gen(), Arc::new(ScriptedVerifier::new(|_p: &[String]| Some(0.5)))).await;
+    // The verifier panics on the first step it sees: that candidate fails.
+    let calls = std::sync::atomic::AtomicU32::new(0);
+    let broken = ScriptedVerifier::new(move |_p: &[String]| {
+        if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            panic!("the verifier broke");
+        }
+        Some(0.5)
+    });
+    let failed = run_to_end(cfg, gen(), Arc::new(broken)).await;
+    assert_eq!(failed.budget.failed, 1, "{:?}", failed.budget);
+    let (h, f) = (&healthy.budget, &failed.budget);
+    assert_eq!(
+        (f.policy_requests, f.policy_prompt_tokens, f.policy_generated_tokens),
+        (h.policy_requests, h.policy_prompt_tokens, h.policy_generated_tokens)
+    );
+}
+
+#[tokio::test]
 async fn the_none_verifier_counts_no_calls() {
     let gen =
         Arc::new(ScriptedGenerator::new(|_i: &ScriptInput| "1 + 1 = 2\n\nThe answer is \\boxed{2}.".into()));
