@@ -483,4 +483,47 @@ pub(crate) mod tests {
         assert!(e.message.contains("needs a gold answer"), "{}", e.message);
         assert!(check_gold(&config, &Problem::inline("1 + 1?", Some("2".into()))).is_ok());
     }
+
+    #[test]
+    fn the_default_aggregation_matches_what_the_verifier_measures() {
+        assert_eq!(VerifierKind::Judge.default_aggregation(), crate::verify::Aggregation::Min);
+        assert_eq!(VerifierKind::Prm.default_aggregation(), crate::verify::Aggregation::Last);
+        let judge = launch_with_config("agg-judge", "", &["--verifier", "judge"]).run_config();
+        assert_eq!((judge.aggregation, judge.aggregation_chosen), (crate::verify::Aggregation::Min, false));
+        assert_eq!(judge.aggregation_source(), "default for a step-local judge");
+        let named = launch_with_config("agg-named", "", &["--verifier", "judge", "--aggregation", "last"])
+            .run_config();
+        assert_eq!((named.aggregation, named.aggregation_chosen), (crate::verify::Aggregation::Last, true));
+        let configured =
+            launch_with_config("agg-conf", "[run]\naggregation = \"mean\"\n", &["--verifier", "judge"])
+                .run_config();
+        assert_eq!(
+            (configured.aggregation, configured.aggregation_source().as_str()),
+            (crate::verify::Aggregation::Mean, "chosen")
+        );
+        // The pocket PRM, decided once the backend is known, brings `last` with it.
+        let mut pocket = launch_with_config("agg-pocket", "", &["--backend", "pocket"]).run_config();
+        pocket.set_verifier(VerifierKind::Prm);
+        assert_eq!(pocket.aggregation, crate::verify::Aggregation::Last);
+        assert_eq!(pocket.aggregation_source(), "default for a reward-to-go PRM");
+    }
+
+    #[tokio::test]
+    async fn a_headless_pocket_run_says_which_aggregation_is_in_force() {
+        let launch = launch_with_config(
+            "agg-headless",
+            "",
+            &["--backend", "pocket", "--problem", "What is 1 + 2?", "-n", "1"],
+        );
+        let p = launch.prepare_headless().await.unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!(p.config.verifier, VerifierKind::Prm);
+        assert_eq!(
+            (p.config.aggregation, p.config.aggregation_chosen),
+            (crate::verify::Aggregation::Last, false)
+        );
+        // The run's config is what `--json` and the header read.
+        let info = serde_json::to_value(&p.config).unwrap();
+        assert_eq!(info["aggregation"], "last");
+        assert_eq!(info["aggregation_chosen"], false);
+    }
 }

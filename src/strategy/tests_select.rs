@@ -435,49 +435,6 @@ async fn a_reply_without_alternatives_is_a_one_token_score() {
 }
 
 #[test]
-fn the_default_aggregation_matches_what_the_verifier_measures() {
-    use crate::launch::tests::launch_with_config;
-    use crate::strategy::VerifierKind;
-    assert_eq!(VerifierKind::Judge.default_aggregation(), Aggregation::Min);
-    assert_eq!(VerifierKind::Prm.default_aggregation(), Aggregation::Last);
-    let judge = launch_with_config("agg-judge", "", &["--verifier", "judge"]).run_config();
-    assert_eq!((judge.aggregation, judge.aggregation_chosen), (Aggregation::Min, false));
-    assert_eq!(judge.aggregation_source(), "default for a step-local judge");
-    let named =
-        launch_with_config("agg-named", "", &["--verifier", "judge", "--aggregation", "last"]).run_config();
-    assert_eq!((named.aggregation, named.aggregation_chosen), (Aggregation::Last, true));
-    let configured =
-        launch_with_config("agg-conf", "[run]\naggregation = \"mean\"\n", &["--verifier", "judge"])
-            .run_config();
-    assert_eq!(
-        (configured.aggregation, configured.aggregation_source().as_str()),
-        (Aggregation::Mean, "chosen")
-    );
-    // The pocket PRM, decided once the backend is known, brings `last` with it.
-    let mut pocket = launch_with_config("agg-pocket", "", &["--backend", "pocket"]).run_config();
-    pocket.set_verifier(VerifierKind::Prm);
-    assert_eq!(pocket.aggregation, Aggregation::Last);
-    assert_eq!(pocket.aggregation_source(), "default for a reward-to-go PRM");
-}
-
-#[tokio::test]
-async fn a_headless_pocket_run_says_which_aggregation_is_in_force() {
-    use crate::launch::tests::launch_with_config;
-    let launch = launch_with_config(
-        "agg-headless",
-        "",
-        &["--backend", "pocket", "--problem", "What is 1 + 2?", "-n", "1"],
-    );
-    let p = launch.prepare_headless().await.unwrap_or_else(|e| panic!("{}", e.message));
-    assert_eq!(p.config.verifier, crate::strategy::VerifierKind::Prm);
-    assert_eq!((p.config.aggregation, p.config.aggregation_chosen), (Aggregation::Last, false));
-    // The run's config is what `--json` and the header read.
-    let info = serde_json::to_value(&p.config).unwrap();
-    assert_eq!(info["aggregation"], "last");
-    assert_eq!(info["aggregation_chosen"], false);
-}
-
-#[test]
 fn a_run_that_selects_again_keeps_its_tie_break() {
     // The run's own selection and a new selection with the same seed agree.
     let c = vec![cand(0, "3", Some(0.5)), cand(1, "4", Some(0.5))];
