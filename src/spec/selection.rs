@@ -67,7 +67,10 @@ pub struct AnswerTally {
 pub struct Selection {
     pub rule: SelectionRule,
     pub aggregation: Aggregation,
-    /// Distinct answers, the selected one first, then by the rule's ranking.
+    /// Distinct answers, the selected one first, then by the rule's ranking; a majority
+    /// tie goes to the larger summed verifier score, and what is still tied is ordered by
+    /// the run's seed (`strategy::select::select_seeded`), never by which candidate came first.
+    /// Malformed answers (cut off mid-answer) are not here: they do not vote.
     pub answers: Vec<AnswerTally>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub selected: Option<String>,
@@ -76,7 +79,8 @@ pub struct Selection {
     pub selected_node: Option<NodeId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub correct: Option<bool>,
-    /// Set when the rule could not apply and another was used, with why.
+    /// Set when the rule could not apply and another was used, with why, and when
+    /// malformed answers were left out of the vote.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
