@@ -17,6 +17,8 @@ pub mod select;
 mod tests;
 #[cfg(test)]
 mod tests_panic;
+#[cfg(test)]
+mod tests_search;
 
 pub use crate::spec::{
     AnswerTally, Candidate, Command, DifficultyMethod, RevisionSelection, RunConfig, Selection,

@@ -340,13 +340,7 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
 }
 
 /// Apply a live change and say what took effect.
-fn apply(
-    shared: &Shared,
-    st: &mut State,
-    pause: &tokio::sync::watch::Sender<bool>,
-    c: Command,
-    depth: u32,
-) {
+fn apply(shared: &Shared, st: &mut State, pause: &tokio::sync::watch::Sender<bool>, c: Command, depth: u32) {
     let kind = st.kind;
     let what = match c {
         Command::Pause(p) => {
@@ -530,7 +524,8 @@ async fn expand(
     let mut beam = Beam { node: Some(node), complete: false, ..parent.clone() };
     let agg = ctx.config.aggregation;
     if plan.mode == Mode::ToEnd {
-        let c = complete_path(&shared, node, &parent.steps, seed, temperature, &cancel).await.map_err(fail)?;
+        let c =
+            complete_path(&shared, node, &parent.steps, seed, temperature, &cancel).await.map_err(fail)?;
         beam.tokens += c.tokens;
         let start = beam.steps.len();
         for (i, s) in c.steps.iter().enumerate() {
@@ -542,7 +537,9 @@ async fn expand(
                 Ok(v) => v,
                 Err(VerifyError::Cancelled) => return Err(fail(GenError::Cancelled).into()),
                 Err(e) => (start..beam.steps.len())
-                    .map(|_| StepScore::unscored(format!("verifier: {e}"), StepDetail::None, Usage::default()))
+                    .map(|_| {
+                        StepScore::unscored(format!("verifier: {e}"), StepDetail::None, Usage::default())
+                    })
                     .collect(),
             };
             for (i, v) in verdicts.into_iter().take(beam.steps.len() - start).enumerate() {

@@ -91,7 +91,9 @@ async fn beam_search_keeps_the_top_n_over_m_in_score_order() {
     // Round 2 writes final answers; a child's path holds its ancestors' steps.
     let done: Vec<_> = tree.nodes.iter().filter(|n| n.status == NodeStatus::Done).collect();
     assert_eq!(done.len(), 4);
-    let first = |n: &&crate::tree::NodeView| n.steps[0].text.starts_with("s1 d0") || n.steps[0].text.starts_with("s3 d0");
+    let first = |n: &&crate::tree::NodeView| {
+        n.steps[0].text.starts_with("s1 d0") || n.steps[0].text.starts_with("s3 d0")
+    };
     assert!(done.iter().all(|n| n.steps.len() == 3 && first(n)));
     assert_eq!(tree.budget.policy_requests, 4 + 4 + 4);
     assert!(tree.selected.is_some());
