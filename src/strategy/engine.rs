@@ -114,7 +114,7 @@ pub fn is_final_step(step: &str) -> bool {
         return false;
     }
     let after = lower[at + "answer is".len()..].trim().trim_start_matches(':').trim();
-    let value = after.trim_end_matches(|c: char| matches!(c, '.' | '!' | ' '));
+    let value = after.trim_end_matches(['.', '!', ' ']);
     if value.is_empty() || value.chars().count() > 80 || value.contains('?') {
         return false;
     }

@@ -35,12 +35,13 @@ fn value_verifier() -> Arc<ScriptedVerifier> {
     Arc::new(ScriptedVerifier::new(|path: &[String]| value(path.last()?)))
 }
 
+/// Where a verifier finds the run's command sender once the run has started.
+type Holder = Arc<Mutex<Option<tokio::sync::mpsc::UnboundedSender<Command>>>>;
+
 /// A verifier that sends `command` while it scores the first round, then scores like
 /// [`value_verifier`].
-fn commanding_verifier(
-    command: Command,
-) -> (Arc<ScriptedVerifier>, Arc<Mutex<Option<tokio::sync::mpsc::UnboundedSender<Command>>>>) {
-    let holder = Arc::new(Mutex::new(None::<tokio::sync::mpsc::UnboundedSender<Command>>));
+fn commanding_verifier(command: Command) -> (Arc<ScriptedVerifier>, Holder) {
+    let holder: Holder = Arc::new(Mutex::new(None));
     let sender = holder.clone();
     let ver = ScriptedVerifier::new(move |path: &[String]| {
         if let Some(tx) = sender.lock().unwrap().take() {
@@ -55,7 +56,7 @@ async fn run_with(
     cfg: RunConfig,
     gen: Arc<ScriptedGenerator>,
     ver: Arc<dyn Verifier>,
-    holder: Option<Arc<Mutex<Option<tokio::sync::mpsc::UnboundedSender<Command>>>>>,
+    holder: Option<Holder>,
 ) -> (Vec<Event>, RunTree) {
     let mut h = start(Problem::inline("Count.", Some("1".into())), cfg, gen, ver, SolvePrompt::bundled());
     if let Some(holder) = holder {
