@@ -6,11 +6,11 @@
 //! are ranked. The rules:
 //!
 //! - **The pool holds at most N solutions.** Finished children leave the search
-//!   and count against N: a round never starts more children than N minus the
-//!   solutions already finished, and beam search keeps at most
-//!   min(N/M, ⌈(N − finished)/M⌉) open beams. (search-and-learn runs N beams a
-//!   round and cuts its finished list to N at the end; here nothing past N is
-//!   ever generated.)
+//!   and count against N: a round starts N minus the solutions already finished
+//!   children (never more), spread evenly over the kept beams, and beam search
+//!   keeps at most min(N/M, ⌈(N − finished)/M⌉) open beams. (search-and-learn
+//!   copies its N/M kept beams to N active beams a round and cuts its finished
+//!   list to N at the end; here nothing past N is ever generated.)
 //! - **Ranking** is by the run's aggregation (`last`, `min`, `prod`, `mean`) of the
 //!   whole prefix's step scores, not by the new step's score alone.
 //! - **Unscored steps are neutral**: the aggregation skips them, so a child whose
@@ -221,13 +221,19 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
         }
         // This round's children, within each subtree's share of N.
         let mut left: Vec<usize> = (0..st.shares.len()).map(|s| st.left(s)).collect();
+        // Beam search spreads N − finished children over its kept beams, as search-and-learn
+        // copies its kept beams to N active ones; DVTS gives each kept path M children.
+        let spread = if st.dvts() { 0 } else { st.frontier.len().max(1) };
         let mut jobs = Vec::new();
-        for beam in &st.frontier {
+        for (i, beam) in st.frontier.iter().enumerate() {
             let s = beam.subtree;
             let want = if beam.complete {
                 1
             } else if beam.node.is_none() {
                 st.shares[s]
+            } else if spread > 0 {
+                let slots = st.left(s);
+                slots / spread + usize::from(i < slots % spread)
             } else {
                 st.knobs.width
             };

@@ -464,3 +464,20 @@ async fn the_oracle_gives_partial_steps_no_signal() {
     assert!(done.iter().all(|n| n.score == Some(1.0)), "{done:?}");
     assert_eq!(tree.selected.as_deref(), Some("1"));
 }
+
+#[tokio::test]
+async fn beam_search_spreads_n_children_over_its_kept_beams() {
+    // N = 6: M = 4 keeps one beam, M = 2 keeps three; either way a round writes 6 children.
+    let g = gen(|seed, prefix| match prefix.len() {
+        0 | 1 => format!("s{seed} d{} v{}", prefix.len(), (seed * 29) % 100),
+        _ => "The answer is \\boxed{1}.".to_string(),
+    });
+    for (m, parents) in [(4, 1), (2, 3)] {
+        let (events, tree) = run_to_end(cfg(StrategyKind::Beam, 6, m), g.clone(), value_verifier()).await;
+        assert_eq!((at_depth(&tree, 0), at_depth(&tree, 1), at_depth(&tree, 2)), (6, 6, 6), "M = {m}");
+        let p: BTreeSet<Option<NodeId>> =
+            tree.nodes.iter().filter(|n| n.depth == 1).map(|n| n.parent).collect();
+        assert_eq!(p.len(), parents, "M = {m}");
+        assert_eq!(finished(&events), 6, "M = {m}: the pool is N");
+    }
+}
