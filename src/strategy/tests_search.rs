@@ -225,13 +225,19 @@ fn flat_script() -> Arc<ScriptedGenerator> {
 
 #[tokio::test]
 async fn ties_are_broken_with_the_runs_seed() {
+    for kind in [StrategyKind::Beam, StrategyKind::Lookahead] {
+        ties_for(kind).await;
+    }
+}
+
+async fn ties_for(kind: StrategyKind) {
     let mut round0 = BTreeSet::new();
     let mut spread = false;
     for seed in 0..16u64 {
-        let c = RunConfig { seed, ..cfg(StrategyKind::Beam, 4, 2) };
+        let c = RunConfig { seed, ..cfg(kind, 4, 2) };
         let (a, ta) = run_to_end(c.clone(), flat_script(), value_verifier()).await;
         let (b, tb) = run_to_end(c, flat_script(), value_verifier()).await;
-        assert_eq!(kept_pruned(&a), kept_pruned(&b), "seed {seed}: same seed, same search");
+        assert_eq!(kept_pruned(&a), kept_pruned(&b), "{kind} seed {seed}: same seed, same search");
         assert_eq!(ta.selected, tb.selected);
         let k: Vec<NodeId> = kept(&a);
         round0.insert(k.iter().filter(|n| **n < 4).copied().collect::<Vec<_>>());
@@ -240,8 +246,8 @@ async fn ties_are_broken_with_the_runs_seed() {
             k.iter().filter(|n| (4..8).contains(*n)).map(|n| ta.nodes[*n as usize].parent).collect();
         spread |= parents.len() == 2;
     }
-    assert!(round0.len() > 1, "different seeds keep different beams: {round0:?}");
-    assert!(spread, "ties do not always go to one parent's children");
+    assert!(round0.len() > 1, "{kind}: different seeds keep different beams: {round0:?}");
+    assert!(spread, "{kind}: ties do not always go to one parent's children");
 }
 
 #[tokio::test]
