@@ -223,7 +223,7 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
         let mut left: Vec<usize> = (0..st.shares.len()).map(|s| st.left(s)).collect();
         // Beam search spreads N − finished children over its kept beams, as search-and-learn
         // copies its kept beams to N active ones; DVTS gives each kept path M children.
-        let spread = if st.dvts() { 0 } else { st.frontier.len().max(1) };
+        let spread = (!st.dvts()).then(|| st.frontier.len().max(1));
         let mut jobs = Vec::new();
         for (i, beam) in st.frontier.iter().enumerate() {
             let s = beam.subtree;
@@ -231,9 +231,9 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
                 1
             } else if beam.node.is_none() {
                 st.shares[s]
-            } else if spread > 0 {
+            } else if let Some(k) = spread {
                 let slots = st.left(s);
-                slots / spread + usize::from(i < slots % spread)
+                slots / k + usize::from(i < slots % k)
             } else {
                 st.knobs.width
             };
