@@ -114,6 +114,8 @@ pub fn is_final_step(step: &str) -> bool {
         return false;
     }
     let after = lower[at + "answer is".len()..].trim().trim_start_matches(':').trim();
+    // Minerva's closing formula: "The final answer is $5$. I hope it is correct."
+    let after = after.strip_suffix("i hope it is correct.").unwrap_or(after).trim_end();
     let value = after.trim_end_matches(['.', '!', ' ']);
     if value.is_empty() || value.chars().count() > 80 || value.contains('?') {
         return false;

@@ -421,6 +421,7 @@ fn only_a_stated_final_answer_ends_a_path() {
         "Thus the answer is: 17",
         "The answer is (B).",
         "We add them.\nThe answer is 3 × 4 = 12.",
+        "Final Answer: The final answer is $5$. I hope it is correct.",
     ] {
         assert!(is_final_step(step), "{step:?} ends the path");
     }
