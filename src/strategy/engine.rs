@@ -12,7 +12,7 @@ use crate::event::Event;
 use crate::grade::{answers_equal, extract_answer};
 use crate::model::{Chunk, GenError, GenOptions, GenRequest, Message};
 use crate::spec::{NodeId, Selection};
-use crate::steps::STEP_DELIMITER;
+use crate::steps::{split_steps, STEP_DELIMITER};
 use crate::verify::{ScoreRequest, StepScore, VerifyError};
 
 /// State shared by the tasks of one run.
@@ -89,10 +89,52 @@ impl Shared {
     }
 }
 
-/// Whether a step states the final answer.
+/// Whether a step states the final answer, so that the path ends with it.
+///
+/// A `\boxed{…}` ends the path. So does a closing statement "(the / final) answer is X" on the
+/// step's last line, when X looks like an answer (a number, math, or a lettered choice) and
+/// nothing follows it. A step that merely mentions "answer is" ("we check whether the answer is
+/// reasonable", "the answer is not 7 because …", "the answer is $x$ where …") does not end it:
+/// the model writes another step, and the path still ends when the model stops.
 pub fn is_final_step(step: &str) -> bool {
-    let lower = step.to_lowercase();
-    step.contains("\\boxed") || lower.contains("answer is")
+    if step.contains("\\boxed") {
+        return true;
+    }
+    let Some(line) = step.trim_end().lines().last() else {
+        return false;
+    };
+    // Indices below come from `lower` and only slice `lower`.
+    let lower = line.to_lowercase();
+    let Some(at) = lower.rfind("answer is") else {
+        return false;
+    };
+    let before = lower[..at].trim_end();
+    let hedged = ["whether", "if ", "check", "verify", "suppose", "assume", "not sure", "what", "why", "how"];
+    if hedged.iter().any(|h| before.contains(h)) {
+        return false;
+    }
+    let after = lower[at + "answer is".len()..].trim().trim_start_matches(':').trim();
+    // Minerva's closing formula: "The final answer is $5$. I hope it is correct."
+    let after = after.strip_suffix("i hope it is correct.").unwrap_or(after).trim_end();
+    let value = after.trim_end_matches(['.', '!', ' ']);
+    if value.is_empty() || value.chars().count() > 80 || value.contains('?') {
+        return false;
+    }
+    // Nothing may follow the value: no second sentence, no "because …", no "where …".
+    if value.contains(". ") {
+        return false;
+    }
+    let words =
+        ["not ", "because", "since", "so ", "then", "where", "which", "when", "unclear", "unknown", "wrong"];
+    if words.iter().any(|w| value.contains(w)) {
+        return false;
+    }
+    let looks_math = value.chars().any(|c| c.is_ascii_digit() || matches!(c, '$' | '\\' | '=' | '/'));
+    let choice = {
+        let v = value.trim_matches(|c: char| matches!(c, '(' | ')' | '*'));
+        v.chars().count() == 1 && v.chars().all(|c| c.is_ascii_alphabetic())
+    };
+    looks_math || choice
 }
 
 /// The messages that continue `path` by one step.
@@ -123,13 +165,63 @@ pub async fn next_step(
     temperature: f32,
     cancel: &CancellationToken,
 ) -> Result<StepText, GenError> {
+    let g = generate(shared, node, path, seed, temperature, false, cancel).await?;
+    let step = g.text.trim().to_string();
+    let finished = step.is_empty() || g.done_reason == "length" || is_final_step(&step);
+    Ok(StepText { text: step, prompt_tokens: g.prompt_tokens, tokens: g.tokens, finished })
+}
+
+/// The rest of a solution, generated to its end in one request.
+pub struct Completion {
+    /// The new steps (possibly none: the model ended at once).
+    pub steps: Vec<String>,
+    pub tokens: u64,
+    pub done_reason: String,
+}
+
+/// Generate everything after `path` to the end of the solution (no stop at the step's end, the
+/// run's full token limit), as search-and-learn does for beams still open at the last iteration.
+pub async fn complete_path(
+    shared: &Shared,
+    node: NodeId,
+    path: &[String],
+    seed: i64,
+    temperature: f32,
+    cancel: &CancellationToken,
+) -> Result<Completion, GenError> {
+    let g = generate(shared, Some(node), path, seed, temperature, true, cancel).await?;
+    Ok(Completion { steps: split_steps(&g.text), tokens: g.tokens, done_reason: g.done_reason })
+}
+
+struct Generated {
+    text: String,
+    prompt_tokens: u64,
+    tokens: u64,
+    done_reason: String,
+}
+
+/// One request continuing `path`: one step, or (`to_end`) the whole rest of the solution.
+async fn generate(
+    shared: &Shared,
+    node: Option<NodeId>,
+    path: &[String],
+    seed: i64,
+    temperature: f32,
+    to_end: bool,
+    cancel: &CancellationToken,
+) -> Result<Generated, GenError> {
     let ctx = &shared.ctx;
     let mut req = GenRequest::new(continue_messages(ctx, path));
     // One step: the step's own temperature, a shorter limit, and a stop at the step's end.
+    let (num_predict, stop) = if to_end {
+        (ctx.config.max_tokens as i32, Vec::new())
+    } else {
+        (ctx.config.max_tokens.min(1024) as i32, vec![STEP_DELIMITER.to_string()])
+    };
     req.options = GenOptions {
         temperature: Some(temperature),
-        num_predict: Some(ctx.config.max_tokens.min(1024) as i32),
-        stop: vec![STEP_DELIMITER.to_string()],
+        num_predict: Some(num_predict),
+        stop,
         ..ctx.config.gen_options(seed)
     };
     let mut stream = ctx.generator.generate(req, cancel.clone()).await?;
@@ -155,11 +247,14 @@ pub async fn next_step(
                 }
             }
             Some(Ok(Chunk::Done(stats))) => {
-                let step = text.trim().to_string();
-                let finished = step.is_empty() || stats.done_reason == "length" || is_final_step(&step);
                 let tokens = if stats.generated_tokens > 0 { stats.generated_tokens } else { chunks };
                 shared.account(|b| b.policy(stats.prompt_tokens, tokens));
-                return Ok(StepText { text: step, prompt_tokens: stats.prompt_tokens, tokens, finished });
+                return Ok(Generated {
+                    text,
+                    prompt_tokens: stats.prompt_tokens,
+                    tokens,
+                    done_reason: stats.done_reason,
+                });
             }
             Some(Err(e)) => {
                 shared.account(|b| b.policy(0, chunks));
@@ -168,6 +263,23 @@ pub async fn next_step(
             None => return Err(GenError::Dropped("the stream ended without a final chunk".into())),
         }
     }
+}
+
+/// Score the steps `path[start..]`, one verdict each, in order.
+pub async fn score_from(
+    shared: &Shared,
+    path: &[String],
+    start: usize,
+    finished: bool,
+    cancel: &CancellationToken,
+) -> Result<Vec<StepScore>, VerifyError> {
+    let ctx = &shared.ctx;
+    let req = ScoreRequest { problem: &ctx.problem, steps: path, start, finished };
+    let out = ctx.verifier.score(req, cancel.clone()).await?;
+    for s in &out {
+        shared.account(|b| b.verifier(s.usage));
+    }
+    Ok(out)
 }
 
 /// Score the last step of `path`.

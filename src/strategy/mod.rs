@@ -18,6 +18,8 @@ mod tests;
 #[cfg(test)]
 mod tests_panic;
 #[cfg(test)]
+mod tests_search;
+#[cfg(test)]
 mod tests_select;
 
 pub use crate::spec::{

@@ -7,7 +7,15 @@ use super::{ScoreRequest, StepDetail, StepScore, Usage, Verifier, VerifyError};
 use crate::grade::{answers_equal, extract_answer};
 
 /// Scores the final step 1 when the solution's answer equals the gold answer, else 0.
-/// Earlier steps stay unscored: the oracle knows nothing about them.
+/// Earlier steps, and every step of a solution not yet finished, stay unscored: the oracle
+/// knows nothing about them, and it gives them no fake signal (no 0 for "no answer yet").
+///
+/// What step-wise search does with that: an unscored step is neutral, so every open prefix
+/// ranks the same and beam search, lookahead and DVTS keep open paths by the run's seed
+/// (a seeded random choice, not the first parent's children). Only finished solutions are
+/// scored: when a path ends with no new step, the engine asks again with `finished` set
+/// ([`Verifier::final_only`]), and weighted selection over the pool then favours answers
+/// that equal the gold one. It is an upper bound for experiments, not a guide for search.
 pub struct OracleVerifier;
 
 #[async_trait]

@@ -8,6 +8,7 @@ mod engine;
 mod faults;
 mod faults_cli;
 mod ollama;
+mod search_pool;
 mod throughput;
 mod tui;
 
