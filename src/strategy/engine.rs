@@ -276,8 +276,10 @@ pub async fn score_from(
     let ctx = &shared.ctx;
     let req = ScoreRequest { problem: &ctx.problem, steps: path, start, finished };
     let out = ctx.verifier.score(req, cancel.clone()).await?;
-    for s in &out {
-        shared.account(|b| b.verifier(s.usage));
+    if ctx.verifier.counts_calls() {
+        for s in &out {
+            shared.account(|b| b.verifier(s.usage));
+        }
     }
     Ok(out)
 }
@@ -294,7 +296,9 @@ pub async fn score_last(
     let req = ScoreRequest { problem: &ctx.problem, steps: path, start: k, finished };
     let mut out = ctx.verifier.score(req, cancel.clone()).await?;
     let s = out.pop().ok_or_else(|| VerifyError::Setup("the verifier returned no score".into()))?;
-    shared.account(|b| b.verifier(s.usage));
+    if ctx.verifier.counts_calls() {
+        shared.account(|b| b.verifier(s.usage));
+    }
     Ok(s)
 }
 

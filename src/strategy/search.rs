@@ -45,7 +45,7 @@ use tokio::sync::mpsc;
 use super::context::RunContext;
 use super::engine::{complete_path, next_step, path_answer, score_from, score_last, Shared};
 use super::guard::guarded;
-use super::select::select;
+use super::select::select_seeded;
 use crate::event::Event;
 use crate::model::GenError;
 use crate::spec::{Candidate, Command, NodeId, StrategyKind};
@@ -340,7 +340,13 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
         }
     }
     finished.sort_by_key(|c| c.node);
-    let sel = select(&finished, cfg.selection, cfg.aggregation, shared.ctx.problem.gold.as_deref());
+    let sel = select_seeded(
+        &finished,
+        cfg.selection,
+        cfg.aggregation,
+        shared.ctx.problem.gold.as_deref(),
+        cfg.seed,
+    );
     let produced = finished.len();
     shared.finish(sel, produced, &errors);
 }

@@ -224,8 +224,14 @@ async fn the_none_verifier_counts_no_calls() {
         .iter()
         .all(|n| n.steps.iter().all(|s| s.verdict.as_ref().is_some_and(|v| v.score.is_none()))));
     // A real verifier's calls are counted, one per step.
-    let tree = run_to_end(cfg, gen, Arc::new(crate::verify::ArithVerifier)).await;
+    let tree = run_to_end(cfg.clone(), gen.clone(), Arc::new(crate::verify::ArithVerifier)).await;
     assert_eq!(tree.budget.verifier_calls, 6);
+    // Tree search scores through the step engine: the same rule holds there.
+    for strategy in [crate::strategy::StrategyKind::Beam, crate::strategy::StrategyKind::Dvts] {
+        let cfg = RunConfig { strategy, n: 4, width: 2, max_depth: 3, ..cfg.clone() };
+        let tree = run_to_end(cfg, gen.clone(), Arc::new(NoVerifier)).await;
+        assert_eq!((tree.budget.verifier_calls, tree.budget.verifier_requests), (0, 0), "{strategy:?}");
+    }
 }
 
 fn cand(node: u32, answer: &str, score: Option<f64>) -> Candidate {
