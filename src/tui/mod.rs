@@ -19,6 +19,8 @@ mod effects;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_live;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,6 +44,9 @@ pub use effects::Setup;
 
 /// At most one frame per this long.
 pub const FRAME: Duration = Duration::from_millis(16);
+
+/// How often a running run's clock is redrawn when nothing else happens.
+const TICK: Duration = Duration::from_millis(250);
 
 /// The longest the loop spends folding queued run events before it looks at keys again.
 const DRAIN: Duration = Duration::from_millis(4);
@@ -196,7 +201,14 @@ pub async fn run(
     let mut last_draw = Instant::now() - FRAME;
     let mut key_pressed = false;
     loop {
-        let deadline = app.dirty.then(|| tokio::time::Instant::from_std(last_draw + FRAME));
+        // A running run redraws at least every TICK, so its clock and rate move while the
+        // server is silent (a slow first token, a queue at the server).
+        let ticking = app.runs.iter().any(|r| !r.tree.finished);
+        let deadline = if app.dirty {
+            Some(tokio::time::Instant::from_std(last_draw + FRAME))
+        } else {
+            ticking.then(|| tokio::time::Instant::from_std(last_draw + TICK))
+        };
         tokio::select! {
             biased;
             ev = input.next() => match ev {
