@@ -301,6 +301,7 @@ impl Ctx {
                 });
             }
             Effect::RememberModel(m) => remember_model(&m),
+            Effect::SetPace(p) => crate::pocket::generator::set_pace(p),
             Effect::Quit => {}
         }
     }

@@ -113,7 +113,7 @@ pub fn apply_setup(
             app.knobs.config.verifier = launch.verifier(Backend::Pocket);
             if app.problem.is_none() {
                 // A demo that needs nothing: start on a generated problem at once.
-                app.problem = Some(crate::pocket::problem(3, launch.args.seed));
+                app.problem = Some(crate::pocket::default_problem(launch.args.seed));
                 explicit_start = true;
             }
         }
@@ -175,6 +175,10 @@ pub async fn run(
         tracing::warn!("{w}");
     }
     let explicit_start = app.problem.is_some();
+    // The embedded model is paced in the view unless `--pace` says otherwise.
+    app.paced = args.pace.filter(|p| *p > 0).unwrap_or(crate::launch::VIEW_PACE);
+    app.pace = args.pace.unwrap_or(crate::launch::VIEW_PACE);
+    crate::pocket::generator::set_pace(app.pace);
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let mut runs: Vec<RunControl> = Vec::new();
     let mut ctx = Ctx { launch: launch.clone(), client: client.clone(), tx: tx.clone(), pocket: false };

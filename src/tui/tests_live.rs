@@ -237,3 +237,17 @@ fn a_candidate_the_server_has_not_started_waits_for_it_and_the_view_says_how_to_
     );
     assert_eq!(a.message, None);
 }
+
+#[test]
+fn a_key_toggles_the_embedded_models_pace_and_full_speed() {
+    let mut a = app();
+    assert!(a.update(Action::TogglePace).is_empty(), "a server is not paced");
+    assert!(a.message.as_deref().unwrap().contains("embedded model"));
+    a.backend = "pocket (embedded, no server)".into();
+    (a.pace, a.paced) = (20, 20);
+    assert_eq!(a.update(Action::TogglePace), vec![Effect::SetPace(0)]);
+    assert_eq!(a.message.as_deref(), Some("full speed"));
+    assert_eq!(a.update(Action::TogglePace), vec![Effect::SetPace(20)]);
+    assert!(a.message.as_deref().unwrap().contains("20 tokens per second"));
+    assert_eq!(super::keymap::Keymap::default().key_for(Action::TogglePace), "F");
+}

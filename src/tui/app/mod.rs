@@ -57,6 +57,8 @@ pub enum Effect {
     Cancel {
         run: usize,
     },
+    /// Pace the embedded model's streams: tokens per second per candidate, 0 = full speed.
+    SetPace(u32),
     /// Fetch the server's model list (for the picker).
     LoadModels,
     /// Remember the model for next time.
@@ -186,6 +188,10 @@ pub struct App {
     pub live_clock: bool,
     /// The hint about servers that run one request at a time was shown.
     pub told_parallel: bool,
+    /// The embedded model's pace now (tokens per second per candidate; 0 = full speed),
+    /// and the pace the toggle returns to.
+    pub pace: u32,
+    pub paced: u32,
 }
 
 impl App {
@@ -215,6 +221,8 @@ impl App {
             quit: false,
             live_clock: true,
             told_parallel: false,
+            pace: 0,
+            paced: 0,
         }
     }
 

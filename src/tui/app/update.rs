@@ -266,6 +266,20 @@ impl App {
                 }
             }
             Action::Fork => return self.fork(),
+            Action::TogglePace => {
+                if !self.backend.starts_with("pocket") {
+                    self.message = Some(
+                        "pacing applies to the embedded model; a server streams as fast as it can".into(),
+                    );
+                    return vec![];
+                }
+                self.pace = if self.pace == 0 { self.paced.max(1) } else { 0 };
+                self.message = Some(match self.pace {
+                    0 => "full speed".to_string(),
+                    p => format!("paced: {p} tokens per second per candidate, to watch them grow"),
+                });
+                return vec![Effect::SetPace(self.pace)];
+            }
             Action::Zoom => self.zoom = !self.zoom,
             Action::StepUp | Action::StepDown => {
                 let steps = self.focused_view().map_or(0, |n| n.steps.len());
