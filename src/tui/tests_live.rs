@@ -191,8 +191,8 @@ fn a_candidate_the_server_has_not_started_waits_for_it_and_the_view_says_how_to_
     let mut a = app();
     a.problem = Some(Problem::inline("What is 12 + 30?", Some("42".into())));
     a.update(Action::Rerun);
-    a.on_event(0, &best_of_n_events(2, 0, Stage::Streaming, false)[0]);
-    for node in 0..2 {
+    a.on_event(0, &best_of_n_events(4, 0, Stage::Streaming, false)[0]);
+    for node in 0..4 {
         let e = Event::NodeStarted {
             node,
             parent: None,
@@ -203,12 +203,21 @@ fn a_candidate_the_server_has_not_started_waits_for_it_and_the_view_says_how_to_
         };
         a.on_event(0, &e);
     }
+    // Node 0 streams; 1 has its headers and no token; 2 is sent (the client runs 3) with no
+    // answer; 3 waits for a client slot.
+    a.on_event(0, &Event::Load { running: 3, queued: 1, limit: 3 });
     a.on_event(0, &Event::NodeStreaming { node: 0 });
     a.on_event(0, &Event::NodeStreaming { node: 1 });
-    a.on_event(0, &Event::TextDelta { node: 0, text: "12 + 30 = 42.".into() });
-    let s = screen(&render(&a, 160, 30));
-    assert!(s.contains("waiting for the server"), "{s}");
+    a.on_event(0, &Event::TextDelta { node: 0, text: "12 + 30 = 42.\n\n".into() });
+    a.on_event(0, &Event::StepCompleted { node: 0, step: 0, text: "12 + 30 = 42.".into() });
+    let tree = &a.run().unwrap().tree;
+    let waiting: Vec<bool> = (0..4).map(|id| super::layout::waits_for_server(tree, id)).collect();
+    assert_eq!(waiting, [false, true, true, false]);
+    let s = screen(&render(&a, 200, 30));
+    assert_eq!(s.matches("waiting for the server").count(), 2, "{s}");
     assert!(!s.contains("streaming 0t"), "{s}");
+    assert!(s.contains("waiting for a free slot"), "{s}");
+    assert!(s.contains("queued for scoring"), "a step waits for the verifier: {s}");
     a.on_event(
         0,
         &Event::NodeFinished {
@@ -236,6 +245,17 @@ fn a_candidate_the_server_has_not_started_waits_for_it_and_the_view_says_how_to_
         },
     );
     assert_eq!(a.message, None);
+}
+
+#[test]
+fn candidates_that_stream_side_by_side_give_no_hint() {
+    let mut a = app();
+    a.problem = Some(Problem::inline("What is 12 + 30?", Some("42".into())));
+    a.update(Action::Rerun);
+    for e in best_of_n_events(4, 40, Stage::Finished, false) {
+        a.on_event(0, &e);
+    }
+    assert!(a.message.is_none(), "{:?}", a.message);
 }
 
 #[test]

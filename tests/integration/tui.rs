@@ -209,7 +209,8 @@ async fn n_moves_on_a_finished_best_of_n_run_without_a_request_until_it_needs_on
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_view_refuses_a_pace_out_of_range_naming_the_range() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ttc")).args(["--pace", "5000"]).output().unwrap();
+    let out =
+        std::process::Command::new(env!("CARGO_BIN_EXE_ttc")).args(["--pace", "5000"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--pace") && err.contains("0..=1000"), "{err}");

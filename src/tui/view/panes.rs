@@ -12,7 +12,7 @@ use crate::safe::redact;
 use crate::tree::{NodeStatus, NodeView};
 use crate::tui::action::Action;
 use crate::tui::app::{App, RunView};
-use crate::tui::layout::{columns, Page, MIN_PANE_WIDTH};
+use crate::tui::layout::{columns, waits_for_server, Page, MIN_PANE_WIDTH};
 use crate::tui::text::{one_line, sanitize, wrap_plain};
 use crate::tui::theme::Theme;
 use crate::verify::Aggregation;
@@ -56,7 +56,8 @@ pub(super) fn draw_panes(
         let focused = first + i == focus;
         // N was lowered on the finished run: these candidates are kept but do not vote.
         let beyond = run.shown.is_some_and(|n| node.node as usize >= n);
-        draw_pane(f, chunks[i], app, node, Look { focused, beyond }, agg, cache);
+        let waiting = waits_for_server(&run.tree, node.node);
+        draw_pane(f, chunks[i], app, node, Look { focused, beyond, waiting }, agg, cache);
     }
     if pages > 1 {
         let label = format!(" page {}/{} [ ] ", page + 1, pages);
@@ -74,6 +75,8 @@ pub(super) fn draw_panes(
 struct Look {
     focused: bool,
     beyond: bool,
+    /// Sent to the server, not started there.
+    waiting: bool,
 }
 
 fn draw_pane(
@@ -88,8 +91,9 @@ fn draw_pane(
     let t = &app.theme;
     let focused = look.focused;
     let (sstyle, mut sword) = status_style(t, node.status);
-    // Admitted, but the server has not said a word: it is busy with other requests.
-    if node.status == NodeStatus::Streaming && node.tokens == 0 {
+    // Sent, but the server has not said a word: it is busy with other requests.
+    let waiting = look.waiting;
+    if waiting {
         sword = "waiting for the server";
     }
     let score = node.score_with(agg);
@@ -106,7 +110,7 @@ fn draw_pane(
         ),
         Span::styled(format!(" {sword}"), sstyle),
     ];
-    if node.tokens > 0 || node.status != NodeStatus::Streaming {
+    if !waiting {
         title.push(Span::styled(format!(" {}t", node.tokens), Style::default().fg(t.dim)));
     }
     if look.beyond {
@@ -232,11 +236,15 @@ fn draw_pane(
             v
         }
     };
-    if node.status == NodeStatus::Queued && lines.is_empty() {
-        f.render_widget(
-            Paragraph::new(Span::styled("waiting for a free slot…", Style::default().fg(t.dim))),
-            inner,
-        );
+    if matches!(node.status, NodeStatus::Queued | NodeStatus::Streaming) && lines.is_empty() {
+        let why = if waiting {
+            "sent; the server has not started it yet…"
+        } else if node.status == NodeStatus::Queued {
+            "waiting for a free slot…"
+        } else {
+            ""
+        };
+        f.render_widget(Paragraph::new(Span::styled(why, Style::default().fg(t.dim))), inner);
         return;
     }
     f.render_widget(Paragraph::new(lines), inner);
