@@ -170,20 +170,6 @@ impl Page {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pages_hold_the_focus() {
-        assert_eq!(Page::holding(0, 5, 2), Page { index: 0, count: 3, first: 0, shown: 2 });
-        assert_eq!(Page::holding(4, 5, 2), Page { index: 2, count: 3, first: 4, shown: 1 });
-        assert_eq!(columns(100, MIN_PANE_WIDTH, 8), 2);
-        assert_eq!(columns(10, MIN_PANE_WIDTH, 8), 1);
-        assert_eq!(columns(400, MIN_PANE_WIDTH, 3), 3);
-    }
-}
-
 /// Whether node `id` was sent to the server and has not had a word back: a streaming node
 /// with no token yet, or one of the first queued nodes the client has admitted (the
 /// client's running requests beyond the nodes already streaming; requests are admitted in
@@ -198,5 +184,19 @@ pub fn waits_for_server(tree: &RunTree, id: NodeId) -> bool {
             tree.nodes.iter().filter(|n| n.status == NodeStatus::Queued).take(sent).any(|n| n.node == id)
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_hold_the_focus() {
+        assert_eq!(Page::holding(0, 5, 2), Page { index: 0, count: 3, first: 0, shown: 2 });
+        assert_eq!(Page::holding(4, 5, 2), Page { index: 2, count: 3, first: 4, shown: 1 });
+        assert_eq!(columns(100, MIN_PANE_WIDTH, 8), 2);
+        assert_eq!(columns(10, MIN_PANE_WIDTH, 8), 1);
+        assert_eq!(columns(400, MIN_PANE_WIDTH, 3), 3);
     }
 }
