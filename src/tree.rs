@@ -327,3 +327,46 @@ pub fn tracker_for(b: &Budget, finished: &[u64]) -> BudgetTracker {
     }
     t
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tracker_rebuilt_from_a_budget_carries_it_on_exactly() {
+        let mut t = BudgetTracker::default();
+        t.policy(30, 100);
+        t.finished(100);
+        t.policy(30, 50);
+        t.finished(50);
+        t.policy(30, 20);
+        t.failed();
+        t.cancelled();
+        t.verifier(Usage { requests: 2, prompt_tokens: 80, generated_tokens: 2 });
+        t.verifier(Usage { requests: 1, prompt_tokens: 40, generated_tokens: 1 });
+        let b = t.snapshot(1234);
+        let mut again = tracker_for(&b, &[100, 50]);
+        assert_eq!(again.snapshot(1234), b);
+        // More work adds to it as it would have to the original.
+        t.policy(30, 75);
+        t.finished(75);
+        again.policy(30, 75);
+        again.finished(75);
+        assert_eq!(again.snapshot(9), t.snapshot(9));
+    }
+
+    #[test]
+    fn a_finished_run_has_nothing_running_and_a_late_load_report_is_ignored() {
+        let mut tree = RunTree::new();
+        tree.apply(&Event::Load { running: 1, queued: 3, limit: 4 });
+        tree.apply(&Event::RunFinished {
+            selected: None,
+            correct: None,
+            budget: Budget::default(),
+            error: None,
+        });
+        assert_eq!((tree.load.running, tree.load.queued, tree.load.limit), (0, 0, 4));
+        tree.apply(&Event::Load { running: 1, queued: 0, limit: 4 });
+        assert_eq!((tree.load.running, tree.load.queued), (0, 0));
+    }
+}

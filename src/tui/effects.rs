@@ -157,6 +157,24 @@ pub(super) fn more_candidates(
         initial_budget: batch.budget,
     };
     let run = batch.run;
+    // The backend's queue, as `Load` events, while the batch runs (as `run::start` does).
+    let load = ctx.generator.load().map(|mut rx| {
+        let sink = sink.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = sink.closed() => return,
+                    changed = rx.changed() => {
+                        if changed.is_err() {
+                            return;
+                        }
+                        let l = *rx.borrow_and_update();
+                        sink.emit(Event::Load { running: l.running, queued: l.queued, limit: l.limit });
+                    }
+                }
+            }
+        })
+    });
     tokio::spawn(async move {
         let forward = tokio::spawn(async move {
             while let Some(e) = events.recv().await {
@@ -170,6 +188,9 @@ pub(super) fn more_candidates(
             Ok(()) => sink.finish_stopped("the strategy ended without a result (a bug in ttc)"),
         }
         drop(sink);
+        if let Some(load) = load {
+            load.abort();
+        }
         let _ = forward.await;
     });
     cmd_tx
