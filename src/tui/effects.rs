@@ -291,7 +291,11 @@ impl Ctx {
                 }
             }
             Effect::MoreCandidates { run, extra, first_node, budget, finished_tokens } => {
-                let Some(r) = runs.get(run) else { return };
+                let Some(r) = runs.get_mut(run) else { return };
+                // A run cancelled before may still sample more: the new batch gets a fresh switch.
+                if r.cancel.is_cancelled() {
+                    r.cancel = CancellationToken::new();
+                }
                 let Some(p) = lock(&r.prepared).as_ref().map(Prepared::again) else {
                     let _ = self.tx.send(Msg::Run(run, stopped("the run was never prepared")));
                     return;
