@@ -208,6 +208,23 @@ async fn n_moves_on_a_finished_best_of_n_run_without_a_request_until_it_needs_on
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_first_screen_on_the_embedded_model_shows_the_verifier_overrule_the_majority() {
+    let mut s = spawn(&["--backend", "pocket"], "first-screen");
+    s.screen.wait_for("pocket:L3:1").await;
+    // Paced: the candidates are still being written a moment after the start.
+    s.screen.wait_for("streaming").await;
+    s.screen.wait_for("finished").await;
+    let text = s.screen.text();
+    // 58 has the most votes; the verifier's weighted choice is the right 68.
+    assert!(text.contains("▶ 68"), "{text}");
+    assert!(text.contains("58") && text.contains("×4"), "{text}");
+    // `F`: full speed, said on the status line.
+    s.press(b"F");
+    s.screen.wait_for("full speed").await;
+    s.quit_and_check_restored().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_view_refuses_a_pace_out_of_range_naming_the_range() {
     let out =
         std::process::Command::new(env!("CARGO_BIN_EXE_ttc")).args(["--pace", "5000"]).output().unwrap();
