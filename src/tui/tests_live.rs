@@ -265,8 +265,10 @@ fn a_key_toggles_the_embedded_models_pace_and_full_speed() {
     assert!(a.message.as_deref().unwrap().contains("embedded model"));
     a.backend = "pocket (embedded, no server)".into();
     (a.pace, a.paced) = (20, 20);
+    assert!(screen(&render(&a, 200, 30)).contains("F full speed"), "the footer offers full speed");
     assert_eq!(a.update(Action::TogglePace), vec![Effect::SetPace(0)]);
     assert_eq!(a.message.as_deref(), Some("full speed"));
+    assert!(screen(&render(&a, 200, 30)).contains("F paced"));
     assert_eq!(a.update(Action::TogglePace), vec![Effect::SetPace(20)]);
     assert!(a.message.as_deref().unwrap().contains("20 tokens per second"));
     assert_eq!(super::keymap::Keymap::default().key_for(Action::TogglePace), "F");
