@@ -3,12 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::budget::Budget;
+use crate::budget::{Budget, BudgetTracker};
 use crate::event::{Event, RunInfo};
 use crate::model::Load;
 use crate::spec::{Candidate, NodeId, Selection, SelectionRule, StrategyKind};
 use crate::strategy::select::select;
-use crate::verify::{Aggregation, StepScore};
+use crate::verify::{Aggregation, StepScore, Usage};
 
 /// Where a node is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,13 +218,17 @@ impl RunTree {
                     reason: reason.clone(),
                 })
             }
-            Event::Load { running, queued, limit } => {
+            // A load report that arrives after the end is stale: nothing runs any more.
+            Event::Load { running, queued, limit } if !self.finished => {
                 self.load = Load { running: *running, queued: *queued, limit: *limit }
             }
+            Event::Load { .. } => {}
             Event::Selection(s) => self.selection = Some(s.clone()),
             Event::Budget(b) => self.budget = b.clone(),
             Event::RunFinished { selected, correct, budget, error } => {
                 self.finished = true;
+                // Nothing of this run is running or waiting any more.
+                self.load = Load { running: 0, queued: 0, limit: self.load.limit };
                 self.selected = selected.clone();
                 self.correct = *correct;
                 self.budget = budget.clone();
@@ -235,14 +239,32 @@ impl RunTree {
 
     /// Select again under another rule or aggregation, with no regeneration.
     pub fn reselect(&self, rule: SelectionRule, agg: Aggregation) -> Selection {
+        self.reselect_within(None, rule, agg)
+    }
+
+    /// Select again over the first `limit` nodes only (all when `None`): the nodes from
+    /// `limit` on are beyond N, kept but given no vote.
+    pub fn reselect_within(&self, limit: Option<usize>, rule: SelectionRule, agg: Aggregation) -> Selection {
         let cands: Vec<Candidate> = self
             .nodes
             .iter()
+            .take(limit.unwrap_or(usize::MAX))
             .filter(|n| n.status == NodeStatus::Done)
             .map(|n| Candidate { node: n.node, answer: n.answer.clone(), score: n.score_with(agg) })
             .collect();
         let gold = self.info.as_ref().and_then(|i| i.problem.gold.as_deref());
         select(&cands, rule, agg, gold)
+    }
+
+    /// A budget tracker holding what this run spent, to carry it into more work on the
+    /// same run (more best-of-N candidates): see [`tracker_for`].
+    pub fn tracker(&self) -> BudgetTracker {
+        tracker_for(&self.budget, &self.finished_tokens())
+    }
+
+    /// The tokens of each finished node, in node order.
+    pub fn finished_tokens(&self) -> Vec<u64> {
+        self.nodes.iter().filter(|n| n.status == NodeStatus::Done).map(|n| n.tokens).collect()
     }
 
     /// The headless result: the run, every candidate, the selection and the budget.
@@ -272,4 +294,79 @@ pub struct RunSummary {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub difficulty: Option<DifficultyView>,
+}
+
+/// A budget tracker whose counters equal `b`, with `finished` the tokens of the finished
+/// solutions (for generation-equivalents).
+pub fn tracker_for(b: &Budget, finished: &[u64]) -> BudgetTracker {
+    let mut t = BudgetTracker::default();
+    for i in 0..b.policy_requests {
+        let (prompt, generated) =
+            if i == 0 { (b.policy_prompt_tokens, b.policy_generated_tokens) } else { (0, 0) };
+        t.policy(prompt, generated);
+    }
+    for &tokens in finished.iter().take(b.finished as usize) {
+        t.finished(tokens);
+    }
+    for _ in 0..b.failed {
+        t.failed();
+    }
+    for _ in 0..b.cancelled {
+        t.cancelled();
+    }
+    for i in 0..b.verifier_calls {
+        t.verifier(if i == 0 {
+            Usage {
+                requests: b.verifier_requests,
+                prompt_tokens: b.verifier_prompt_tokens,
+                generated_tokens: b.verifier_generated_tokens,
+            }
+        } else {
+            Usage::default()
+        });
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tracker_rebuilt_from_a_budget_carries_it_on_exactly() {
+        let mut t = BudgetTracker::default();
+        t.policy(30, 100);
+        t.finished(100);
+        t.policy(30, 50);
+        t.finished(50);
+        t.policy(30, 20);
+        t.failed();
+        t.cancelled();
+        t.verifier(Usage { requests: 2, prompt_tokens: 80, generated_tokens: 2 });
+        t.verifier(Usage { requests: 1, prompt_tokens: 40, generated_tokens: 1 });
+        let b = t.snapshot(1234);
+        let mut again = tracker_for(&b, &[100, 50]);
+        assert_eq!(again.snapshot(1234), b);
+        // More work adds to it as it would have to the original.
+        t.policy(30, 75);
+        t.finished(75);
+        again.policy(30, 75);
+        again.finished(75);
+        assert_eq!(again.snapshot(9), t.snapshot(9));
+    }
+
+    #[test]
+    fn a_finished_run_has_nothing_running_and_a_late_load_report_is_ignored() {
+        let mut tree = RunTree::new();
+        tree.apply(&Event::Load { running: 1, queued: 3, limit: 4 });
+        tree.apply(&Event::RunFinished {
+            selected: None,
+            correct: None,
+            budget: Budget::default(),
+            error: None,
+        });
+        assert_eq!((tree.load.running, tree.load.queued, tree.load.limit), (0, 0, 4));
+        tree.apply(&Event::Load { running: 1, queued: 0, limit: 4 });
+        assert_eq!((tree.load.running, tree.load.queued), (0, 0));
+    }
 }

@@ -138,6 +138,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub prompt: Option<PathBuf>,
 
+    /// Pace of the embedded model's stream, tokens per second per candidate, 0–1000; 0 is
+    /// full speed [default: 20 in the view, so candidates can be watched as they grow (F
+    /// toggles full speed); full speed for `ttc run`]
+    #[arg(long, value_name = "TOK/S", value_parser = u32_in(0, PACE_MAX))]
+    pub pace: Option<u32>,
     /// Print one JSON object with the candidates, the selection and the budget.
     #[arg(long, conflicts_with = "events")]
     pub json: bool,
@@ -165,6 +170,10 @@ pub const CHAINS_MAX: usize = *limits::CHAINS.end();
 pub const REVISIONS_MAX: usize = *limits::REVISIONS.end();
 /// Most greedy rollout steps k (`--lookahead`); 0 is allowed.
 pub const LOOKAHEAD_MAX: u32 = *limits::LOOKAHEAD.end();
+/// Fastest pace of the embedded model's stream, tokens per second (`--pace`); 0 is full speed.
+pub const PACE_MAX: u32 = crate::pocket::generator::PACE_MAX;
+/// The pace of the embedded model in the view when `--pace` is not given.
+pub const VIEW_PACE: u32 = 20;
 /// Most tokens per candidate (`--max-tokens`, `run.max_tokens`).
 pub const MAX_TOKENS_MAX: u32 = *limits::MAX_TOKENS.end();
 
@@ -245,6 +254,22 @@ mod tests {
         assert_eq!(parse_temperature("2"), Ok(2.0));
         assert!(parse_top_p("0").is_err() && parse_top_p("1.5").is_err() && parse_top_p("NaN").is_err());
         assert_eq!(parse_top_p("1"), Ok(1.0));
+    }
+
+    #[test]
+    fn pace_takes_0_to_1000_tokens_per_second() {
+        use clap::Parser;
+        let f = RunFlags::parse_from(["ttc", "--pace", "0"]);
+        assert_eq!(f.run.pace, Some(0));
+        assert_eq!(RunFlags::parse_from(["ttc", "--pace", "1000"]).run.pace, Some(1000));
+        assert_eq!(RunFlags::parse_from(["ttc"]).run.pace, None);
+        for bad in ["1001", "-1", "x", "2.5"] {
+            let e = RunFlags::try_parse_from(["ttc", "--pace", bad]).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}");
+            if bad == "1001" {
+                assert!(e.to_string().contains("0..=1000"), "{e}");
+            }
+        }
     }
 
     #[test]

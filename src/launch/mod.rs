@@ -28,7 +28,7 @@ use crate::strategy::adaptive::PolicyTable;
 use crate::strategy::{RunConfig, VerifierKind};
 use crate::verify::Verifier;
 
-pub use args::{Backend, GlobalArgs, RunArgs, RunFlags};
+pub use args::{Backend, GlobalArgs, RunArgs, RunFlags, VIEW_PACE};
 pub use backend::{build_verifier, choose_backend, default_model, embedded_pocket, probe_backend, Site};
 
 /// The most characters of an untrusted text in one message line.
@@ -264,14 +264,23 @@ pub struct Prepared {
     pub prompt: SolvePrompt,
 }
 
+/// `--pace`, when given, paces the embedded model's streams (the view sets its own default).
+fn apply_pace(args: &RunArgs) {
+    if let Some(p) = args.pace {
+        crate::pocket::generator::set_pace(p);
+    }
+}
+
 impl Launch {
     /// Resolve the settings without printing: the view shows [`Launch::warnings`] itself.
     pub fn new(global: &GlobalArgs, args: &RunArgs) -> Self {
+        apply_pace(args);
         Self { global: global.clone(), args: args.clone(), resolved: global.resolve_quietly() }
     }
 
     /// [`Launch::new`] printing the warnings on stderr: for headless commands.
     pub fn headless(global: &GlobalArgs, args: &RunArgs) -> Self {
+        apply_pace(args);
         Self { global: global.clone(), args: args.clone(), resolved: global.resolve() }
     }
 
@@ -394,7 +403,7 @@ impl Launch {
         let problem = match problem {
             Some(p) => p,
             None if backend == Backend::Pocket => {
-                let p = crate::pocket::problem(3, self.args.seed);
+                let p = crate::pocket::default_problem(self.args.seed);
                 eprintln!(
                     "ttc: no problem given; using generated problem {}: {}",
                     for_display(&p.id, SHOWN_CHARS),

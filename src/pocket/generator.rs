@@ -1,7 +1,8 @@
 //! `PocketGenerator`: the pocket policy behind the [`Generator`] trait.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures::channel::mpsc;
@@ -15,16 +16,62 @@ use crate::model::{
     TokenLogprob, TopLogprob,
 };
 
+/// The pace of the embedded model's stream, in tokens per second per candidate; 0 is full
+/// speed. One setting for the process: the view sets it (`--pace`, and a key toggles it) so
+/// a person can watch candidates grow; headless runs leave it at full speed.
+static PACE: AtomicU32 = AtomicU32::new(0);
+
+/// Most tokens per second `--pace` accepts (0 is full speed).
+pub const PACE_MAX: u32 = 1000;
+
+/// Set the pace of every embedded-model stream: tokens per second per candidate, 0 = full speed.
+/// It applies at once, to streams already running too.
+pub fn set_pace(tokens_per_sec: u32) {
+    PACE.store(tokens_per_sec.min(PACE_MAX), Ordering::Relaxed);
+}
+
+/// The pace in force (0 = full speed).
+pub fn pace() -> u32 {
+    PACE.load(Ordering::Relaxed)
+}
+
 /// The pocket policy model as a streaming generator (runs on a blocking thread).
 pub struct PocketGenerator {
     pocket: Arc<Pocket>,
+    pace: &'static AtomicU32,
 }
 
 impl PocketGenerator {
-    /// A generator over loaded pocket weights.
+    /// A generator over loaded pocket weights, at the process's pace ([`set_pace`]).
     pub fn new(pocket: Arc<Pocket>) -> Self {
-        Self { pocket }
+        Self { pocket, pace: &PACE }
     }
+
+    /// A generator paced by its own setting instead of the process's.
+    pub fn with_pace(pocket: Arc<Pocket>, pace: &'static AtomicU32) -> Self {
+        Self { pocket, pace }
+    }
+}
+
+/// Wait one token's time at `pace` (tokens per second; 0 = no wait), in slices so a
+/// cancelled stream stops at once. Returns false when cancelled.
+fn pace_wait(pace: &AtomicU32, cancel: &CancellationToken) -> bool {
+    let tps = pace.load(Ordering::Relaxed);
+    if tps == 0 {
+        return true;
+    }
+    let until = Instant::now() + Duration::from_secs_f64(1.0 / tps as f64);
+    while Instant::now() < until {
+        if cancel.is_cancelled() {
+            return false;
+        }
+        // The pace may change meanwhile (full speed at a key press).
+        if pace.load(Ordering::Relaxed) == 0 {
+            return true;
+        }
+        std::thread::sleep((until - Instant::now()).min(Duration::from_millis(20)));
+    }
+    true
 }
 
 /// The compact problem for any text: the parsed chain, or a best-effort stand-in.
@@ -84,6 +131,7 @@ struct Job {
     top: usize,
     cancel: CancellationToken,
     tx: mpsc::UnboundedSender<Result<Chunk, GenError>>,
+    pace: &'static AtomicU32,
 }
 
 fn token_text(t: usize) -> String {
@@ -169,6 +217,9 @@ fn run(job: Job) {
             }
             emitted = upto;
         }
+        if !pace_wait(job.pace, &job.cancel) {
+            return;
+        }
         if cache.len >= net.ctx {
             break;
         }
@@ -217,6 +268,7 @@ impl Generator for PocketGenerator {
             top: req.top_logprobs.min(20) as usize,
             cancel,
             tx,
+            pace: self.pace,
         };
         tokio::task::spawn_blocking(move || run(job));
         Ok(Box::pin(rx))
@@ -225,7 +277,36 @@ impl Generator for PocketGenerator {
 
 #[cfg(test)]
 mod tests {
-    use super::held_back;
+    use super::*;
+    use crate::model::{Generator, Message};
+    use futures::StreamExt;
+
+    /// Stream one answer; returns (deltas, seconds).
+    async fn stream(g: &PocketGenerator) -> (usize, f64) {
+        let t = Instant::now();
+        let req = GenRequest::new(vec![Message::user("Start at 26. Multiply by 2. Subtract 4.")]);
+        let mut s = g.generate(req, CancellationToken::new()).await.unwrap();
+        let mut deltas = 0;
+        while let Some(c) = s.next().await {
+            if let Ok(Chunk::Delta { .. }) = c {
+                deltas += 1;
+            }
+        }
+        (deltas, t.elapsed().as_secs_f64())
+    }
+
+    #[tokio::test]
+    async fn a_paced_stream_takes_its_time_and_full_speed_applies_at_once() {
+        static PACED: AtomicU32 = AtomicU32::new(0);
+        let g = PocketGenerator::with_pace(Pocket::embedded().unwrap(), &PACED);
+        let (deltas, fast) = stream(&g).await;
+        assert!(deltas >= 10, "{deltas}");
+        PACED.store(100, Ordering::Relaxed);
+        let (_, paced) = stream(&g).await;
+        assert!(paced >= deltas as f64 / 100.0 * 0.8, "{deltas} tokens at 100/s took {paced:.2} s");
+        assert!(paced > fast, "{paced} vs {fast}");
+        assert_eq!(pace(), 0, "the process's pace is untouched: headless runs run at full speed");
+    }
 
     #[test]
     fn held_back_tails_stop_on_character_boundaries() {

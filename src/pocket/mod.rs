@@ -22,6 +22,22 @@ pub use eval::{eval, EvalArgs};
 pub use generator::PocketGenerator;
 pub use prm::PocketPrm;
 pub use task::{problem, problems};
+
+/// The generated problem a run on the embedded model starts on when none is named:
+/// level 3, index 1 (`pocket:L3:1`), moved on by `seed`.
+///
+/// Chosen by measurement to teach something on the first screen (`-n 8`, the PRM,
+/// weighted selection, last-step aggregation, seed 0): "Start at 72. Subtract 7. Add 97.
+/// Subtract 94." (gold 68) draws 58 ×4, 68 ×3 and 78 ×1, so a majority vote picks the
+/// wrong 58 while the verifier's weighted choice is the right 68; stepping N down to 3
+/// turns the answer wrong. (`pocket:L3:0` had every candidate make the same error.)
+pub fn default_problem(seed: u64) -> crate::problem::Problem {
+    problem(DEFAULT_LEVEL, DEFAULT_INDEX.wrapping_add(seed))
+}
+
+/// The level and index of [`default_problem`] at seed 0.
+pub const DEFAULT_LEVEL: u8 = 3;
+pub const DEFAULT_INDEX: u64 = 1;
 pub use train::{train, TrainArgs};
 
 /// The loaded pocket models, shareable across generations (`Arc<Pocket>`).
@@ -304,6 +320,15 @@ fn embedded_bytes() -> Result<(&'static [u8], &'static [u8]), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_problem_is_the_one_measured() {
+        let p = default_problem(0);
+        assert_eq!(p.id, "pocket:L3:1");
+        assert_eq!(p.text, "Start at 72. Subtract 7. Add 97. Subtract 94.");
+        assert_eq!(p.gold.as_deref(), Some("68"));
+        assert_eq!(default_problem(4).id, "pocket:L3:5");
+    }
 
     #[test]
     fn reversed_view_flips_every_number_and_nothing_else() {

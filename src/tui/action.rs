@@ -47,11 +47,12 @@ pub enum Action {
     TreeDown,
     ToggleTree,
     Fork,
+    TogglePace,
 }
 
 impl Action {
     /// Every action, in the order the help screen lists them.
-    pub const ALL: [Action; 41] = [
+    pub const ALL: [Action; 42] = [
         Action::Help,
         Action::Quit,
         Action::Back,
@@ -93,6 +94,7 @@ impl Action {
         Action::RunPrev,
         Action::RunNext,
         Action::Fork,
+        Action::TogglePace,
     ];
 
     /// What the action does, for the help screen.
@@ -101,8 +103,8 @@ impl Action {
             Action::Quit => "quit",
             Action::Help => "show or hide this help",
             Action::Back => "close the panel, or unpick the node",
-            Action::NUp => "more candidates (N up; starts new ones at once)",
-            Action::NDown => "fewer candidates (cancels the newest, keeps finished)",
+            Action::NUp => "N up: more candidates, in a finished run too",
+            Action::NDown => "N down: cancel the newest, or re-select over N",
             Action::DepthUp => "max depth up (tree search)",
             Action::DepthDown => "max depth down (tree search)",
             Action::WidthUp => "beam width up (tree search)",
@@ -139,6 +141,7 @@ impl Action {
             Action::TreeDown => "best child node (or next revision)",
             Action::ToggleTree => "show or hide the search tree",
             Action::Fork => "fork a run from the focused node",
+            Action::TogglePace => "pace the embedded model / full speed",
         }
     }
 }

@@ -2,7 +2,7 @@
 //! and its models, starts runs through the shared launch path ([`crate::launch`]), and sends
 //! what it learns back to the loop as [`Msg`]s.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -11,7 +11,9 @@ use super::app::Effect;
 use crate::event::Event;
 use crate::launch::{probe_backend, Backend, Launch, RunRequest, Site};
 use crate::model::ollama::OllamaClient;
-use crate::strategy::Command;
+use crate::run::{EventSink, RunContext};
+use crate::strategy::guard::guarded;
+use crate::strategy::{best_of_n, Command};
 
 /// The model name the view shows for the embedded model.
 pub(super) const POCKET_MODEL: &str = "pocket";
@@ -26,8 +28,22 @@ pub(super) enum Msg {
 
 /// Handles to the runs of this session, by index.
 pub(super) struct RunControl {
-    commands: mpsc::UnboundedSender<Command>,
+    /// Where live changes go: the run's strategy, or its latest batch of extra candidates.
+    commands: Arc<Mutex<mpsc::UnboundedSender<Command>>>,
     pub(super) cancel: CancellationToken,
+    /// What the run was started with, once prepared: extra candidates reuse it.
+    prepared: Arc<Mutex<Option<Prepared>>>,
+    /// Candidates before the latest batch: the batch's own N counts from here.
+    offset: Arc<Mutex<usize>>,
+}
+
+/// A run's inputs, kept to start more candidates in it.
+pub(super) struct Prepared {
+    pub problem: crate::problem::Problem,
+    pub config: crate::strategy::RunConfig,
+    pub generator: Arc<dyn crate::model::Generator>,
+    pub verifier: Arc<dyn crate::verify::Verifier>,
+    pub prompt: crate::run::SolvePrompt,
 }
 
 /// What the background setup found: where models run, and what the server offers.
@@ -87,6 +103,99 @@ pub(super) async fn setup(backend: Backend, client: OllamaClient) -> Setup {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The event that ends a run that could not go on.
+fn stopped(why: &str) -> Event {
+    Event::RunFinished { selected: None, correct: None, budget: Default::default(), error: Some(why.into()) }
+}
+
+impl Prepared {
+    pub(super) fn again(&self) -> Self {
+        Self {
+            problem: self.problem.clone(),
+            config: self.config.clone(),
+            generator: self.generator.clone(),
+            verifier: self.verifier.clone(),
+            prompt: self.prompt.clone(),
+        }
+    }
+}
+
+/// A batch of extra best-of-N candidates for a finished run.
+pub(super) struct Batch {
+    pub run: usize,
+    pub extra: usize,
+    pub first_node: crate::event::NodeId,
+    /// What the run spent before: the batch adds to it.
+    pub budget: crate::budget::BudgetTracker,
+}
+
+/// Sample `batch.extra` more candidates of a finished best-of-N run, numbered on from its
+/// last; their events go to the same run. Returns where live changes for the batch go.
+pub(super) fn more_candidates(
+    p: Prepared,
+    batch: Batch,
+    cancel: CancellationToken,
+    tx: mpsc::UnboundedSender<Msg>,
+) -> mpsc::UnboundedSender<Command> {
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let (sink, mut events) = EventSink::channel();
+    let mut config = p.config;
+    config.n = batch.extra;
+    let ctx = RunContext {
+        problem: p.problem,
+        config,
+        generator: p.generator,
+        verifier: p.verifier,
+        prompt: p.prompt,
+        sink: sink.clone(),
+        cancel,
+        first_node: batch.first_node,
+        initial_budget: batch.budget,
+    };
+    let run = batch.run;
+    // The backend's queue, as `Load` events, while the batch runs (as `run::start` does).
+    let load = ctx.generator.load().map(|mut rx| {
+        let sink = sink.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = sink.closed() => return,
+                    changed = rx.changed() => {
+                        if changed.is_err() {
+                            return;
+                        }
+                        let l = *rx.borrow_and_update();
+                        sink.emit(Event::Load { running: l.running, queued: l.queued, limit: l.limit });
+                    }
+                }
+            }
+        })
+    });
+    tokio::spawn(async move {
+        let forward = tokio::spawn(async move {
+            while let Some(e) = events.recv().await {
+                if tx.send(Msg::Run(run, e)).is_err() {
+                    break;
+                }
+            }
+        });
+        match guarded(best_of_n::run(ctx, cmd_rx)).await {
+            Err(msg) => sink.finish_stopped(&msg),
+            Ok(()) => sink.finish_stopped("the strategy ended without a result (a bug in ttc)"),
+        }
+        drop(sink);
+        if let Some(load) = load {
+            load.abort();
+        }
+        let _ = forward.await;
+    });
+    cmd_tx
+}
+
 /// What effects need: the launch settings, the server, and the way back to the UI.
 pub(super) struct Ctx {
     pub(super) launch: Arc<Launch>,
@@ -110,7 +219,13 @@ impl Ctx {
                 let (cmd_tx, mut cmd_rx) = mpsc::unbounded_channel();
                 let cancel = CancellationToken::new();
                 let index = runs.len();
-                runs.push(RunControl { commands: cmd_tx, cancel: cancel.clone() });
+                let prepared_slot = Arc::new(Mutex::new(None));
+                runs.push(RunControl {
+                    commands: Arc::new(Mutex::new(cmd_tx)),
+                    cancel: cancel.clone(),
+                    prepared: prepared_slot.clone(),
+                    offset: Arc::default(),
+                });
                 let launch = self.launch.clone();
                 let site = self.site();
                 let tx = self.tx.clone();
@@ -136,6 +251,13 @@ impl Ctx {
                         Ok(p) => p,
                         Err(e) => return fail(e.message),
                     };
+                    *lock(&prepared_slot) = Some(Prepared {
+                        problem: p.problem.clone(),
+                        config: p.config.clone(),
+                        generator: p.generator.clone(),
+                        verifier: p.verifier.clone(),
+                        prompt: p.prompt.clone(),
+                    });
                     let mut h = crate::run::start(p.problem, p.config, p.generator, p.verifier, p.prompt);
                     let mut cancelled = false;
                     loop {
@@ -160,8 +282,28 @@ impl Ctx {
             }
             Effect::Command { run, command } => {
                 if let Some(r) = runs.get(run) {
-                    let _ = r.commands.send(command);
+                    // A batch of extra candidates counts N from its first candidate.
+                    let command = match command {
+                        Command::SetN(n) => Command::SetN(n.saturating_sub(*lock(&r.offset)).max(1)),
+                        c => c,
+                    };
+                    let _ = lock(&r.commands).send(command);
                 }
+            }
+            Effect::MoreCandidates { run, extra, first_node, budget, finished_tokens } => {
+                let Some(r) = runs.get_mut(run) else { return };
+                // A run cancelled before may still sample more: the new batch gets a fresh switch.
+                if r.cancel.is_cancelled() {
+                    r.cancel = CancellationToken::new();
+                }
+                let Some(p) = lock(&r.prepared).as_ref().map(Prepared::again) else {
+                    let _ = self.tx.send(Msg::Run(run, stopped("the run was never prepared")));
+                    return;
+                };
+                let budget = crate::tree::tracker_for(&budget, &finished_tokens);
+                let batch = Batch { run, extra, first_node, budget };
+                *lock(&r.commands) = more_candidates(p, batch, r.cancel.child_token(), self.tx.clone());
+                *lock(&r.offset) = first_node as usize;
             }
             Effect::Cancel { run } => {
                 if let Some(r) = runs.get(run) {
@@ -184,6 +326,7 @@ impl Ctx {
                 });
             }
             Effect::RememberModel(m) => remember_model(&m),
+            Effect::SetPace(p) => crate::pocket::generator::set_pace(p),
             Effect::Quit => {}
         }
     }

@@ -161,6 +161,7 @@ const DEFAULTS: &[(&str, Action)] = &[
     ("J", Action::TreeDown),
     ("g", Action::ToggleTree),
     ("f", Action::Fork),
+    ("F", Action::TogglePace),
 ];
 
 impl Default for Keymap {

@@ -170,6 +170,23 @@ impl Page {
     }
 }
 
+/// Whether node `id` was sent to the server and has not had a word back: a streaming node
+/// with no token yet, or one of the first queued nodes the client has admitted (the
+/// client's running requests beyond the nodes already streaming; requests are admitted in
+/// order). A server that runs one request at a time keeps such nodes waiting.
+pub fn waits_for_server(tree: &RunTree, id: NodeId) -> bool {
+    let Some(n) = tree.nodes.get(id as usize) else { return false };
+    match n.status {
+        NodeStatus::Streaming => n.tokens == 0,
+        NodeStatus::Queued if !tree.finished => {
+            let streaming = tree.nodes.iter().filter(|n| n.status == NodeStatus::Streaming).count();
+            let sent = tree.load.running.saturating_sub(streaming);
+            tree.nodes.iter().filter(|n| n.status == NodeStatus::Queued).take(sent).any(|n| n.node == id)
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

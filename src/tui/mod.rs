@@ -19,6 +19,8 @@ mod effects;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_live;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,6 +44,9 @@ pub use effects::Setup;
 
 /// At most one frame per this long.
 pub const FRAME: Duration = Duration::from_millis(16);
+
+/// How often a running run's clock is redrawn when nothing else happens.
+const TICK: Duration = Duration::from_millis(250);
 
 /// The longest the loop spends folding queued run events before it looks at keys again.
 const DRAIN: Duration = Duration::from_millis(4);
@@ -108,7 +113,7 @@ pub fn apply_setup(
             app.knobs.config.verifier = launch.verifier(Backend::Pocket);
             if app.problem.is_none() {
                 // A demo that needs nothing: start on a generated problem at once.
-                app.problem = Some(crate::pocket::problem(3, launch.args.seed));
+                app.problem = Some(crate::pocket::default_problem(launch.args.seed));
                 explicit_start = true;
             }
         }
@@ -170,6 +175,10 @@ pub async fn run(
         tracing::warn!("{w}");
     }
     let explicit_start = app.problem.is_some();
+    // The embedded model is paced in the view unless `--pace` says otherwise.
+    app.paced = args.pace.filter(|p| *p > 0).unwrap_or(crate::launch::VIEW_PACE);
+    app.pace = args.pace.unwrap_or(crate::launch::VIEW_PACE);
+    crate::pocket::generator::set_pace(app.pace);
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let mut runs: Vec<RunControl> = Vec::new();
     let mut ctx = Ctx { launch: launch.clone(), client: client.clone(), tx: tx.clone(), pocket: false };
@@ -196,7 +205,14 @@ pub async fn run(
     let mut last_draw = Instant::now() - FRAME;
     let mut key_pressed = false;
     loop {
-        let deadline = app.dirty.then(|| tokio::time::Instant::from_std(last_draw + FRAME));
+        // A running run redraws at least every TICK, so its clock and rate move while the
+        // server is silent (a slow first token, a queue at the server).
+        let ticking = app.runs.iter().any(|r| !r.tree.finished);
+        let deadline = if app.dirty {
+            Some(tokio::time::Instant::from_std(last_draw + FRAME))
+        } else {
+            ticking.then(|| tokio::time::Instant::from_std(last_draw + TICK))
+        };
         tokio::select! {
             biased;
             ev = input.next() => match ev {

@@ -168,6 +168,72 @@ async fn the_view_streams_panes_grows_n_and_restores_the_terminal() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn n_moves_on_a_finished_best_of_n_run_without_a_request_until_it_needs_one() {
+    let server = TestServer::start(ServerConfig::default()).await;
+    let args = [
+        "--host",
+        &server.url,
+        "--model",
+        "tiny-math",
+        "--problem",
+        "What is 12 + 30?",
+        "--gold",
+        "42",
+        "-n",
+        "2",
+        "--verifier",
+        "none",
+    ];
+    let mut s = spawn(&args, "n-live");
+    s.screen.wait_for("#1").await;
+    s.screen.wait_for("finished").await;
+    let chats = || server.chat_requests().len();
+    assert_eq!(chats(), 2);
+
+    // `+` on the finished run: one more candidate in the same run, a pane and a vote.
+    s.press(b"+");
+    s.screen.wait_for("#2").await;
+    s.screen.wait_for("run 1/1").await;
+    s.screen.wait_for("×3").await;
+    assert_eq!(chats(), 3);
+    // `-`: re-selected over the first 2, no request; `+` brings the third back, no request.
+    s.press(b"-");
+    s.screen.wait_for("beyond N").await;
+    s.screen.wait_for("first 2 of 3").await;
+    s.screen.wait_for("×2").await;
+    s.press(b"+");
+    s.screen.wait_for("×3").await;
+    assert_eq!(chats(), 3, "stepping N within the candidates asks the server nothing");
+    s.quit_and_check_restored().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_screen_on_the_embedded_model_shows_the_verifier_overrule_the_majority() {
+    let mut s = spawn(&["--backend", "pocket"], "first-screen");
+    s.screen.wait_for("pocket:L3:1").await;
+    // Paced: the candidates are still being written a moment after the start.
+    s.screen.wait_for("streaming").await;
+    s.screen.wait_for("finished").await;
+    let text = s.screen.text();
+    // 58 has the most votes; the verifier's weighted choice is the right 68.
+    assert!(text.contains("▶ 68"), "{text}");
+    assert!(text.contains("58") && text.contains("×4"), "{text}");
+    // `F`: full speed, said on the status line.
+    s.press(b"F");
+    s.screen.wait_for("full speed").await;
+    s.quit_and_check_restored().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_view_refuses_a_pace_out_of_range_naming_the_range() {
+    let out =
+        std::process::Command::new(env!("CARGO_BIN_EXE_ttc")).args(["--pace", "5000"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--pace") && err.contains("0..=1000"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn with_no_server_the_view_runs_the_embedded_model() {
     // Nothing listens on port 1: the view opens on the embedded model and starts a run.
     let mut s = spawn(&["--host", "http://127.0.0.1:1", "-n", "3"], "pocket");

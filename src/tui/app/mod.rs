@@ -6,6 +6,10 @@
 
 mod update;
 
+pub use update::PARALLEL_HINT;
+
+use std::time::Instant;
+
 use crate::event::NodeId;
 use crate::problem::Problem;
 use crate::strategy::{Command, RunConfig, Selection, StrategyKind};
@@ -34,6 +38,16 @@ pub enum Effect {
         model: String,
         prefix: Vec<String>,
     },
+    /// Start `extra` more best-of-N candidates in the finished run `run`, numbered from
+    /// `first_node`, carrying the run's spending (`budget`) on.
+    MoreCandidates {
+        run: usize,
+        extra: usize,
+        first_node: NodeId,
+        budget: crate::budget::Budget,
+        /// Tokens of the run's finished candidates (its budget's generation-equivalents).
+        finished_tokens: Vec<u64>,
+    },
     /// Send a live change to run `run`.
     Command {
         run: usize,
@@ -43,6 +57,8 @@ pub enum Effect {
     Cancel {
         run: usize,
     },
+    /// Pace the embedded model's streams: tokens per second per candidate, 0 = full speed.
+    SetPace(u32),
     /// Fetch the server's model list (for the picker).
     LoadModels,
     /// Remember the model for next time.
@@ -58,6 +74,49 @@ pub struct RunView {
     pub paused: bool,
     /// Selection under the current aggregation and rule (re-ranked without regenerating).
     pub selection: Option<Selection>,
+    /// Best-of-N after N was lowered on a finished run: only the first `shown` candidates
+    /// vote; the rest are beyond N (kept, and brought back first when N rises again).
+    pub shown: Option<usize>,
+    /// When the run (or its latest batch of extra candidates) started, on this machine's clock.
+    pub started: Option<Instant>,
+    /// Milliseconds the run had spent before its latest batch of extra candidates: the
+    /// batch's own clock starts at zero.
+    pub carry_ms: u64,
+    /// Extra candidates were started after the run first finished: its selection is
+    /// made over every candidate, not the batch's own.
+    pub extended: bool,
+    /// Candidates that have waited for the server to say anything, since when
+    /// (a server that runs one request at a time makes the others wait).
+    pub waiting_since: Option<Instant>,
+}
+
+impl RunView {
+    /// A run about to start on `model`.
+    pub fn new(model: String, started: Option<Instant>) -> Self {
+        Self {
+            tree: RunTree::new(),
+            model,
+            paused: false,
+            selection: None,
+            shown: None,
+            started,
+            carry_ms: 0,
+            extended: false,
+            waiting_since: None,
+        }
+    }
+
+    /// Seconds the run has been working: the clock while it runs, else its budget's.
+    pub fn elapsed_secs(&self, now: Option<Instant>) -> f64 {
+        let reported = self.tree.budget.elapsed_ms as f64 / 1000.0;
+        match (self.tree.finished, self.started, now) {
+            (false, Some(s), Some(now)) => {
+                let live = self.carry_ms as f64 / 1000.0 + now.saturating_duration_since(s).as_secs_f64();
+                live.max(reported)
+            }
+            _ => reported,
+        }
+    }
 }
 
 /// One entry of the problem picker.
@@ -124,6 +183,15 @@ pub struct App {
     pub per_page: usize,
     pub dirty: bool,
     pub quit: bool,
+    /// Whether runs show elapsed time from the wall clock while they run (off in tests
+    /// that compare screens, where the clock would make them differ).
+    pub live_clock: bool,
+    /// The hint about servers that run one request at a time was shown.
+    pub told_parallel: bool,
+    /// The embedded model's pace now (tokens per second per candidate; 0 = full speed),
+    /// and the pace the toggle returns to.
+    pub pace: u32,
+    pub paced: u32,
 }
 
 impl App {
@@ -151,12 +219,21 @@ impl App {
             per_page: 1,
             dirty: true,
             quit: false,
+            live_clock: true,
+            told_parallel: false,
+            pace: 0,
+            paced: 0,
         }
     }
 
     /// The run on screen.
     pub fn run(&self) -> Option<&RunView> {
         self.runs.get(self.current)
+    }
+
+    /// Now, when the clock is live.
+    pub fn now(&self) -> Option<Instant> {
+        self.live_clock.then(Instant::now)
     }
 
     fn running(&self) -> bool {

@@ -2,13 +2,14 @@
 //! in a picker or the editor, [`App::on_event`] for a run's event. Work for the runtime
 //! comes back as [`Effect`]s.
 
+use crate::budget::Budget;
 use crate::config::limits;
 use crate::event::{Event, NodeId};
 use crate::problem::Problem;
 use crate::strategy::{Command, SelectionRule, StrategyKind, VerifierKind};
 use crate::tree::{NodeStatus, RunTree};
 use crate::tui::action::Action;
-use crate::tui::layout::{body_of, chains, locate, tree_rows, Body};
+use crate::tui::layout::{body_of, chains, locate, tree_rows, waits_for_server, Body};
 use crate::verify::Aggregation;
 
 use super::{App, Effect, Mode, RunView, TextKey};
@@ -16,13 +17,54 @@ use super::{App, Effect, Mode, RunView, TextKey};
 /// The live keys move within the same ranges as the flags.
 const MAX_N: usize = *limits::N.end();
 
+/// What the view says once when the server answers one request at a time.
+pub const PARALLEL_HINT: &str = "the server runs one request at a time, so candidates wait their turn; \
+     to run them side by side, restart Ollama with OLLAMA_NUM_PARALLEL=4 (or more)";
+
+/// After extra candidates: the run's selection is over every candidate (the first `shown`).
+fn extended_selection(tree: &mut RunTree, shown: Option<usize>) {
+    let Some(cfg) = tree.info.as_ref().map(|i| i.config.clone()) else { return };
+    let sel = tree.reselect_within(shown, cfg.selection, cfg.aggregation);
+    if tree.finished {
+        tree.selected = sel.selected.clone();
+        tree.correct = sel.correct;
+        if sel.selected.is_some() {
+            tree.error = None;
+        }
+    }
+    tree.selection = Some(sel);
+}
+
 impl App {
     /// Fold an event of run `run` into the state.
     pub fn on_event(&mut self, run: usize, e: &Event) {
         let agg = self.knobs.config.aggregation;
         let rule = self.knobs.config.selection;
+        let ollama = self.backend.starts_with("ollama");
         let Some(r) = self.runs.get_mut(run) else { return };
+        // A batch of extra candidates keeps its own clock from zero: carry what came before.
+        let carried;
+        let e = match e {
+            Event::Budget(b) if r.carry_ms > 0 => {
+                carried = Event::Budget(Budget { elapsed_ms: b.elapsed_ms + r.carry_ms, ..b.clone() });
+                &carried
+            }
+            Event::RunFinished { selected, correct, budget, error } if r.carry_ms > 0 => {
+                carried = Event::RunFinished {
+                    selected: selected.clone(),
+                    correct: *correct,
+                    budget: Budget { elapsed_ms: budget.elapsed_ms + r.carry_ms, ..budget.clone() },
+                    error: error.clone(),
+                };
+                &carried
+            }
+            e => e,
+        };
         r.tree.apply(e);
+        if r.extended && matches!(e, Event::Selection(_) | Event::RunFinished { .. }) {
+            // The batch selected over its own candidates: the run's answer is over all of them.
+            extended_selection(&mut r.tree, r.shown);
+        }
         match e {
             Event::Applied { change } if run == self.current => {
                 // A replayed trace's events are untrusted text too.
@@ -30,9 +72,18 @@ impl App {
             }
             // Keep the answer panel live as candidates finish.
             Event::NodeFinished { .. } | Event::Selection(_) => {
-                r.selection = Some(r.tree.reselect(rule, agg));
+                r.selection = Some(r.tree.reselect_within(r.shown, rule, agg));
             }
             _ => {}
+        }
+        // One request at a time at the server: a candidate finished while another, admitted,
+        // has not had a token. Say once how to run them side by side.
+        if ollama && !self.told_parallel && matches!(e, Event::NodeFinished { .. }) {
+            let r = &self.runs[run];
+            if r.tree.nodes.iter().any(|n| waits_for_server(&r.tree, n.node)) {
+                self.told_parallel = true;
+                self.message = Some(PARALLEL_HINT.into());
+            }
         }
         if run == self.current {
             self.dirty = true;
@@ -50,12 +101,7 @@ impl App {
             self.message = Some("no model: pick one with the model picker".into());
             return vec![Effect::LoadModels];
         };
-        self.runs.push(RunView {
-            tree: RunTree::new(),
-            model: model.clone(),
-            paused: false,
-            selection: None,
-        });
+        self.runs.push(RunView::new(model.clone(), Some(std::time::Instant::now())));
         self.current = self.runs.len() - 1;
         self.focus = 0;
         self.cursor = None;
@@ -73,7 +119,7 @@ impl App {
         let (agg, rule) = (self.knobs.config.aggregation, self.knobs.config.selection);
         for r in &mut self.runs {
             if r.tree.nodes.iter().any(|n| n.status == NodeStatus::Done) {
-                r.selection = Some(r.tree.reselect(rule, agg));
+                r.selection = Some(r.tree.reselect_within(r.shown, rule, agg));
             }
         }
     }
@@ -117,7 +163,7 @@ impl App {
                     }
                     return vec![Effect::Command { run: self.current, command: Command::SetN(n) }];
                 }
-                self.message = Some(format!("N = {n} applies to the next run (r)"));
+                return self.n_after_the_run(n);
             }
             Action::LookaheadUp | Action::LookaheadDown => {
                 let k = nudge(
@@ -220,6 +266,20 @@ impl App {
                 }
             }
             Action::Fork => return self.fork(),
+            Action::TogglePace => {
+                if !self.backend.starts_with("pocket") {
+                    self.message = Some(
+                        "pacing applies to the embedded model; a server streams as fast as it can".into(),
+                    );
+                    return vec![];
+                }
+                self.pace = if self.pace == 0 { self.paced.max(1) } else { 0 };
+                self.message = Some(match self.pace {
+                    0 => "full speed".to_string(),
+                    p => format!("paced: {p} tokens per second per candidate, to watch them grow"),
+                });
+                return vec![Effect::SetPace(self.pace)];
+            }
             Action::Zoom => self.zoom = !self.zoom,
             Action::StepUp | Action::StepDown => {
                 let steps = self.focused_view().map_or(0, |n| n.steps.len());
@@ -260,6 +320,61 @@ impl App {
             Action::Quit => {}
         }
         vec![]
+    }
+
+    /// N changed on a finished run. Best-of-N re-selects over the first N candidates with
+    /// no request, marking the rest beyond N; past the candidates it has, it samples more in
+    /// the same run. Other strategies keep N for the next run, and say why.
+    fn n_after_the_run(&mut self, n: usize) -> Vec<Effect> {
+        let current = self.current;
+        let (agg, rule) = (self.knobs.config.aggregation, self.knobs.config.selection);
+        let strategy = self.current_strategy();
+        let Some(r) = self.runs.get_mut(current).filter(|r| r.tree.finished) else {
+            self.message = Some(format!("N = {n} applies to the next run (r)"));
+            return vec![];
+        };
+        if strategy != Some(StrategyKind::BestOfN) {
+            let why = match strategy {
+                Some(StrategyKind::Revise) => "its chains revise in turn, so N is the next run's (r)",
+                Some(StrategyKind::Adaptive) => {
+                    "it chose its strategy for the old N, so N is the next run's (r)"
+                }
+                Some(_) => "its beams were ranked and pruned against the old N, so N is the next run's (r)",
+                None => "N applies to the next run (r)",
+            };
+            self.message = Some(format!("N = {n}: this run is finished and {why}"));
+            return vec![];
+        }
+        let have = r.tree.nodes.len();
+        if n <= have {
+            r.shown = (n < have).then_some(n);
+            r.selection = Some(r.tree.reselect_within(r.shown, rule, agg));
+            extended_selection(&mut r.tree, r.shown);
+            let beyond = have - n;
+            self.message = Some(if beyond > 0 {
+                format!("N = {n}: selected over the first {n} candidates; {beyond} beyond N, no request")
+            } else {
+                format!("N = {n}: every candidate votes again, no request")
+            });
+            return vec![];
+        }
+        // More than the run has: sample the rest in the same run.
+        let extra = n - have;
+        r.shown = None;
+        r.extended = true;
+        r.carry_ms = r.tree.budget.elapsed_ms;
+        r.started = Some(std::time::Instant::now());
+        r.tree.finished = false;
+        r.tree.error = None;
+        let (budget, finished_tokens) = (r.tree.budget.clone(), r.tree.finished_tokens());
+        self.message = Some(format!("N = {n}: sampling {extra} more candidate(s) in this run"));
+        vec![Effect::MoreCandidates {
+            run: current,
+            extra,
+            first_node: have as NodeId,
+            budget,
+            finished_tokens,
+        }]
     }
 
     /// Send a step-boundary change to a running step-wise run, or keep it for the next run.
@@ -447,12 +562,7 @@ impl App {
         };
         let config = info.map_or_else(|| self.knobs.config.clone(), |i| i.config.clone());
         let model = run.model.clone();
-        self.runs.push(RunView {
-            tree: RunTree::new(),
-            model: model.clone(),
-            paused: false,
-            selection: None,
-        });
+        self.runs.push(RunView::new(model.clone(), Some(std::time::Instant::now())));
         self.current = self.runs.len() - 1;
         self.focus = 0;
         self.cursor = None;

@@ -18,7 +18,15 @@ pub(super) fn draw_answers(f: &mut Frame, area: Rect, app: &App, run: &RunView) 
     let c = &app.knobs.config;
     let block = Block::default().borders(Borders::ALL).border_style(Style::default().fg(t.border)).title(
         Span::styled(
-            format!(" answers · {} · {} ", c.selection, c.aggregation),
+            match run.shown {
+                Some(n) => format!(
+                    " answers · first {n} of {} · {} · {} ",
+                    run.tree.nodes.len(),
+                    c.selection,
+                    c.aggregation
+                ),
+                None => format!(" answers · {} · {} ", c.selection, c.aggregation),
+            },
             Style::default().fg(t.accent),
         ),
     );

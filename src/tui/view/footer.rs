@@ -65,6 +65,11 @@ pub(super) fn draw_footer(f: &mut Frame, area: Rect, app: &App) {
             _ => vec![],
         };
         keys.splice(1..1, extra);
+        // The embedded model streams paced; one key gives full speed.
+        if app.backend.starts_with("pocket") {
+            let word = if app.pace == 0 { "paced" } else { "full speed" };
+            keys.insert(1, (k(Action::TogglePace), word));
+        }
     }
     let mut spans = Vec::new();
     if let Some(m) = &app.message {

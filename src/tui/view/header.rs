@@ -83,7 +83,8 @@ pub(super) fn draw_header(f: &mut Frame, area: Rect, app: &App) {
     if let Some(r) = app.run() {
         let b = &r.tree.budget;
         let generated: u64 = r.tree.nodes.iter().map(|n| n.tokens).sum();
-        let secs = b.elapsed_ms as f64 / 1000.0;
+        // While the run works the clock moves, not only when a candidate reports.
+        let secs = r.elapsed_secs(app.now());
         let rate = if secs > 0.0 { generated as f64 / secs } else { 0.0 };
         l3.extend(kv(t, " tokens ", format!("{generated} gen / {} prompt", b.policy_prompt_tokens)));
         l3.extend(kv(t, "  verifier ", format!("{} calls", b.verifier_calls)));

@@ -12,7 +12,7 @@ use crate::safe::redact;
 use crate::tree::{NodeStatus, NodeView};
 use crate::tui::action::Action;
 use crate::tui::app::{App, RunView};
-use crate::tui::layout::{columns, Page, MIN_PANE_WIDTH};
+use crate::tui::layout::{columns, waits_for_server, Page, MIN_PANE_WIDTH};
 use crate::tui::text::{one_line, sanitize, wrap_plain};
 use crate::tui::theme::Theme;
 use crate::verify::Aggregation;
@@ -54,7 +54,10 @@ pub(super) fn draw_panes(
     let panes = ids[first..first + shown].iter().filter_map(|&id| run.tree.nodes.get(id as usize));
     for (i, node) in panes.enumerate() {
         let focused = first + i == focus;
-        draw_pane(f, chunks[i], app, node, focused, agg, cache);
+        // N was lowered on the finished run: these candidates are kept but do not vote.
+        let beyond = run.shown.is_some_and(|n| node.node as usize >= n);
+        let waiting = waits_for_server(&run.tree, node.node);
+        draw_pane(f, chunks[i], app, node, Look { focused, beyond, waiting }, agg, cache);
     }
     if pages > 1 {
         let label = format!(" page {}/{} [ ] ", page + 1, pages);
@@ -67,18 +70,32 @@ pub(super) fn draw_panes(
     cols
 }
 
-#[allow(clippy::too_many_arguments)]
+/// How a pane stands out: focused, or beyond N (no vote).
+#[derive(Clone, Copy)]
+struct Look {
+    focused: bool,
+    beyond: bool,
+    /// Sent to the server, not started there.
+    waiting: bool,
+}
+
 fn draw_pane(
     f: &mut Frame,
     area: Rect,
     app: &App,
     node: &NodeView,
-    focused: bool,
+    look: Look,
     agg: Aggregation,
     cache: &mut ViewCache,
 ) {
     let t = &app.theme;
-    let (sstyle, sword) = status_style(t, node.status);
+    let focused = look.focused;
+    let (sstyle, mut sword) = status_style(t, node.status);
+    // Sent, but the server has not said a word: it is busy with other requests.
+    let waiting = look.waiting;
+    if waiting {
+        sword = "waiting for the server";
+    }
     let score = node.score_with(agg);
     let mut title = vec![
         Span::styled(format!(" #{}", node.node), Style::default().fg(t.fg).add_modifier(Modifier::BOLD)),
@@ -92,8 +109,13 @@ fn draw_pane(
             Style::default().fg(t.dim),
         ),
         Span::styled(format!(" {sword}"), sstyle),
-        Span::styled(format!(" {}t", node.tokens), Style::default().fg(t.dim)),
     ];
+    if !waiting {
+        title.push(Span::styled(format!(" {}t", node.tokens), Style::default().fg(t.dim)));
+    }
+    if look.beyond {
+        title.push(Span::styled(" beyond N", Style::default().fg(t.warn)));
+    }
     if let Some(a) = &node.answer {
         title.push(Span::styled(format!(" {}", one_line(&sanitize(a), 16)), Style::default().fg(t.fg)));
         match node.correct {
@@ -106,7 +128,13 @@ fn draw_pane(
         score.map(|s| format!(" {s:.2} ")).unwrap_or_else(|| " – ".into()),
         Style::default().fg(t.score_color(score)).add_modifier(Modifier::BOLD),
     ));
-    let border = if focused { t.border_focused } else { t.border };
+    let border = if focused {
+        t.border_focused
+    } else if look.beyond {
+        t.dim
+    } else {
+        t.border
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(Style::default().fg(border))
@@ -119,6 +147,7 @@ fn draw_pane(
     let text_w = inner.width - 2;
     let height = inner.height as usize;
     let selected = if focused { app.step } else { None };
+    let scoring = matches!(node.status, NodeStatus::Streaming | NodeStatus::Queued | NodeStatus::Kept);
 
     // Lines of one step: gutter coloured by its score, then its score at the end.
     let step_block = |k: usize, cache: &mut ViewCache| -> Vec<Line<'static>> {
@@ -140,6 +169,8 @@ fn draw_pane(
                 Some(x) => Span::styled(format!("  └ {x:.2}"), Style::default().fg(t.score_color(Some(x)))),
                 None => Span::styled("  └ unscored", Style::default().fg(t.dim)),
             },
+            // Steps wait for the verifier, which may queue behind generation at the server.
+            None if scoring => Span::styled("  └ … queued for scoring", Style::default().fg(t.dim)),
             None => Span::styled("  └ …", Style::default().fg(t.dim)),
         };
         out.push(Line::from(tag));
@@ -205,11 +236,15 @@ fn draw_pane(
             v
         }
     };
-    if node.status == NodeStatus::Queued && lines.is_empty() {
-        f.render_widget(
-            Paragraph::new(Span::styled("waiting for a free slot…", Style::default().fg(t.dim))),
-            inner,
-        );
+    if matches!(node.status, NodeStatus::Queued | NodeStatus::Streaming) && lines.is_empty() {
+        let why = if waiting {
+            "sent; the server has not started it yet…"
+        } else if node.status == NodeStatus::Queued {
+            "waiting for a free slot…"
+        } else {
+            ""
+        };
+        f.render_widget(Paragraph::new(Span::styled(why, Style::default().fg(t.dim))), inner);
         return;
     }
     f.render_widget(Paragraph::new(lines), inner);
