@@ -7,7 +7,8 @@ use crate::budget::{Budget, BudgetTracker};
 use crate::event::{Event, RunInfo};
 use crate::model::Load;
 use crate::spec::{Candidate, NodeId, Selection, SelectionRule, StrategyKind};
-use crate::strategy::select::select;
+use crate::strategy::revise::{select_revisions, Attempt};
+use crate::strategy::select::select_seeded;
 use crate::verify::{Aggregation, StepScore, Usage};
 
 /// Where a node is in its life.
@@ -253,7 +254,26 @@ impl RunTree {
             .map(|n| Candidate { node: n.node, answer: n.answer.clone(), score: n.score_with(agg) })
             .collect();
         let gold = self.info.as_ref().and_then(|i| i.problem.gold.as_deref());
-        select(&cands, rule, agg, gold)
+        let seed = self.info.as_ref().map_or(0, |i| i.config.seed);
+        // A revision run selects as its strategy does (per chain, then across chains).
+        let attempts: Option<Vec<Attempt>> = cands
+            .iter()
+            .map(|c| {
+                let n = self.nodes.iter().find(|n| n.node == c.node)?;
+                Some(Attempt {
+                    chain: n.chain?,
+                    revision: n.revision.unwrap_or(0),
+                    candidate: c.clone(),
+                    text: String::new(),
+                })
+            })
+            .collect();
+        match (attempts, self.info.as_ref()) {
+            (Some(attempts), Some(info)) if !attempts.is_empty() => {
+                select_revisions(&attempts, info.config.revision_selection, rule, agg, gold, seed)
+            }
+            _ => select_seeded(&cands, rule, agg, gold, seed),
+        }
     }
 
     /// A budget tracker holding what this run spent, to carry it into more work on the

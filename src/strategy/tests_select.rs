@@ -71,10 +71,14 @@ async fn revisions_select_weighted_within_each_chain_then_across_chains() {
     }));
     let cfg =
         RunConfig { selection: SelectionRule::Weighted, ..revise_cfg(2, 3, RevisionSelection::Hierarchical) };
-    let tree = run_to_end(cfg, gen, Arc::new(carried_score())).await;
+    let tree = run_to_end(cfg.clone(), gen, Arc::new(carried_score())).await;
     let sel = tree.selection.clone().unwrap();
     assert_eq!(sel.selected.as_deref(), Some("42"));
     assert_eq!(sel.selected_node, Some(0), "chain 0's first attempt stands for 42");
+    // The view's re-selection (no regeneration) follows the same rule as the run.
+    let again = tree.reselect(cfg.selection, cfg.aggregation);
+    assert_eq!((again.selected.as_deref(), again.selected_node), (Some("42"), Some(0)));
+    assert_eq!(again.answers.len(), 2, "one pick per chain, not a flat vote over six attempts");
     let votes: Vec<(&str, u32)> = sel.answers.iter().map(|t| (t.answer.as_str(), t.votes)).collect();
     assert_eq!(votes, vec![("42", 1), ("40", 1)], "one pick per chain; chain 1 picked 40 by weight");
     assert!((sel.answers[1].weight - 0.35).abs() < 1e-9, "a chain's pick carries its best attempt's score");
