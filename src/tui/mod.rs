@@ -110,7 +110,7 @@ pub fn apply_setup(
             app.model = Some(POCKET_MODEL.to_string());
             app.problems.insert(0, ("pocket".into(), crate::pocket::problems(50, 1)));
             // The verifier `ttc run` would use on the embedded model: the flag, the config, else the PRM.
-            app.knobs.config.verifier = launch.verifier(Backend::Pocket);
+            app.knobs.config.set_verifier(launch.verifier(Backend::Pocket));
             if app.problem.is_none() {
                 // A demo that needs nothing: start on a generated problem at once.
                 app.problem = Some(crate::pocket::default_problem(launch.args.seed));

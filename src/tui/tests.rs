@@ -13,7 +13,7 @@ use super::keymap::Keymap;
 use super::theme;
 use super::view::{draw, ViewCache};
 use crate::problem::Problem;
-use crate::strategy::{Command, RunConfig, SelectionRule};
+use crate::strategy::{Command, RunConfig, SelectionRule, VerifierKind};
 use crate::verify::Aggregation;
 
 pub(super) fn app() -> App {
@@ -89,6 +89,31 @@ fn aggregation_and_selection_rerank_without_regenerating() {
     assert_eq!(s.rule, SelectionRule::Majority);
     assert_eq!(s.selected.as_deref(), Some("18"));
     assert_eq!(a.runs.len(), 1);
+}
+
+#[test]
+fn the_aggregation_follows_the_verifier_until_the_user_picks_one() {
+    let mut a = app_with(&best_of_n_events(4, 120, Stage::Finished, false));
+    a.knobs.config.verifier = VerifierKind::None;
+    a.knobs.config.aggregation = Aggregation::Last;
+    // none → judge: a step-local judge takes `min`.
+    match a.update(Action::CycleVerifier).as_slice() {
+        [Effect::StartRun { config, .. }] => {
+            assert_eq!((config.verifier, config.aggregation), (VerifierKind::Judge, Aggregation::Min))
+        }
+        fx => panic!("{fx:?}"),
+    }
+    // judge → arith → oracle → prm: the reward-to-go PRM takes `last`.
+    for _ in 0..3 {
+        a.update(Action::CycleVerifier);
+    }
+    assert_eq!((a.knobs.config.verifier, a.knobs.config.aggregation), (VerifierKind::Prm, Aggregation::Last));
+    // Once the user picks an aggregation, a verifier change keeps it.
+    a.update(Action::CycleAggregation);
+    let picked = a.knobs.config.aggregation;
+    a.update(Action::CycleVerifier);
+    a.update(Action::CycleVerifier);
+    assert_eq!((a.knobs.config.verifier, a.knobs.config.aggregation), (VerifierKind::Judge, picked));
 }
 
 #[test]

@@ -214,20 +214,22 @@ impl App {
                 }
             }
             Action::CycleVerifier => {
-                cfg.verifier = match cfg.verifier {
+                // An aggregation nobody chose follows the verifier (min for a step-local
+                // judge, last for a reward-to-go PRM).
+                cfg.set_verifier(match cfg.verifier {
                     VerifierKind::Judge => VerifierKind::Arith,
                     VerifierKind::Arith => VerifierKind::Oracle,
                     VerifierKind::Oracle => VerifierKind::Prm,
                     VerifierKind::Prm => VerifierKind::None,
                     VerifierKind::None => VerifierKind::Judge,
-                };
+                });
                 if self.problem.is_some() && self.model.is_some() {
                     return self.start();
                 }
             }
             Action::CycleAggregation => {
                 let i = Aggregation::ALL.iter().position(|a| *a == cfg.aggregation).unwrap_or(0);
-                cfg.aggregation = Aggregation::ALL[(i + 1) % Aggregation::ALL.len()];
+                cfg.choose_aggregation(Aggregation::ALL[(i + 1) % Aggregation::ALL.len()]);
                 self.reselect();
             }
             Action::CycleSelection => {
