@@ -78,7 +78,7 @@ fn clean_answer_phrase(s: &str) -> String {
 }
 
 /// Last number in the text: integers, decimals, negatives, `1,000`-style groups, fractions `3/4`.
-fn last_number(text: &str) -> Option<String> {
+pub(crate) fn last_number(text: &str) -> Option<String> {
     let b = text.as_bytes();
     let mut last: Option<(usize, usize)> = None;
     let mut i = 0;

@@ -1,0 +1,409 @@
+//! Final answers of whole model responses, with the rule that found them.
+//!
+//! [`extract_final`] tries, in order (the first that yields an answer wins):
+//!
+//! 1. `boxed` — the last closed `\boxed{}`/`\fbox{}`; boxes joined to it by nothing but
+//!    `,`, "and", "or", math delimiters or spaces (`\boxed{2}` and `\boxed{3}`) are all
+//!    taken, as a list, duplicates dropped.
+//! 2. `answer_is` — after the last "the answer is", "final answer", "answer:" or `####`:
+//!    the first math segment there, else the rest of the sentence.
+//! 3. `math` — the last math segment (`$…$`, `$$…$$`, `\(…\)`, `\[…\]`) of the last
+//!    paragraph. A `$` followed by a digit and prose (`$18 per day`) is currency, not math.
+//! 4. `assignment` — the value after the last `=`, `\le`, `<`, … of the last paragraph's
+//!    last line that has one, outside math (`x = 5`, `x \le 2` keeps its relation).
+//! 5. `last_number` — the last number of the last paragraph, else of the whole text
+//!    (`1,000` thousands groups, decimals, `3/4`, signs).
+//!
+//! Everything scans bytes for ASCII delimiters, so every slice is at a char boundary, and
+//! each scan is linear: unclosed delimiters are remembered rather than searched again.
+
+use super::extract::last_number;
+use super::latex::matching_brace;
+use super::normalize::normalize;
+
+/// How many `\boxed` occurrences, latest first, are looked at.
+const MAX_BOXES: usize = 64;
+/// Most boxes joined into one list answer.
+const MAX_JOINED: usize = 8;
+/// How far after an "answer is" phrase its answer is looked for (bytes).
+const ANSWER_WINDOW: usize = 400;
+
+/// Which rule found an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    Boxed,
+    AnswerIs,
+    Math,
+    Assignment,
+    LastNumber,
+    /// The whole text is the answer (short answers, gold answers).
+    Whole,
+    /// GSM8K's `#### 18` reference solutions.
+    Hash,
+}
+
+impl Rule {
+    /// The name written in `ttc grade` output lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::Boxed => "boxed",
+            Rule::AnswerIs => "answer_is",
+            Rule::Math => "math",
+            Rule::Assignment => "assignment",
+            Rule::LastNumber => "last_number",
+            Rule::Whole => "whole",
+            Rule::Hash => "hash",
+        }
+    }
+}
+
+/// An extracted answer and the rule that found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extracted {
+    pub answer: String,
+    pub rule: Rule,
+}
+
+fn found(answer: &str, rule: Rule) -> Option<Extracted> {
+    let answer = answer.trim();
+    (!answer.is_empty()).then(|| Extracted { answer: answer.to_string(), rule })
+}
+
+/// Final answer of a whole model response (see the module docs for the rules).
+pub fn extract_final(text: &str) -> Option<Extracted> {
+    if let Some(a) = boxed(text) {
+        return found(&a, Rule::Boxed);
+    }
+    if let Some(a) = answer_is(text) {
+        return found(&a, Rule::AnswerIs);
+    }
+    let last = last_paragraph(text);
+    let segments = math_segments(last);
+    if let Some(&(s, e)) = segments.last() {
+        if let Some(x) = found(&last[s..e], Rule::Math) {
+            return Some(x);
+        }
+    }
+    if let Some(a) = assignment(last, &segments) {
+        return found(a, Rule::Assignment);
+    }
+    last_number(last)
+        .or_else(|| last_number(text))
+        .and_then(|n| found(&n, Rule::LastNumber))
+}
+
+/// Whether `text` reads as a whole response rather than a bare answer.
+pub fn looks_like_response(text: &str) -> bool {
+    let t = text.trim();
+    let lower = t.to_ascii_lowercase();
+    t.contains('\n')
+        || t.contains("\\boxed")
+        || t.contains("\\fbox")
+        || t.contains("####")
+        || lower.contains("answer is")
+        || lower.contains("answer:")
+        || prose_words(t) >= 4
+}
+
+/// The answer of a gold field: its box or `#### x` when it is a reference solution, else all of it.
+pub fn extract_gold(text: &str) -> Extracted {
+    if let Some(a) = boxed(text) {
+        if let Some(x) = found(&a, Rule::Boxed) {
+            return x;
+        }
+    }
+    if let Some(i) = text.rfind("####") {
+        if let Some(x) = found(&text[i + 4..], Rule::Hash) {
+            return x;
+        }
+    }
+    Extracted { answer: text.trim().to_string(), rule: Rule::Whole }
+}
+
+/// Words of three or more ASCII letters that are not LaTeX commands.
+fn prose_words(s: &str) -> usize {
+    let b = s.as_bytes();
+    let (mut count, mut i) = (0, 0);
+    while i < b.len() {
+        if b[i].is_ascii_alphabetic() {
+            let start = i;
+            while i < b.len() && b[i].is_ascii_alphabetic() {
+                i += 1;
+            }
+            let command = start > 0 && b[start - 1] == b'\\';
+            if i - start >= 3 && !command {
+                count += 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    count
+}
+
+/// Text after the last blank line that has something in it.
+fn last_paragraph(text: &str) -> &str {
+    let t = text.trim_end();
+    match t.rfind("\n\n") {
+        Some(i) => &t[i + 2..],
+        None => t,
+    }
+}
+
+/// Contents of the last box and of the boxes joined to it (see rule 1).
+fn boxed(text: &str) -> Option<String> {
+    let mut starts: Vec<usize> = Vec::new();
+    for name in ["\\boxed", "\\fbox"] {
+        starts.extend(text.match_indices(name).map(|(i, _)| i));
+    }
+    starts.sort_unstable_by(|a, b| b.cmp(a));
+    // (command start, content) latest first.
+    let mut boxes: Vec<(usize, &str)> = Vec::new();
+    let mut prev_start = text.len();
+    for start in starts.into_iter().take(MAX_BOXES) {
+        let Some((content, end)) = box_content(text, start) else { continue };
+        if content.is_empty() {
+            continue;
+        }
+        // A box inside the previous box (`\boxed{\boxed{5}}`) is part of it.
+        if end > prev_start {
+            continue;
+        }
+        if let Some(&(later, _)) = boxes.last() {
+            if !is_connector(&text[end..later]) || boxes.len() >= MAX_JOINED {
+                break;
+            }
+        }
+        boxes.push((start, content));
+        prev_start = start;
+    }
+    let mut keys: Vec<String> = Vec::new();
+    let mut parts: Vec<&str> = Vec::new();
+    for &(_, content) in boxes.iter().rev() {
+        let key = normalize(content);
+        if !keys.contains(&key) {
+            keys.push(key);
+            parts.push(content);
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// Content of the box whose command starts at `start`, and the byte after the box.
+fn box_content(text: &str, start: usize) -> Option<(&str, usize)> {
+    let after = start + if text[start..].starts_with("\\boxed") { 6 } else { 5 };
+    let rest = &text[after..];
+    let trimmed = rest.trim_start();
+    if trimmed.starts_with('{') {
+        let open = after + (rest.len() - trimmed.len());
+        let close = matching_brace(text, open)?;
+        Some((text[open + 1..close].trim(), close + 1))
+    } else if rest.starts_with(char::is_whitespace) {
+        // `\boxed 5`: one token.
+        let token = trimmed.split(|c: char| c.is_whitespace() || c == '$').next()?;
+        let end = after + (rest.len() - trimmed.len()) + token.len();
+        Some((token, end))
+    } else {
+        None
+    }
+}
+
+/// Whether the text between two boxes joins them into one answer.
+fn is_connector(gap: &str) -> bool {
+    let set: &[char] = &['$', ' ', '\t', '\r', '\n', ',', ';', '\\', '(', ')', '[', ']', '.'];
+    let core = gap.trim_matches(set).to_ascii_lowercase();
+    matches!(core.as_str(), "" | "and" | "or" | "," | "\\quad" | "quad")
+}
+
+/// Answer after the last "answer is" style phrase (rule 2).
+fn answer_is(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let mut hits: Vec<usize> = Vec::new();
+    for pat in ["answer is", "answer:", "answer**:", "answer**", "####"] {
+        hits.extend(lower.match_indices(pat).map(|(i, m)| i + m.len()));
+    }
+    hits.sort_unstable_by(|a, b| b.cmp(a));
+    hits.dedup();
+    for end in hits.into_iter().take(16) {
+        if let Some(a) = answer_after(&text[end..]) {
+            return Some(a);
+        }
+    }
+    None
+}
+
+/// The answer that an "answer is" phrase introduces, from the text right after it.
+fn answer_after(rest: &str) -> Option<String> {
+    let mut cut = rest.len().min(ANSWER_WINDOW);
+    while !rest.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let window = rest[..cut].trim_start_matches([':', '*', ' ', '\t']);
+    // "The final answer is:\n\n$$18$$": the answer may sit on the next non-empty line.
+    let window = window.trim_start();
+    let line = window.split('\n').next().unwrap_or("");
+    let segments = math_segments(line);
+    if let Some(&(s, e)) = segments.first() {
+        let before = &line[..s];
+        // "the answer is that $x$ ..." is prose; a few words before math are fine ("is about").
+        if prose_words(before) <= 3 {
+            let inner = line[s..e].trim();
+            if !inner.is_empty() {
+                return Some(with_percent(inner, &line[e..]));
+            }
+        }
+    }
+    let sentence = cut_sentence(line);
+    let cleaned = sentence.replace("**", "");
+    let cleaned = cleaned.trim_matches(&['$', ':', '.', ',', ' ', '\t', '\r', '*'][..]);
+    if cleaned.is_empty() {
+        return None;
+    }
+    // "18 dollars" is an answer; "that Janet makes 18 dollars" is a sentence: take its number.
+    if prose_words(cleaned) > 3 {
+        return last_number(cleaned);
+    }
+    Some(cleaned.to_string())
+}
+
+/// Keeps a `%` written just after a math segment: `$50$%`.
+fn with_percent(inner: &str, after: &str) -> String {
+    let a = after.trim_start_matches(['$', ' ']);
+    if a.starts_with('%') || a.starts_with("\\%") || a.to_ascii_lowercase().starts_with("percent") {
+        format!("{inner}\\%")
+    } else {
+        inner.to_string()
+    }
+}
+
+/// Cuts at the first period followed by whitespace or the end (not the point in `3.5`).
+fn cut_sentence(line: &str) -> &str {
+    let b = line.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'.' && b.get(i + 1).is_none_or(|n| n.is_ascii_whitespace()) {
+            return &line[..i];
+        }
+    }
+    line
+}
+
+/// Byte ranges of the contents of math segments, in order (rule 3's scanner).
+pub(crate) fn math_segments(text: &str) -> Vec<(usize, usize)> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    // Delimiter kinds known to have no closer after some point: never searched again.
+    let (mut no_dd, mut no_bracket, mut no_paren) = (false, false, false);
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if b.get(i + 1) == Some(&b'[') && !no_bracket => {
+                match find(text, i + 2, "\\]") {
+                    Some(c) => {
+                        out.push((i + 2, c));
+                        i = c + 2;
+                    }
+                    None => {
+                        no_bracket = true;
+                        i += 2;
+                    }
+                }
+            }
+            b'\\' if b.get(i + 1) == Some(&b'(') && !no_paren => match find(text, i + 2, "\\)") {
+                Some(c) => {
+                    out.push((i + 2, c));
+                    i = c + 2;
+                }
+                None => {
+                    no_paren = true;
+                    i += 2;
+                }
+            },
+            // Any other backslash escapes the next byte (`\$` is a dollar sign).
+            b'\\' => i += 2,
+            b'$' if b.get(i + 1) == Some(&b'$') => {
+                if no_dd {
+                    i += 2;
+                    continue;
+                }
+                match find(text, i + 2, "$$") {
+                    Some(c) => {
+                        out.push((i + 2, c));
+                        i = c + 2;
+                    }
+                    None => {
+                        no_dd = true;
+                        i += 2;
+                    }
+                }
+            }
+            b'$' => {
+                // Inline math stays on one line; the search stops at the line's end.
+                let line_end = text[i + 1..].find('\n').map_or(b.len(), |n| i + 1 + n);
+                match inline_close(b, i + 1, line_end) {
+                    Some(c) if !is_currency(&text[i + 1..c]) => {
+                        out.push((i + 1, c));
+                        i = c + 1;
+                    }
+                    _ => i += 1,
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+fn find(text: &str, from: usize, pat: &str) -> Option<usize> {
+    text.get(from..)?.find(pat).map(|j| from + j)
+}
+
+/// The unescaped `$` closing inline math opened just before `from`, before `end`.
+fn inline_close(b: &[u8], from: usize, end: usize) -> Option<usize> {
+    let mut j = from;
+    while j < end {
+        match b[j] {
+            b'\\' => j += 2,
+            b'$' => return Some(j),
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+/// `$18 every day, so $` is money, not math: a digit right after the `$` and prose inside.
+fn is_currency(content: &str) -> bool {
+    content.starts_with(|c: char| c.is_ascii_digit()) && (content.ends_with(' ') || prose_words(content) >= 1)
+        || content.trim().is_empty()
+}
+
+/// Relations whose right-hand side is an answer (rule 4), longest first.
+const RELATIONS: &[&str] = &["\\leq", "\\geq", "\\le", "\\ge", "\\ne", "<=", ">=", "=", "<", ">"];
+
+/// Rule 4: `x = 5` or `x \le 2` on the last line of `para` that has a relation outside math.
+fn assignment<'a>(para: &'a str, segments: &[(usize, usize)]) -> Option<&'a str> {
+    // Outside math, segments are not looked into: the math rule has already had them.
+    if !segments.is_empty() {
+        return None;
+    }
+    for line in para.lines().rev() {
+        let sentence = cut_sentence(line.trim());
+        let Some(pos) = RELATIONS.iter().filter_map(|r| sentence.rfind(r).map(|p| (p, r.len()))).max()
+        else {
+            continue;
+        };
+        let value = sentence[pos.0 + pos.1..].trim();
+        if value.is_empty() || prose_words(value) > 2 {
+            continue;
+        }
+        let rel = &sentence[pos.0..pos.0 + pos.1];
+        if rel == "=" {
+            return Some(value);
+        }
+        // Keep the inequality whole, from the variable on: `x \le 2`.
+        let head = sentence[..pos.0].trim_end();
+        let var_start = head.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+        return Some(sentence[var_start..].trim());
+    }
+    None
+}
+

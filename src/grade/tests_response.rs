@@ -1,0 +1,3 @@
+//! Extraction rules for whole responses and lenient grading.
+
+use super::*;
