@@ -70,6 +70,10 @@ fn report(name: &str, cases: &[&Case]) -> f64 {
 fn real_model_outputs_agree_with_human_verdicts() {
     let cases = load(include_str!("data/processbench_grade.jsonl"));
     assert!(cases.len() >= 300, "{} cases", cases.len());
+    // Both verdicts are well represented, so a grader that always says "equal" (or never)
+    // lands near 50% and fails the bar below.
+    let correct = cases.iter().filter(|c| c.verdict).count();
+    assert!(correct * 10 >= cases.len() * 4 && correct * 10 <= cases.len() * 6, "{correct} correct");
     let all: Vec<&Case> = cases.iter().collect();
     let (agree, wrong) = agreement(&all);
     let rate = agree as f64 / cases.len() as f64;

@@ -28,7 +28,8 @@ pub struct GradeSummary {
 /// Whether `pred` is taken as a whole response whose final answer is extracted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum GradeMode {
-    /// Extract when `pred` reads as a response: several lines, a `\boxed`, "answer is", prose.
+    /// Extract when `pred` reads as a response (several lines, a `\boxed`, "answer is",
+    /// prose) or `gold` is a worked solution (a `\boxed`, `#### x`).
     #[default]
     Auto,
     /// Always extract (`ttc grade --extract`).
@@ -128,7 +129,7 @@ fn grade_outcome(line: &str, line_no: usize, mode: GradeMode) -> Outcome {
         }
     }
     let extract = match mode {
-        GradeMode::Auto => looks_like_response(&texts[0]),
+        GradeMode::Auto => looks_like_response(&texts[0]) || is_reference_solution(&texts[1]),
         GradeMode::Extract => true,
         GradeMode::Answers => false,
     };
@@ -148,6 +149,11 @@ fn grade_outcome(line: &str, line_no: usize, mode: GradeMode) -> Outcome {
         gold: map.get("gold").cloned().unwrap_or(Value::Null),
         equal,
     }
+}
+
+/// A gold field that is a worked solution (`\boxed` or GSM8K's `#### x`), not an answer.
+fn is_reference_solution(gold: &str) -> bool {
+    gold.contains("\\boxed") || gold.contains("####")
 }
 
 /// JSON type name for error messages.

@@ -66,7 +66,21 @@ pub struct Extracted {
 
 fn found(answer: &str, rule: Rule) -> Option<Extracted> {
     let answer = answer.trim();
-    (!answer.is_empty()).then(|| Extracted { answer: answer.to_string(), rule })
+    // `\15`: a dollar sign lost its `$` on the way; a backslash before a digit is no command.
+    let answer = if answer.contains('\\') { drop_backslash_before_digit(answer) } else { answer.to_string() };
+    (!answer.is_empty()).then_some(Extracted { answer, rule })
+}
+
+fn drop_backslash_before_digit(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' && chars.peek().is_some_and(char::is_ascii_digit) {
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Final answer of a whole model response (see the module docs for the rules).
@@ -211,7 +225,15 @@ fn box_content(text: &str, start: usize) -> Option<(&str, usize)> {
 /// Whether the text between two boxes joins them into one answer.
 fn is_connector(gap: &str) -> bool {
     let set: &[char] = &['$', ' ', '\t', '\r', '\n', ',', ';', '\\', '(', ')', '[', ']', '.'];
-    let core = gap.trim_matches(set).to_ascii_lowercase();
+    let mut core = gap.trim_matches(set).to_ascii_lowercase();
+    // `$x = \boxed{-3}$ or $x = \boxed{2}$`: the second box's variable is no prose.
+    if let Some(head) = core.strip_suffix('=') {
+        let head = head.trim_end();
+        let var = head.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        if head.len() - var.len() <= 1 || var.ends_with('\\') {
+            core = var.trim_end_matches('\\').trim_matches(set).to_string();
+        }
+    }
     matches!(core.as_str(), "" | "and" | "or" | "," | "\\quad" | "quad")
 }
 
@@ -259,11 +281,49 @@ fn answer_after(rest: &str) -> Option<String> {
     if cleaned.is_empty() {
         return None;
     }
-    // "18 dollars" is an answer; "that Janet makes 18 dollars" is a sentence: take its number.
-    if prose_words(cleaned) > 3 {
-        return last_number(cleaned);
+    if prose_words(cleaned) == 0 {
+        return Some(cleaned.to_string());
     }
-    Some(cleaned.to_string())
+    // "\frac34 of the class" → `\frac34`; "Verna received $7.00 in change" → `7.00`.
+    let head = leading_math(cleaned);
+    if !head.is_empty() {
+        return Some(head.to_string());
+    }
+    last_number(cleaned).or_else(|| Some(cleaned.to_string()))
+}
+
+/// The part of `s` before its first prose word outside braces ("and"/"or" do not count).
+fn leading_math(s: &str) -> &str {
+    let b = s.as_bytes();
+    let (mut depth, mut i) = (0i32, 0);
+    while i < b.len() {
+        match b[i] {
+            b'{' => depth += 1,
+            b'}' => depth -= 1,
+            b'\\' => {
+                // Skip the command name.
+                i += 1;
+                while i < b.len() && b[i].is_ascii_alphabetic() {
+                    i += 1;
+                }
+                continue;
+            }
+            c if c.is_ascii_alphabetic() => {
+                let start = i;
+                while i < b.len() && b[i].is_ascii_alphabetic() {
+                    i += 1;
+                }
+                let word = &s[start..i];
+                if depth <= 0 && word.len() >= 3 && word != "and" {
+                    return s[..start].trim_end_matches(&[' ', ',', '$', ':'][..]).trim();
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    s
 }
 
 /// Keeps a `%` written just after a math segment: `$50$%`.
