@@ -87,7 +87,12 @@ fn real_model_outputs_agree_with_human_verdicts() {
     for part in ["math", "gsm8k"] {
         let sub: Vec<&Case> = cases.iter().filter(|c| c.id.starts_with(part)).collect();
         let (agree, wrong) = agreement(&sub);
-        assert!(agree as f64 >= 0.85 * sub.len() as f64, "{part}: {agree}/{}:\n{}", sub.len(), wrong.join("\n"));
+        assert!(
+            agree as f64 >= 0.85 * sub.len() as f64,
+            "{part}: {agree}/{}:\n{}",
+            sub.len(),
+            wrong.join("\n")
+        );
     }
 }
 

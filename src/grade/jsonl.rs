@@ -88,7 +88,9 @@ pub fn grade_jsonl_mode<R: BufRead, W: Write>(
             }
         };
         match &outcome {
-            Outcome::Graded { equal: true, .. } | Outcome::Extracted { equal: true, .. } => summary.equal += 1,
+            Outcome::Graded { equal: true, .. } | Outcome::Extracted { equal: true, .. } => {
+                summary.equal += 1
+            }
             Outcome::Graded { .. } | Outcome::Extracted { .. } => {}
             Outcome::Error { .. } => summary.errors += 1,
         }

@@ -99,11 +99,9 @@ pub fn extract_final(text: &str) -> Option<Extracted> {
         }
     }
     if let Some(a) = assignment(last, &segments) {
-        return found(a, Rule::Assignment);
+        return found(&a, Rule::Assignment);
     }
-    last_number(last)
-        .or_else(|| last_number(text))
-        .and_then(|n| found(&n, Rule::LastNumber))
+    last_number(last).or_else(|| last_number(text)).and_then(|n| found(&n, Rule::LastNumber))
 }
 
 /// Whether `text` reads as a whole response rather than a bare answer.
@@ -289,7 +287,8 @@ fn answer_after(rest: &str) -> Option<String> {
     if !head.is_empty() {
         return Some(head.to_string());
     }
-    last_number(cleaned).or_else(|| Some(cleaned.to_string()))
+    // "Answer: let me think step by step" introduces no answer; "Evelyn" or "odd" is one.
+    last_number(cleaned).or_else(|| (prose_words(cleaned) <= 1).then(|| cleaned.to_string()))
 }
 
 /// The part of `s` before its first prose word outside braces ("and"/"or" do not count).
@@ -356,18 +355,16 @@ pub(crate) fn math_segments(text: &str) -> Vec<(usize, usize)> {
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            b'\\' if b.get(i + 1) == Some(&b'[') && !no_bracket => {
-                match find(text, i + 2, "\\]") {
-                    Some(c) => {
-                        out.push((i + 2, c));
-                        i = c + 2;
-                    }
-                    None => {
-                        no_bracket = true;
-                        i += 2;
-                    }
+            b'\\' if b.get(i + 1) == Some(&b'[') && !no_bracket => match find(text, i + 2, "\\]") {
+                Some(c) => {
+                    out.push((i + 2, c));
+                    i = c + 2;
                 }
-            }
+                None => {
+                    no_bracket = true;
+                    i += 2;
+                }
+            },
             b'\\' if b.get(i + 1) == Some(&b'(') && !no_paren => match find(text, i + 2, "\\)") {
                 Some(c) => {
                     out.push((i + 2, c));
@@ -440,15 +437,14 @@ fn is_currency(content: &str) -> bool {
 const RELATIONS: &[&str] = &["\\leq", "\\geq", "\\le", "\\ge", "\\ne", "<=", ">=", "=", "<", ">"];
 
 /// Rule 4: `x = 5` or `x \le 2` on the last line of `para` that has a relation outside math.
-fn assignment<'a>(para: &'a str, segments: &[(usize, usize)]) -> Option<&'a str> {
+fn assignment(para: &str, segments: &[(usize, usize)]) -> Option<String> {
     // Outside math, segments are not looked into: the math rule has already had them.
     if !segments.is_empty() {
         return None;
     }
     for line in para.lines().rev() {
         let sentence = cut_sentence(line.trim());
-        let Some(pos) = RELATIONS.iter().filter_map(|r| sentence.rfind(r).map(|p| (p, r.len()))).max()
-        else {
+        let Some(pos) = RELATIONS.iter().filter_map(|r| sentence.rfind(r).map(|p| (p, r.len()))).max() else {
             continue;
         };
         let value = sentence[pos.0 + pos.1..].trim();
@@ -457,13 +453,35 @@ fn assignment<'a>(para: &'a str, segments: &[(usize, usize)]) -> Option<&'a str>
         }
         let rel = &sentence[pos.0..pos.0 + pos.1];
         if rel == "=" {
-            return Some(value);
+            return Some(several_values(sentence).unwrap_or_else(|| value.to_string()));
         }
         // Keep the inequality whole, from the variable on: `x \le 2`.
         let head = sentence[..pos.0].trim_end();
         let var_start = head.rfind(char::is_whitespace).map_or(0, |i| i + 1);
-        return Some(sentence[var_start..].trim());
+        return Some(sentence[var_start..].trim().to_string());
     }
     None
 }
 
+/// `x = 2 and x = 3` → `2, 3`: every piece of the sentence is an assignment.
+fn several_values(sentence: &str) -> Option<String> {
+    let lower = sentence.to_ascii_lowercase();
+    let mut values = Vec::new();
+    let mut rest = lower.as_str();
+    let mut offset = 0;
+    // Pieces split at " and ", " or " and ", " — on the lowercased copy, same byte offsets.
+    while !rest.is_empty() {
+        let cut = [" and ", " or ", ", "].iter().filter_map(|p| rest.find(p).map(|i| (i, p.len()))).min();
+        let (piece_len, skip) = cut.unwrap_or((rest.len(), 0));
+        let piece = &sentence[offset..offset + piece_len];
+        if let Some((_, v)) = piece.rsplit_once('=') {
+            let v = v.trim();
+            if !v.is_empty() && prose_words(v) == 0 {
+                values.push(v);
+            }
+        }
+        offset += piece_len + skip;
+        rest = &lower[offset..];
+    }
+    (values.len() >= 2).then(|| values.join(", "))
+}

@@ -13,7 +13,10 @@ fn grades(response: &str, gold: &str) -> bool {
 
 #[test]
 fn boxed_takes_the_last_box() {
-    assert_eq!(ex("First \\boxed{3}.\n\nSo the result is $\\boxed{\\frac{1}{2}}$."), ("\\frac{1}{2}".into(), "boxed"));
+    assert_eq!(
+        ex("First \\boxed{3}.\n\nSo the result is $\\boxed{\\frac{1}{2}}$."),
+        ("\\frac{1}{2}".into(), "boxed")
+    );
     assert_eq!(ex("\\fbox{7}"), ("7".into(), "boxed"));
     assert_eq!(ex("so $\\boxed 5$"), ("5".into(), "boxed"));
     // The innermost of nested boxes; an unclosed last box falls back to an earlier one.
@@ -35,13 +38,19 @@ fn several_joined_boxes_are_all_taken() {
 #[test]
 fn the_answer_is_takes_math_or_the_sentence() {
     assert_eq!(ex("Work.\n\nThe answer is 42."), ("42".into(), "answer_is"));
-    assert_eq!(ex("So the final answer is $\\frac{3}{4}$. I hope it is correct."), ("\\frac{3}{4}".into(), "answer_is"));
+    assert_eq!(
+        ex("So the final answer is $\\frac{3}{4}$. I hope it is correct."),
+        ("\\frac{3}{4}".into(), "answer_is")
+    );
     assert_eq!(ex("**Final Answer:** 18 dollars"), ("18".into(), "answer_is"));
     assert_eq!(ex("Answer: \\(x^2+1\\)\n"), ("x^2+1".into(), "answer_is"));
     assert_eq!(ex("The final answer is:\n\n$$\\sqrt{2}$$"), ("\\sqrt{2}".into(), "answer_is"));
     assert_eq!(ex("steps\n#### 1,234"), ("1,234".into(), "answer_is"));
     assert_eq!(ex("The answer is that Verna received $7.00 in change."), ("7.00".into(), "answer_is"));
     assert_eq!(ex("The answer is $50$%."), ("50\\%".into(), "answer_is"));
+    // A phrase that introduces no answer is passed over.
+    assert_eq!(ex("Answer: let us think step by step.\n\nSo we get 12."), ("12".into(), "last_number"));
+    assert_eq!(ex("So the answer is Evelyn."), ("Evelyn".into(), "answer_is"));
 }
 
 #[test]
@@ -64,6 +73,8 @@ fn dollar_amounts_are_not_math() {
 fn a_final_relation_outside_math() {
     assert_eq!(ex("Solving, we find\nx = 5"), ("5".into(), "assignment"));
     assert_eq!(ex("So the solution is x \\le 2."), ("x \\le 2".into(), "assignment"));
+    assert_eq!(ex("The solutions are x = 2 and x = -3."), ("2, -3".into(), "assignment"));
+    assert!(grades("The solutions are x = 2 and x = -3.", "-3, 2"));
     assert!(grades("So the solution is x \\le 2.", "(-\\infty, 2]"));
     assert!(grades("The solution set is $-1 < x \\leq 3$.", "(-1,3]"));
     assert!(grades("Therefore $x > 0$", "(0,\\infty)"));
@@ -107,7 +118,10 @@ fn structured_answers() {
     assert!(grades("The interval is $\\boxed{[-2, 5)}$", "[-2,5)"));
     assert!(!grades("The interval is $\\boxed{[-2, 5]}$", "[-2,5)"));
     assert!(grades("Hence the set is $\\{3, 1, 2\\}$.", "\\{1,2,3\\}"));
-    assert!(grades("The point is \\boxed{\\left(3, \\frac{\\pi}{2}\\right)}", "\\left( 3, \\frac{\\pi}{2} \\right)"));
+    assert!(grades(
+        "The point is \\boxed{\\left(3, \\frac{\\pi}{2}\\right)}",
+        "\\left( 3, \\frac{\\pi}{2} \\right)"
+    ));
     assert!(!grades("The point is \\boxed{(\\frac{\\pi}{2}, 3)}", "\\left( 3, \\frac{\\pi}{2} \\right)"));
 }
 
@@ -166,17 +180,25 @@ fn extract_lines_name_the_rule() {
     assert_eq!(summary, GradeSummary { lines: 5, equal: 3, errors: 2 });
     let text = String::from_utf8(out).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "{\"id\":\"a\",\"answer\":\"18\",\"rule\":\"boxed\",\"gold\":\"18\",\"equal\":true}");
+    assert_eq!(
+        lines[0],
+        "{\"id\":\"a\",\"answer\":\"18\",\"rule\":\"boxed\",\"gold\":\"18\",\"equal\":true}"
+    );
     assert_eq!(lines[1], "{\"answer\":\"18\",\"rule\":\"last_number\",\"gold\":\"18\",\"equal\":true}");
     assert_eq!(lines[2], "{\"pred\":\"0.5\",\"gold\":\"\\\\frac12\",\"equal\":true}");
     assert!(lines[3].starts_with("{\"line\":4,\"error\":\"line 4: invalid JSON"), "{}", lines[3]);
     assert!(lines[4].starts_with("{\"line\":5,\"error\":"), "{}", lines[4]);
     // Forced modes.
     let mut out = Vec::new();
-    grade_jsonl_mode("{\"pred\": \"1/2\", \"gold\": \"0.5\"}".as_bytes(), &mut out, GradeMode::Extract).unwrap();
+    grade_jsonl_mode("{\"pred\": \"1/2\", \"gold\": \"0.5\"}".as_bytes(), &mut out, GradeMode::Extract)
+        .unwrap();
     assert!(String::from_utf8(out).unwrap().contains("\"rule\":\"last_number\""));
     let mut out = Vec::new();
-    grade_jsonl_mode("{\"pred\": \"so \\\\boxed{2}\", \"gold\": \"2\"}".as_bytes(), &mut out, GradeMode::Answers)
-        .unwrap();
+    grade_jsonl_mode(
+        "{\"pred\": \"so \\\\boxed{2}\", \"gold\": \"2\"}".as_bytes(),
+        &mut out,
+        GradeMode::Answers,
+    )
+    .unwrap();
     assert!(String::from_utf8(out).unwrap().starts_with("{\"pred\""));
 }

@@ -34,7 +34,7 @@ pub fn lenient_equal(pred: &str, gold: &str) -> bool {
         return true;
     }
     if let Some(rhs) = last_rhs(pred) {
-        if !last_rhs(gold).is_some() && answers_equal(rhs, gold) {
+        if last_rhs(gold).is_none() && answers_equal(rhs, gold) {
             return true;
         }
     }
@@ -80,11 +80,7 @@ fn last_rhs(s: &str) -> Option<&str> {
 /// `x \le 2` → `(-\infty,2]`, `-1 < x \le 3` → `(-1,3]`, `x > 0` → `(0,\infty)`.
 fn inequality_interval(s: &str) -> Option<String> {
     let t = s.trim().trim_matches('$').trim();
-    let t = t
-        .replace("\\leq", "\\le")
-        .replace("\\geq", "\\ge")
-        .replace("<=", "\\le")
-        .replace(">=", "\\ge");
+    let t = t.replace("\\leq", "\\le").replace("\\geq", "\\ge").replace("<=", "\\le").replace(">=", "\\ge");
     // Split into operands and relations: (a, rel, b[, rel, c]).
     let mut parts: Vec<String> = Vec::new();
     let mut rels: Vec<&str> = Vec::new();
@@ -92,7 +88,8 @@ fn inequality_interval(s: &str) -> Option<String> {
     let mut rest = t.as_str();
     while let Some(c) = rest.chars().next() {
         let rel = ["\\le", "\\ge", "<", ">"].into_iter().find(|r| {
-            rest.starts_with(r) && !(r.starts_with('\\') && rest[r.len()..].starts_with(|c: char| c.is_ascii_alphabetic()))
+            rest.starts_with(r)
+                && !(r.starts_with('\\') && rest[r.len()..].starts_with(|c: char| c.is_ascii_alphabetic()))
         });
         if let Some(r) = rel {
             parts.push(std::mem::take(&mut cur).trim().to_string());
@@ -112,11 +109,9 @@ fn inequality_interval(s: &str) -> Option<String> {
             _ => format!("{}{a},\\infty)", if closed(r) { "[" } else { "(" }),
         }),
         ([a, v], [r]) if is_var(v) && !a.is_empty() => inequality_interval(&format!("{v}{}{a}", flip(r))),
-        ([a, v, b], [r1, r2]) if is_var(v) && matches!((*r1, *r2), ("<" | "\\le", "<" | "\\le")) => Some(format!(
-            "{}{a},{b}{}",
-            if closed(r1) { "[" } else { "(" },
-            if closed(r2) { "]" } else { ")" }
-        )),
+        ([a, v, b], [r1, r2]) if is_var(v) && matches!((*r1, *r2), ("<" | "\\le", "<" | "\\le")) => Some(
+            format!("{}{a},{b}{}", if closed(r1) { "[" } else { "(" }, if closed(r2) { "]" } else { ")" }),
+        ),
         _ => None,
     }
 }
