@@ -34,6 +34,10 @@ pub enum Rule {
     Boxed,
     AnswerIs,
     Math,
+    /// A bold `**18**` after the last math of the last paragraph.
+    Bold,
+    /// The first number after symbolic math in the last sentence.
+    NumberAfterMath,
     Assignment,
     LastNumber,
     /// The whole text is the answer (short answers, gold answers).
@@ -49,6 +53,8 @@ impl Rule {
             Rule::Boxed => "boxed",
             Rule::AnswerIs => "answer_is",
             Rule::Math => "math",
+            Rule::Bold => "bold",
+            Rule::NumberAfterMath => "number_after_math",
             Rule::Assignment => "assignment",
             Rule::LastNumber => "last_number",
             Rule::Whole => "whole",
@@ -93,8 +99,22 @@ pub fn extract_final(text: &str) -> Option<Extracted> {
     }
     let last = last_paragraph(text);
     let segments = math_segments(last);
-    if let Some(&(s, e)) = segments.last() {
-        if let Some(x) = found(&last[s..e], Rule::Math) {
+    // A trailing `\(n\)` or `$f(x)$` names what was asked for; the answer is elsewhere.
+    let chosen = segments.iter().rev().find(|&&(s, e)| !is_name(&last[s..e])).or(segments.last());
+    let after = chosen.map_or(0, |&(_, e)| e);
+    if let Some(b) = bold_answer(&last[after..]) {
+        return found(&b, Rule::Bold);
+    }
+    if let Some(&(s, e)) = chosen {
+        let content = &last[s..e];
+        // "… is \((ax^6+…)(x^2+gx+h)\) is 15": after symbolic math, the number that follows.
+        if !is_value(content) {
+            let tail = first_sentence(last[e..].trim_start_matches(['$', '\\', ')', ']']));
+            if let Some(n) = first_number(tail) {
+                return found(&n, Rule::NumberAfterMath);
+            }
+        }
+        if let Some(x) = found(content, Rule::Math) {
             return Some(x);
         }
     }
@@ -102,6 +122,76 @@ pub fn extract_final(text: &str) -> Option<Extracted> {
         return found(&a, Rule::Assignment);
     }
     last_number(last).or_else(|| last_number(text)).and_then(|n| found(&n, Rule::LastNumber))
+}
+
+/// `n`, `S`, `f(x)`, `AB`, `r/s`, `M'`: a name, not a value.
+fn is_name(content: &str) -> bool {
+    let t = content.trim();
+    !t.is_empty()
+        && t.len() <= 5
+        && t.bytes().any(|c| c.is_ascii_alphabetic())
+        && t.bytes().all(|c| c.is_ascii_alphabetic() || matches!(c, b'(' | b')' | b'/' | b'\'' | b' '))
+}
+
+/// Whether math content has a value (no free letters outside commands and `\text{}`).
+fn is_value(content: &str) -> bool {
+    let b = content.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' {
+            let start = i + 1;
+            i = start;
+            while i < b.len() && b[i].is_ascii_alphabetic() {
+                i += 1;
+            }
+            let name = &content[start..i];
+            if matches!(name, "text" | "mathrm" | "textbf" | "mbox") && b.get(i) == Some(&b'{') {
+                i = matching_brace(content, i).map_or(b.len(), |c| c + 1);
+            } else if i == start {
+                i += 1;
+            }
+            continue;
+        }
+        if b[i].is_ascii_alphabetic() {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The last `**…**` of `text` that holds a digit, cut before its prose (`**10 digits**` → `10`).
+fn bold_answer(text: &str) -> Option<String> {
+    let parts: Vec<&str> = text.split("**").collect();
+    // Odd-numbered parts are inside bold markers.
+    let inner = parts.iter().skip(1).step_by(2).take(parts.len().saturating_sub(1) / 2).rev();
+    for b in inner {
+        if b.bytes().any(|c| c.is_ascii_digit()) && b.len() <= 80 {
+            let head = leading_math(b.trim().trim_end_matches(['.', ':']));
+            let head = head.trim_matches(['$', ' ']);
+            if !head.is_empty() {
+                return Some(head.to_string());
+            }
+        }
+    }
+    None
+}
+
+fn first_sentence(text: &str) -> &str {
+    cut_sentence(text.split('\n').next().unwrap_or(""))
+}
+
+/// The first number of `text`, read as [`last_number`] reads numbers.
+fn first_number(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let start = b.iter().position(u8::is_ascii_digit)?;
+    // Extend to the end of this number (digits, `,` groups, one `.` or `/`), then read it.
+    let mut end = start;
+    while end < b.len() && (b[end].is_ascii_digit() || matches!(b[end], b',' | b'.' | b'/')) {
+        end += 1;
+    }
+    let from = if start > 0 && b[start - 1] == b'-' { start - 1 } else { start };
+    last_number(&text[from..end])
 }
 
 /// Whether `text` reads as a whole response rather than a bare answer.

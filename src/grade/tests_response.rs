@@ -70,6 +70,20 @@ fn dollar_amounts_are_not_math() {
 }
 
 #[test]
+fn a_bold_answer_or_a_number_after_symbolic_math() {
+    let t = "So the number \\(2^3 \\cdot 5^8\\) has **10 digits**.";
+    assert_eq!(ex(t), ("10".into(), "bold"));
+    assert_eq!(ex("Thus, the largest prime that divides \\(S\\) is **2**."), ("2".into(), "bold"));
+    let t = "Therefore, the degree of \\((x^5+ex^4+f)(x^2+gx+h)\\) is 7. Done";
+    assert_eq!(ex(t), ("7".into(), "number_after_math"));
+    // A trailing name is passed over for the math before it.
+    assert_eq!(ex("a total of \\(2 + 1 = 3\\) values for \\(n\\)."), ("2 + 1 = 3".into(), "math"));
+    assert!(grades("a total of \\(2 + 1 = 3\\) values for \\(n\\).", "3"));
+    // After a value, a later number is context, not the answer.
+    assert_eq!(ex("a total of \\(34\\) hours in 4 weeks."), ("34".into(), "math"));
+}
+
+#[test]
 fn a_final_relation_outside_math() {
     assert_eq!(ex("Solving, we find\nx = 5"), ("5".into(), "assignment"));
     assert_eq!(ex("So the solution is x \\le 2."), ("x \\le 2".into(), "assignment"));
