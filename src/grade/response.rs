@@ -25,6 +25,8 @@ use super::normalize::normalize;
 const MAX_BOXES: usize = 64;
 /// Most boxes joined into one list answer.
 const MAX_JOINED: usize = 8;
+/// Longest line searched for a final `x = 5` (bytes).
+const MAX_ASSIGNMENT_LINE: usize = 2000;
 /// How far after an "answer is" phrase its answer is looked for (bytes).
 const ANSWER_WINDOW: usize = 400;
 
@@ -485,8 +487,7 @@ pub(crate) fn math_segments(text: &str) -> Vec<(usize, usize)> {
             }
             b'$' => {
                 // Inline math stays on one line; the search stops at the line's end.
-                let line_end = text[i + 1..].find('\n').map_or(b.len(), |n| i + 1 + n);
-                match inline_close(b, i + 1, line_end) {
+                match inline_close(b, i + 1) {
                     Some(c) if !is_currency(&text[i + 1..c]) => {
                         out.push((i + 1, c));
                         i = c + 1;
@@ -504,13 +505,16 @@ fn find(text: &str, from: usize, pat: &str) -> Option<usize> {
     text.get(from..)?.find(pat).map(|j| from + j)
 }
 
-/// The unescaped `$` closing inline math opened just before `from`, before `end`.
-fn inline_close(b: &[u8], from: usize, end: usize) -> Option<usize> {
+/// The unescaped `$` closing inline math opened just before `from`, on the same line.
+///
+/// Each search stops at the next `$` or line end, so all searches together are linear.
+fn inline_close(b: &[u8], from: usize) -> Option<usize> {
     let mut j = from;
-    while j < end {
+    while j < b.len() {
         match b[j] {
             b'\\' => j += 2,
             b'$' => return Some(j),
+            b'\n' => return None,
             _ => j += 1,
         }
     }
@@ -533,6 +537,10 @@ fn assignment(para: &str, segments: &[(usize, usize)]) -> Option<String> {
         return None;
     }
     for line in para.lines().rev() {
+        // A final answer sits on a short line; a long one is prose (and bounds the work).
+        if line.len() > MAX_ASSIGNMENT_LINE {
+            continue;
+        }
         let sentence = cut_sentence(line.trim());
         let Some(pos) = RELATIONS.iter().filter_map(|r| sentence.rfind(r).map(|p| (p, r.len()))).max() else {
             continue;

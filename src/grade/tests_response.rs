@@ -173,6 +173,13 @@ fn hostile_text_is_handled_in_bounded_time() {
     let _ = grade_response(&junk, &junk);
     let answer_is = "the answer is é ".repeat(20_000);
     let _ = extract_final(&answer_is);
+    // One long line of dollars, one of assignments, one of bold markers.
+    for junk in ["$ a ", "x = 1, ", "**1 ", "\\boxed{1} and "] {
+        let line = format!("Step.\n\n{}", junk.repeat(200_000));
+        let t = std::time::Instant::now();
+        let _ = grade_response(&line, "1");
+        assert!(t.elapsed().as_secs() < 5, "{junk:?}: {:?}", t.elapsed());
+    }
     assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
     // Multi-byte text right around every delimiter.
     for t in ["é$é$é", "\\(é\\)", "\\boxed{é}", "the answer is ñ.", "x = ü", "€5 €6"] {
