@@ -125,3 +125,83 @@ fn held_out_agreement() {
         eprintln!("speed: {per_sec:.0} responses graded per second (this build)");
     }
 }
+
+mod props {
+    use proptest::prelude::*;
+    use ttc::grade::{extract_final, grade_jsonl_mode, grade_response, GradeMode};
+
+    const PIECES: &[&str] = &[
+        "$",
+        "$$",
+        "\\(",
+        "\\)",
+        "\\[",
+        "\\]",
+        "**",
+        "\\boxed{",
+        "\\boxed ",
+        "\\fbox{",
+        "{",
+        "}",
+        "the answer is ",
+        "Final Answer: ",
+        "####",
+        "x = ",
+        "\\le ",
+        " < ",
+        " and ",
+        ", ",
+        ".",
+        "\n",
+        "\n\n",
+        "12",
+        "3,5",
+        "1,000",
+        "-",
+        "/",
+        "\\frac{1}{2}",
+        "\\text{",
+        "é",
+        "€",
+        "%",
+        "\\$",
+        "\\",
+        "dollars ",
+        "n",
+        "(",
+        ")",
+        "[",
+        "]",
+    ];
+
+    fn response() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            prop::collection::vec(prop::sample::select(PIECES), 0..60).prop_map(|v| v.concat()),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn grading_responses_never_panics(text in response(), gold in response()) {
+            let g = grade_response(&text, &gold);
+            // Equal only with an extracted answer, and the answer is never blank.
+            prop_assert!(!g.equal || g.pred.is_some());
+            if let Some(e) = extract_final(&text) {
+                prop_assert!(!e.answer.trim().is_empty());
+            }
+        }
+
+        #[test]
+        fn extract_mode_answers_every_line(lines in prop::collection::vec(response(), 0..8)) {
+            let input: String = lines
+                .iter()
+                .map(|l| format!("{{\"pred\": {}, \"gold\": \"1\"}}\n", serde_json::Value::String(l.clone())))
+                .collect();
+            let mut out = Vec::new();
+            let summary = grade_jsonl_mode(input.as_bytes(), &mut out, GradeMode::Extract).unwrap();
+            prop_assert_eq!(summary.lines, lines.len());
+            prop_assert_eq!(String::from_utf8(out).unwrap().lines().count(), lines.len());
+        }
+    }
+}

@@ -555,7 +555,8 @@ fn assignment(para: &str, segments: &[(usize, usize)]) -> Option<String> {
         }
         // Keep the inequality whole, from the variable on: `x \le 2`.
         let head = sentence[..pos.0].trim_end();
-        let var_start = head.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+        let var_start =
+            head.char_indices().rev().find(|(_, c)| c.is_whitespace()).map_or(0, |(i, c)| i + c.len_utf8());
         return Some(sentence[var_start..].trim().to_string());
     }
     None
