@@ -120,6 +120,13 @@ fn numbers_as_people_write_them() {
     assert!(grades("The speed is \\boxed{60 \\text{ mph}}", "60"));
     assert!(grades("Therefore \\boxed{25\\%} of them", "25"));
     assert!(grades("The final answer is: \\boxed{\\15}", "15"));
+    assert!(grades("It costs \\boxed{€5}", "5"));
+    assert!(grades("It costs £5 in all.", "5"));
+    assert!(grades("The area is \\boxed{12 \\text{ cm}^2}", "12"));
+    assert!(grades("It takes \\boxed{1.5 \\text{ hours}}", "\\frac32"));
+    assert!(grades("So \\boxed{50\\%} of them", "\\frac{1}{2}"));
+    assert!(grades("The answer is 12.5 percent", "12.5"));
+    assert!(!grades("So \\boxed{3.14}", "\\pi"));
     assert!(grades("Total: $2 \\times 9 = 18$", "18"));
     assert!(grades("So $\\pi r^2 \\approx 3.1416$", "\\pi"));
 }
