@@ -17,7 +17,7 @@
 //! Everything scans bytes for ASCII delimiters, so every slice is at a char boundary, and
 //! each scan is linear: unclosed delimiters are remembered rather than searched again.
 
-use super::extract::last_number;
+use super::extract::{last_number, well_formed};
 use super::latex::matching_brace;
 use super::normalize::normalize;
 
@@ -76,7 +76,7 @@ fn found(answer: &str, rule: Rule) -> Option<Extracted> {
     let answer = answer.trim();
     // `\15`: a dollar sign lost its `$` on the way; a backslash before a digit is no command.
     let answer = if answer.contains('\\') { drop_backslash_before_digit(answer) } else { answer.to_string() };
-    (!answer.is_empty()).then_some(Extracted { answer, rule })
+    well_formed(&answer).then_some(Extracted { answer, rule })
 }
 
 fn drop_backslash_before_digit(s: &str) -> String {
@@ -93,35 +93,35 @@ fn drop_backslash_before_digit(s: &str) -> String {
 
 /// Final answer of a whole model response (see the module docs for the rules).
 pub fn extract_final(text: &str) -> Option<Extracted> {
-    if let Some(a) = boxed(text) {
-        return found(&a, Rule::Boxed);
+    if let Some(x) = boxed(text).and_then(|a| found(&a, Rule::Boxed)) {
+        return Some(x);
     }
-    if let Some(a) = answer_is(text) {
-        return found(&a, Rule::AnswerIs);
+    if let Some(x) = answer_is(text).and_then(|a| found(&a, Rule::AnswerIs)) {
+        return Some(x);
     }
     let last = last_paragraph(text);
     let segments = math_segments(last);
     // A trailing `\(n\)` or `$f(x)$` names what was asked for; the answer is elsewhere.
     let chosen = segments.iter().rev().find(|&&(s, e)| !is_name(&last[s..e])).or(segments.last());
     let after = chosen.map_or(0, |&(_, e)| e);
-    if let Some(b) = bold_answer(&last[after..]) {
-        return found(&b, Rule::Bold);
+    if let Some(x) = bold_answer(&last[after..]).and_then(|b| found(&b, Rule::Bold)) {
+        return Some(x);
     }
     if let Some(&(s, e)) = chosen {
         let content = &last[s..e];
         // "… is \((ax^6+…)(x^2+gx+h)\) is 15": after symbolic math, the number that follows.
         if !is_value(content) {
             let tail = first_sentence(last[e..].trim_start_matches(['$', '\\', ')', ']']));
-            if let Some(n) = first_number(tail) {
-                return found(&n, Rule::NumberAfterMath);
+            if let Some(x) = first_number(tail).and_then(|n| found(&n, Rule::NumberAfterMath)) {
+                return Some(x);
             }
         }
         if let Some(x) = found(content, Rule::Math) {
             return Some(x);
         }
     }
-    if let Some(a) = assignment(last, &segments) {
-        return found(&a, Rule::Assignment);
+    if let Some(x) = assignment(last, &segments).and_then(|a| found(&a, Rule::Assignment)) {
+        return Some(x);
     }
     last_number(last).or_else(|| last_number(text)).and_then(|n| found(&n, Rule::LastNumber))
 }
@@ -266,7 +266,7 @@ fn boxed(text: &str) -> Option<String> {
     let mut prev_start = text.len();
     for start in starts.into_iter().take(MAX_BOXES) {
         let Some((content, end)) = box_content(text, start) else { continue };
-        if content.is_empty() {
+        if content.is_empty() || !well_formed(content) {
             continue;
         }
         // A box inside the previous box (`\boxed{\boxed{5}}`) is part of it.
@@ -337,7 +337,7 @@ fn answer_is(text: &str) -> Option<String> {
     hits.sort_unstable_by(|a, b| b.cmp(a));
     hits.dedup();
     for end in hits.into_iter().take(16) {
-        if let Some(a) = answer_after(&text[end..]) {
+        if let Some(a) = answer_after(&text[end..]).filter(|a| well_formed(a)) {
             return Some(a);
         }
     }

@@ -96,6 +96,16 @@ fn a_final_relation_outside_math() {
 }
 
 #[test]
+fn malformed_answers_are_no_answers() {
+    // A response cut off by the token limit.
+    assert_eq!(extract_answer("We get 4 and 6.\n\nThe answer is \\("), Some("6".to_string()));
+    assert_eq!(ex("We get 4 and 6.\n\nThe answer is \\("), ("6".into(), "last_number"));
+    assert_eq!(ex("So \\boxed{7}. Then \\boxed{\\(}"), ("7".into(), "boxed"));
+    assert!(extract_final("The answer is $").is_none());
+    assert!(grades("The orchard earned \\boxed{$1000} from selling apples.", "1000"));
+}
+
+#[test]
 fn the_last_number_is_the_fallback() {
     assert_eq!(ex("3 apples and 4 pears make 7 fruits in all"), ("7".into(), "last_number"));
     assert_eq!(ex("The total is 1,234,567 people"), ("1234567".into(), "last_number"));
