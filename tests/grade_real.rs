@@ -124,6 +124,24 @@ fn held_out_agreement() {
         let per_sec = (rounds * all.len()) as f64 / start.elapsed().as_secs_f64();
         eprintln!("speed: {per_sec:.0} responses graded per second (this build)");
     }
+    // `TTC_MATH500` names math500.jsonl: each reference solution must grade equal to its answer.
+    if let Ok(path) = std::env::var("TTC_MATH500") {
+        let text = std::fs::read_to_string(&path).expect("TTC_MATH500 file");
+        let (mut n, mut equal) = (0, 0);
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let v: Value = serde_json::from_str(line).expect("JSON");
+            let (solution, answer) =
+                (v["solution"].as_str().unwrap_or(""), v["answer"].as_str().unwrap_or(""));
+            let g = grade_response(solution, answer);
+            n += 1;
+            if g.equal {
+                equal += 1;
+            } else {
+                eprintln!("  unequal: {:?} vs {answer:?}", g.pred.map(|p| p.answer));
+            }
+        }
+        eprintln!("MATH-500 reference solutions equal to their answers: {equal}/{n}");
+    }
 }
 
 mod props {

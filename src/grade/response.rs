@@ -17,9 +17,9 @@
 //! Everything scans bytes for ASCII delimiters, so every slice is at a char boundary, and
 //! each scan is linear: unclosed delimiters are remembered rather than searched again.
 
+use super::equal::answers_equal;
 use super::extract::{last_number, well_formed};
 use super::latex::matching_brace;
-use super::normalize::normalize;
 
 /// How many `\boxed` occurrences, latest first, are looked at.
 const MAX_BOXES: usize = 64;
@@ -281,12 +281,11 @@ fn boxed(text: &str) -> Option<String> {
         boxes.push((start, content));
         prev_start = start;
     }
-    let mut keys: Vec<String> = Vec::new();
+    // The same answer boxed twice, or in two forms (`\boxed{15\frac{39}{40}}` or
+    // `\boxed{\frac{639}{40}}`), is one answer.
     let mut parts: Vec<&str> = Vec::new();
     for &(_, content) in boxes.iter().rev() {
-        let key = normalize(content);
-        if !keys.contains(&key) {
-            keys.push(key);
+        if !parts.iter().any(|p| answers_equal(p, content)) {
             parts.push(content);
         }
     }

@@ -30,6 +30,10 @@ fn several_joined_boxes_are_all_taken() {
     assert_eq!(ex("\\boxed{1}, \\boxed{2}, or \\boxed{3}"), ("1, 2, 3".into(), "boxed"));
     // The same answer boxed twice is one answer.
     assert_eq!(ex("\\boxed{5} \\boxed{5.0}"), ("5".into(), "boxed"));
+    assert_eq!(
+        ex("$\\boxed{15\\frac{39}{40}}$ or $\\boxed{\\frac{639}{40}}$"),
+        ("15\\frac{39}{40}".into(), "boxed")
+    );
     // Boxes separated by prose: only the last counts.
     assert_eq!(ex("\\boxed{2} is a step; the total is \\boxed{8}"), ("8".into(), "boxed"));
     assert!(grades("$x=\\boxed{-3}$ or $x=\\boxed{2}$", "2, -3"));
