@@ -7,12 +7,18 @@
 //!    taken, as a list, duplicates dropped.
 //! 2. `answer_is` — after the last "the answer is", "final answer", "answer:" or `####`:
 //!    the first math segment there, else the rest of the sentence.
-//! 3. `math` — the last math segment (`$…$`, `$$…$$`, `\(…\)`, `\[…\]`) of the last
-//!    paragraph. A `$` followed by a digit and prose (`$18 per day`) is currency, not math.
+//! 3. In the last paragraph, after its last math segment (`$…$`, `$$…$$`, `\(…\)`,
+//!    `\[…\]`; a trailing name such as `\(n\)` is passed over; a `$` followed by a digit
+//!    and prose, `$18 per day`, is currency, not math): `bold` — a bold `**29**` holding a
+//!    number; `number_after_math` — when that math is symbolic, the first number after it
+//!    in its sentence ("the degree of \(p(x)q(x)\) is 15"); else `math` — the segment.
 //! 4. `assignment` — the value after the last `=`, `\le`, `<`, … of the last paragraph's
 //!    last line that has one, outside math (`x = 5`, `x \le 2` keeps its relation).
 //! 5. `last_number` — the last number of the last paragraph, else of the whole text
 //!    (`1,000` thousands groups, decimals, `3/4`, signs).
+//!
+//! An answer that cannot be one (an open `\(` or `$`, unbalanced braces, no letter or digit,
+//! as in a response cut off after "The answer is \(") is passed over for the next rule.
 //!
 //! Everything scans bytes for ASCII delimiters, so every slice is at a char boundary, and
 //! each scan is linear: unclosed delimiters are remembered rather than searched again.
@@ -83,6 +89,12 @@ fn drop_backslash_before_digit(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
+        if c == '\\' && chars.peek() == Some(&'\\') {
+            // A `\\` row break stays whole, even before a digit.
+            out.push_str("\\\\");
+            chars.next();
+            continue;
+        }
         if c == '\\' && chars.peek().is_some_and(char::is_ascii_digit) {
             continue;
         }

@@ -150,6 +150,10 @@ fn structured_answers() {
     let m = "$$\\boxed{\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}}$$";
     assert!(grades(m, "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}"));
     assert!(!grades(m, "\\begin{pmatrix}1&2\\\\4&3\\end{pmatrix}"));
+    // A row break right before a digit is not a lost dollar sign.
+    let tight = "\\boxed{\\begin{pmatrix} 1 & 2 \\\\3 & 4 \\end{pmatrix}}";
+    assert_eq!(ex(tight).0, "\\begin{pmatrix} 1 & 2 \\\\3 & 4 \\end{pmatrix}");
+    assert!(grades(tight, "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}"));
     assert!(grades("The interval is $\\boxed{[-2, 5)}$", "[-2,5)"));
     assert!(!grades("The interval is $\\boxed{[-2, 5]}$", "[-2,5)"));
     assert!(grades("Hence the set is $\\{3, 1, 2\\}$.", "\\{1,2,3\\}"));
