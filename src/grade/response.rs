@@ -128,7 +128,7 @@ pub fn extract_final(text: &str) -> Option<Extracted> {
                 return Some(x);
             }
         }
-        if let Some(x) = found(content, Rule::Math) {
+        if let Some(x) = found(&joined_math(last, &segments, s), Rule::Math) {
             return Some(x);
         }
     }
@@ -136,6 +136,40 @@ pub fn extract_final(text: &str) -> Option<Extracted> {
         return Some(x);
     }
     last_number(last).or_else(|| last_number(text)).and_then(|n| found(&n, Rule::LastNumber))
+}
+
+/// The math segment starting at `start`, with the segments before it that are joined to it
+/// by "and", "or" or commas and say the same kind of thing: values (`$2$ and $3$`) or
+/// relations of one variable (`$x < -2$ or $x > 3$`).
+fn joined_math(para: &str, segments: &[(usize, usize)], start: usize) -> String {
+    let Some(k) = segments.iter().position(|&(s, _)| s == start) else { return String::new() };
+    let (s, e) = segments[k];
+    let key = math_key(&para[s..e]);
+    let mut parts = vec![&para[s..e]];
+    let mut j = k;
+    while j > 0 && key.is_some() && parts.len() < MAX_JOINED {
+        let (ps, pe) = segments[j - 1];
+        let gap = &para[pe..segments[j].0];
+        if !is_connector(gap) || math_key(&para[ps..pe]) != key {
+            break;
+        }
+        parts.push(&para[ps..pe]);
+        j -= 1;
+    }
+    parts.reverse();
+    parts.join(", ")
+}
+
+/// What a math segment says: a value (`Some("")`), a relation of one variable (`Some("x")`).
+fn math_key(content: &str) -> Option<String> {
+    let t = content.trim();
+    if is_value(t) {
+        return Some(String::new());
+    }
+    let first = t.chars().next()?;
+    let rest = t[first.len_utf8()..].trim_start();
+    let relation = RELATIONS.iter().any(|r| rest.starts_with(r));
+    (first.is_ascii_alphabetic() && relation && !t.contains(',')).then(|| first.to_string())
 }
 
 /// `n`, `S`, `f(x)`, `AB`, `r/s`, `M'`: a name, not a value.
@@ -219,6 +253,7 @@ pub fn looks_like_response(text: &str) -> bool {
         || lower.contains("answer is")
         || lower.contains("answer:")
         || prose_words(t) >= 4
+        || (prose_words(t) >= 2 && !math_segments(t).is_empty())
 }
 
 /// The answer of a gold field: its box or `#### x` when it is a reference solution, else all of it.

@@ -88,6 +88,22 @@ fn a_bold_answer_or_a_number_after_symbolic_math() {
 }
 
 #[test]
+fn joined_math_and_lenient_readings() {
+    assert_eq!(ex("The roots are $2$ and $-3$."), ("2, -3".into(), "math"));
+    assert_eq!(ex("The solution is $x < -2$ or $x > 3$."), ("x < -2, x > 3".into(), "math"));
+    assert!(grades("The solution is $x < -2$ or $x > 3$.", "(-\\infty,-2)\\cup(3,\\infty)"));
+    // Different variables are not one answer: the last one stands.
+    assert_eq!(ex("We have $a = 2$ and $b = 3$."), ("b = 3".into(), "math"));
+    assert!(grades("Final answer: x=2, y=3", "(2,3)"));
+    assert!(!grades("Final answer: x=2, x=3", "(2,3)"));
+    assert!(grades(
+        "We get $$x = \\frac{-1 \\pm \\sqrt{5}}{2}$$",
+        "\\frac{-1+\\sqrt5}{2}, \\frac{-1-\\sqrt5}{2}"
+    ));
+    assert!(!grades("We get $$x = \\frac{-1 \\pm \\sqrt{5}}{2}$$", "\\frac{-1+\\sqrt5}{2}"));
+}
+
+#[test]
 fn a_final_relation_outside_math() {
     assert_eq!(ex("Solving, we find\nx = 5"), ("5".into(), "assignment"));
     assert_eq!(ex("So the solution is x \\le 2."), ("x \\le 2".into(), "assignment"));
@@ -185,6 +201,7 @@ fn responses_are_told_from_answers() {
     assert!(looks_like_response("so \\boxed{3}"));
     assert!(looks_like_response("The answer is 3"));
     assert!(looks_like_response("We add the two numbers and get five"));
+    assert!(looks_like_response("The solution is $x < -2$ or $x > 3$."));
     for a in ["\\frac{1}{2}", "x = 5", "\\text{Evelyn}", "(3, \\frac{\\pi}{2})", "18 dollars", "[-2, 5)"] {
         assert!(!looks_like_response(a), "{a}");
     }

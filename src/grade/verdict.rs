@@ -6,7 +6,10 @@
 //!
 //! - the last right-hand side of an equation chain: `2 \times 9 = 18` answers `18`;
 //! - an inequality as the interval it describes: `x \le 2` is `(-\infty, 2]`;
-//! - a decimal comma: `3,5` is `3.5` when the gold is a single number.
+//! - a decimal comma: `3,5` is `3.5` when the gold is a single number;
+//! - inequalities joined by commas as a union: `x < -2, x > 3` is `(-\infty,-2)\cup(3,\infty)`;
+//! - assignments to distinct variables as a point: `x=2, y=3` is `(2,3)`;
+//! - a `\pm` as both values: `\frac{-1 \pm \sqrt5}{2}` is the list of both roots.
 
 use super::equal::answers_equal;
 use super::response::{extract_final, extract_gold, Extracted};
@@ -53,7 +56,67 @@ pub fn lenient_equal(pred: &str, gold: &str) -> bool {
             return true;
         }
     }
+    let parts = split_commas(pred);
+    if parts.len() > 1 && parts.len() <= MAX_PARTS {
+        // `x < -2, x > 3` is the union `(-\infty,-2)\cup(3,\infty)`.
+        let intervals: Option<Vec<String>> = parts.iter().map(|p| inequality_interval(p)).collect();
+        if intervals.is_some_and(|v| answers_equal(&v.join("\\cup"), gold)) {
+            return true;
+        }
+        // `x=2, y=3` is the point `(2,3)` when every part names its own variable.
+        let values: Option<Vec<(&str, &str)>> = parts.iter().map(|p| assigned(p)).collect();
+        if let Some(v) = values {
+            let mut vars: Vec<&str> = v.iter().map(|(var, _)| *var).collect();
+            vars.sort_unstable();
+            vars.dedup();
+            let tuple = v.iter().map(|(_, value)| *value).collect::<Vec<_>>().join(",");
+            if vars.len() == v.len() && answers_equal(&format!("({tuple})"), gold) {
+                return true;
+            }
+        }
+    }
+    // `\frac{-1 \pm \sqrt5}{2}` is both roots.
+    if pred.contains("\\pm") {
+        let value = last_rhs(pred).unwrap_or(pred);
+        if let Some(j) = value.find("\\pm") {
+            let (head, tail) = (&value[..j], &value[j + 3..]);
+            let both = format!("{head}+{tail}, {head}-{tail}");
+            if answers_equal(&both, gold) {
+                return true;
+            }
+        }
+    }
     false
+}
+
+/// Most comma-separated parts read as inequalities or assignments.
+const MAX_PARTS: usize = 8;
+
+/// Top-level comma-separated parts (commas inside brackets or braces do not split).
+fn split_commas(s: &str) -> Vec<&str> {
+    let b = s.as_bytes();
+    let (mut depth, mut start, mut out) = (0i32, 0, Vec::new());
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'{' | b'(' | b'[' => depth += 1,
+            b'}' | b')' | b']' => depth -= 1,
+            b',' if depth == 0 => {
+                out.push(s[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(s[start..].trim());
+    out
+}
+
+/// `x = 2` → (`x`, `2`): one variable, one value.
+fn assigned(part: &str) -> Option<(&str, &str)> {
+    let (var, value) = part.split_once('=')?;
+    let (var, value) = (var.trim(), value.trim());
+    let single = var.len() == 1 && var.bytes().all(|c| c.is_ascii_alphabetic());
+    (single && !value.is_empty() && !value.contains('=')).then_some((var, value))
 }
 
 /// Right-hand side of the last top-level `=` or `\approx`, when the answer is no list.
