@@ -163,7 +163,8 @@ fn joined_math(para: &str, segments: &[(usize, usize)], start: usize) -> String 
 /// What a math segment says: a value (`Some("")`), a relation of one variable (`Some("x")`).
 fn math_key(content: &str) -> Option<String> {
     let t = content.trim();
-    if is_value(t) {
+    let has_relation = RELATIONS.iter().any(|r| t.contains(r));
+    if is_value(t) && !has_relation && !t.contains(',') {
         return Some(String::new());
     }
     let first = t.chars().next()?;

@@ -94,6 +94,10 @@ fn joined_math_and_lenient_readings() {
     assert!(grades("The solution is $x < -2$ or $x > 3$.", "(-\\infty,-2)\\cup(3,\\infty)"));
     // Different variables are not one answer: the last one stands.
     assert_eq!(ex("We have $a = 2$ and $b = 3$."), ("b = 3".into(), "math"));
+    assert_eq!(
+        ex("So $\\sin 36 = \\frac12$, $\\cos 72 = \\frac13$."),
+        ("\\cos 72 = \\frac13".into(), "math")
+    );
     assert!(grades("Final answer: x=2, y=3", "(2,3)"));
     assert!(!grades("Final answer: x=2, x=3", "(2,3)"));
     assert!(grades(
