@@ -144,6 +144,16 @@ fn text_answers() {
 }
 
 #[test]
+fn a_short_text_with_no_rule_is_its_own_answer() {
+    let days = "\\text{Monday, Tuesday and Friday}";
+    assert!(looks_like_response(days));
+    let g = grade_response(days, "Monday, Tuesday and Friday");
+    assert_eq!(g.pred.map(|p| p.rule), Some(Rule::Whole));
+    assert!(g.equal);
+    assert!(grade_response(&"word ".repeat(100), "word").pred.is_none());
+}
+
+#[test]
 fn numbers_as_people_write_them() {
     assert!(grades("The population is \\boxed{12,000}.", "12000"));
     assert!(grades("The answer is 3,5", "3.5"));

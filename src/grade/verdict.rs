@@ -12,7 +12,10 @@
 //! - a `\pm` as both values: `\frac{-1 \pm \sqrt5}{2}` is the list of both roots.
 
 use super::equal::answers_equal;
-use super::response::{extract_final, extract_gold, Extracted};
+use super::response::{extract_final, extract_gold, Extracted, Rule};
+
+/// Longest response (bytes) taken whole as its answer when no rule finds one.
+const MAX_WHOLE: usize = 200;
 
 /// The outcome of [`grade_response`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +29,13 @@ pub struct ResponseGrade {
 /// Extracts the final answer of `response` and compares it with the answer in `gold`.
 pub fn grade_response(response: &str, gold: &str) -> ResponseGrade {
     let gold = extract_gold(gold);
-    let pred = extract_final(response);
+    // A short text where no rule finds an answer (`\text{Monday, Tuesday and Friday}`) is
+    // itself the answer.
+    let pred = extract_final(response).or_else(|| {
+        let t = response.trim();
+        (!t.is_empty() && t.len() <= MAX_WHOLE)
+            .then(|| Extracted { answer: t.to_string(), rule: Rule::Whole })
+    });
     let equal = pred.as_ref().is_some_and(|p| lenient_equal(&p.answer, &gold.answer));
     ResponseGrade { pred, gold, equal }
 }
