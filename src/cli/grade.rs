@@ -7,6 +7,9 @@ use std::process::ExitCode;
 use super::Failure;
 
 /// Grade every line of `path` ("-" for stdin), writing one result line per input line.
+///
+/// Whole responses are detected and their final answers extracted (`GradeMode::Auto`; a flag
+/// forcing extraction on or off would pass its mode to `grade_jsonl_mode` instead).
 pub fn grade(path: &Path) -> Result<ExitCode, Failure> {
     let input: Box<dyn BufRead> = if path.as_os_str() == "-" {
         Box::new(BufReader::new(std::io::stdin()))

@@ -6,8 +6,50 @@ use super::latex::matching_brace;
 const MAX_BOX_TRIES: usize = 64;
 
 /// Final answer of a solution: last `\boxed{}`/`\fbox{}`, else "the answer is X", else the last number.
+///
+/// A malformed answer (see [`well_formed`]) is no answer: a response cut off after
+/// "The answer is \(" must not vote for `\(`.
 pub fn extract_answer(text: &str) -> Option<String> {
     boxed_answer(text).or_else(|| answer_is(text)).or_else(|| last_number(text))
+}
+
+/// Whether an extracted answer can be an answer: it has a letter or digit, its braces
+/// balance, and no math delimiter (`$`, `\(`, `\[`) is left open or closes nothing.
+pub(crate) fn well_formed(answer: &str) -> bool {
+    if !answer.chars().any(char::is_alphanumeric) {
+        return false;
+    }
+    let b = answer.as_bytes();
+    let (mut depth, mut dollars, mut paren, mut bracket) = (0i64, 0usize, 0i64, 0i64);
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => {
+                match b.get(i + 1) {
+                    Some(b'(') => paren += 1,
+                    Some(b')') => paren -= 1,
+                    Some(b'[') => bracket += 1,
+                    Some(b']') => bracket -= 1,
+                    None => return false,
+                    _ => {}
+                }
+                i += 2;
+                continue;
+            }
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            // `$1000` is money; only a `$` not followed by a digit delimits math.
+            b'$' if !b.get(i + 1).is_some_and(u8::is_ascii_digit) => dollars += 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    depth == 0 && dollars % 2 == 0 && paren == 0 && bracket == 0
 }
 
 /// Content of the last `\boxed{...}` or `\fbox{...}` that is closed and non-empty.
@@ -31,7 +73,7 @@ fn boxed_answer(text: &str) -> Option<String> {
         } else {
             None
         };
-        if let Some(c) = content.map(str::trim).filter(|c| !c.is_empty()) {
+        if let Some(c) = content.map(str::trim).filter(|c| !c.is_empty() && well_formed(c)) {
             return Some(c.to_string());
         }
     }
@@ -52,7 +94,7 @@ fn answer_is(text: &str) -> Option<String> {
         let line = rest.split('\n').next().unwrap_or("");
         let sentence = cut_sentence(line);
         let cleaned = clean_answer_phrase(sentence);
-        if !cleaned.is_empty() {
+        if !cleaned.is_empty() && well_formed(&cleaned) {
             return Some(cleaned);
         }
     }
@@ -78,7 +120,7 @@ fn clean_answer_phrase(s: &str) -> String {
 }
 
 /// Last number in the text: integers, decimals, negatives, `1,000`-style groups, fractions `3/4`.
-fn last_number(text: &str) -> Option<String> {
+pub(crate) fn last_number(text: &str) -> Option<String> {
     let b = text.as_bytes();
     let mut last: Option<(usize, usize)> = None;
     let mut i = 0;

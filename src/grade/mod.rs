@@ -1,5 +1,8 @@
 //! Answer extraction and grading for math problems (MATH-500, GSM8K).
 //!
+//! For whole model responses, [`grade_response`] extracts the final answer with
+//! [`extract_final`] (which names the rule that found it) and compares it leniently.
+//!
 //! The pipeline is: [`extract_answer`] pulls the final answer out of a model-written
 //! solution, [`normalize`] rewrites it into a canonical MATH-style string, and
 //! [`answers_equal`] decides equivalence — first as strings, then structurally (tuples,
@@ -17,17 +20,23 @@ mod extract;
 mod jsonl;
 mod latex;
 mod normalize;
+mod response;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_exact;
 #[cfg(test)]
 mod tests_jsonl;
+#[cfg(test)]
+mod tests_response;
+mod verdict;
 
 pub use equal::answers_equal;
 pub use extract::extract_answer;
-pub use jsonl::{grade_jsonl, grade_line, GradeSummary};
+pub use jsonl::{grade_jsonl, grade_jsonl_mode, grade_line, GradeMode, GradeSummary};
 pub use normalize::normalize;
+pub use response::{extract_final, extract_gold, looks_like_response, Extracted, Rule};
+pub use verdict::{grade_response, lenient_equal, ResponseGrade};
 
 /// Canonical string for displaying and grouping answers (majority vote); same as [`normalize`].
 pub fn answer_key(answer: &str) -> String {

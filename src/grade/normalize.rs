@@ -180,6 +180,8 @@ fn map_unicode(s: &str) -> String {
             '\u{b1}' => out.push_str("\\pm "),
             '\u{2248}' => out.push_str("\\approx "),
             '\u{b0}' => {}
+            // Currency signs, like `\$`, say what a number counts, not what it is.
+            '\u{20ac}' | '\u{a3}' | '\u{a5}' | '\u{20b9}' => {}
             '\u{a0}' | '\u{2009}' | '\u{202f}' => out.push(' '),
             _ => out.push(c),
         }
