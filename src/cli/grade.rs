@@ -1,4 +1,4 @@
-//! `ttc grade --jsonl FILE`.
+//! `ttc grade --jsonl FILE [--extract | --answers]`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -8,9 +8,9 @@ use super::Failure;
 
 /// Grade every line of `path` ("-" for stdin), writing one result line per input line.
 ///
-/// Whole responses are detected and their final answers extracted (`GradeMode::Auto`; a flag
-/// forcing extraction on or off would pass its mode to `grade_jsonl_mode` instead).
-pub fn grade(path: &Path) -> Result<ExitCode, Failure> {
+/// `mode` says whether `pred` is a whole response (`--extract`), an answer (`--answers`), or
+/// either, detected line by line (the default).
+pub fn grade(path: &Path, mode: crate::grade::GradeMode) -> Result<ExitCode, Failure> {
     let input: Box<dyn BufRead> = if path.as_os_str() == "-" {
         Box::new(BufReader::new(std::io::stdin()))
     } else {
@@ -21,7 +21,7 @@ pub fn grade(path: &Path) -> Result<ExitCode, Failure> {
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let summary = crate::grade::grade_jsonl(input, &mut out)
+    let summary = crate::grade::grade_jsonl_mode(input, &mut out, mode)
         .map_err(|e| Failure::new(format!("while grading {}: {e}", path.display())))?;
     out.flush().map_err(|e| Failure::new(format!("cannot write results: {e}")))?;
     if summary.errors > 0 {

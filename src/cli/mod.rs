@@ -60,6 +60,13 @@ pub enum Command {
         /// JSONL file of {"pred": ..., "gold": ...} lines ("-" reads standard input).
         #[arg(long, value_name = "FILE")]
         jsonl: PathBuf,
+        /// Every `pred` is a whole model response: extract its final answer (and the gold's,
+        /// when it is a worked solution). Without this flag, responses are detected.
+        #[arg(long, conflicts_with = "answers")]
+        extract: bool,
+        /// Every `pred` is already an answer: compare it as written, never extract.
+        #[arg(long)]
+        answers: bool,
     },
 }
 
@@ -123,7 +130,14 @@ fn dispatch(cli: Cli, log: Option<PathBuf>) -> Result<ExitCode, Failure> {
     match cli.command {
         Some(Command::Run(args)) => rt.block_on(run::run(&cli.global, *args)),
         Some(Command::Models { json }) => rt.block_on(models::models(&cli.global, json)),
-        Some(Command::Grade { jsonl }) => grade::grade(&jsonl),
+        Some(Command::Grade { jsonl, extract, answers }) => {
+            let mode = match (extract, answers) {
+                (true, _) => crate::grade::GradeMode::Extract,
+                (_, true) => crate::grade::GradeMode::Answers,
+                _ => crate::grade::GradeMode::Auto,
+            };
+            grade::grade(&jsonl, mode)
+        }
         Some(Command::Pocket(PocketCommand::Train(a))) => {
             crate::pocket::train(&a).map(|_| ExitCode::SUCCESS).map_err(|e| Failure::new(format!("{e:#}")))
         }

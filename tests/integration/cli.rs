@@ -273,6 +273,38 @@ async fn grade_writes_one_line_per_input_line() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn grade_extracts_final_answers_from_whole_responses_and_names_the_rule() {
+    let response = "Each box holds 3.\n\nSo $4 \\times 3 = 12$ in all. The answer is \\boxed{12}.";
+    let input = [response, "so 12"]
+        .iter()
+        .map(|p| serde_json::json!({ "pred": p, "gold": "12" }).to_string() + "\n")
+        .collect::<String>();
+    // Detected: the response is graded by its boxed answer.
+    let o = ttc_stdin(&["grade", "--jsonl", "-"], Some(&input)).await;
+    let lines: Vec<serde_json::Value> =
+        stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(
+        (lines[0]["answer"].as_str(), lines[0]["rule"].as_str()),
+        (Some("12"), Some("boxed")),
+        "{lines:?}"
+    );
+    assert_eq!(lines[0]["equal"], true);
+    // --extract: every pred is a response, so "so 12" is read for its answer too.
+    let o = ttc_stdin(&["grade", "--jsonl", "-", "--extract"], Some(&input)).await;
+    let lines: Vec<serde_json::Value> =
+        stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(lines.iter().all(|l| l["rule"].is_string() && l["equal"] == true), "{lines:?}");
+    // --answers: nothing is extracted; the whole response is not the answer 12.
+    let o = ttc_stdin(&["grade", "--jsonl", "-", "--answers"], Some(&input)).await;
+    let lines: Vec<serde_json::Value> =
+        stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(lines[0].get("rule").is_none() && lines[0]["equal"] == false, "{lines:?}");
+    // The two modes exclude each other.
+    let o = ttc_stdin(&["grade", "--jsonl", "-", "--extract", "--answers"], Some(&input)).await;
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_broken_config_is_named_and_defaults_are_used() {
     let server = TestServer::start(ServerConfig::default()).await;
     let dir = std::env::temp_dir().join(format!("ttc-cli-cfg-{}", std::process::id()));
