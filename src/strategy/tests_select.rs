@@ -326,8 +326,9 @@ async fn a_candidate_cut_off_mid_answer_has_no_vote() {
     let sel = tree.selection.clone().unwrap();
     assert!(sel.answers.iter().all(|t| !t.nodes.contains(&0)), "{sel:?}");
     assert!(sel.selected.as_deref().is_some_and(|s| !malformed(s)), "{sel:?}");
-    assert_eq!(cut.answer.as_deref(), Some("\\(\\"), "what the real run extracted");
-    assert!(sel.note.unwrap_or_default().contains("malformed"));
+    // Extraction already refuses "\(\" (an open delimiter is no answer); selection would
+    // refuse it too, as the direct check below shows.
+    assert_eq!(cut.answer, None, "no answer from a cut-off delimiter");
     assert_eq!(sel.answers.len(), 3, "the three whole answers, one vote each");
     assert!(tree.nodes[1..].iter().all(|n| n.done_reason.as_deref() == Some("stop")));
     // The same rule on the answer from the real run.

@@ -30,7 +30,8 @@ async fn ttc_stdin(args: &[&str], stdin: Option<&str>) -> Output {
                     .stdout(std::process::Stdio::piped())
                     .stderr(std::process::Stdio::piped());
                 let mut child = cmd.spawn().unwrap();
-                child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+                // A command that exits before reading (a usage error) closes the pipe early.
+                let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
                 child.wait_with_output().unwrap()
             }
         }
