@@ -14,16 +14,30 @@ pub fn extract_answer(text: &str) -> Option<String> {
 }
 
 /// Whether an extracted answer can be an answer: it has a letter or digit, its braces
-/// balance, and no math delimiter (`$`, `\(`, `\[`) is left open or closes nothing.
-pub(crate) fn well_formed(answer: &str) -> bool {
+/// balance, no math delimiter (`$`, `\(`, `\[`) is left open or closes nothing, no command
+/// is cut in half (a lone trailing `\`), and its round and square brackets balance when
+/// counted together (so intervals such as `[0, 1)` are well formed; `\left.` and `\right.`
+/// are the invisible brackets that balance a real one). Selection uses the same test.
+pub fn well_formed(answer: &str) -> bool {
     if !answer.chars().any(char::is_alphanumeric) {
         return false;
     }
     let b = answer.as_bytes();
     let (mut depth, mut dollars, mut paren, mut bracket) = (0i64, 0usize, 0i64, 0i64);
+    let mut plain = 0i64; // round and square brackets together
     let mut i = 0;
     while i < b.len() {
         match b[i] {
+            b'\\' if b[i..].starts_with(b"\\left.") => {
+                plain += 1;
+                i += 6;
+                continue;
+            }
+            b'\\' if b[i..].starts_with(b"\\right.") => {
+                plain -= 1;
+                i += 7;
+                continue;
+            }
             b'\\' => {
                 match b.get(i + 1) {
                     Some(b'(') => paren += 1,
@@ -43,13 +57,15 @@ pub(crate) fn well_formed(answer: &str) -> bool {
                     return false;
                 }
             }
+            b'(' | b'[' => plain += 1,
+            b')' | b']' => plain -= 1,
             // `$1000` is money; only a `$` not followed by a digit delimits math.
             b'$' if !b.get(i + 1).is_some_and(u8::is_ascii_digit) => dollars += 1,
             _ => {}
         }
         i += 1;
     }
-    depth == 0 && dollars % 2 == 0 && paren == 0 && bracket == 0
+    depth == 0 && dollars % 2 == 0 && paren == 0 && bracket == 0 && plain == 0
 }
 
 /// Content of the last `\boxed{...}` or `\fbox{...}` that is closed and non-empty.

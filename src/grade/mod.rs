@@ -32,7 +32,7 @@ mod tests_response;
 mod verdict;
 
 pub use equal::answers_equal;
-pub use extract::extract_answer;
+pub use extract::{extract_answer, well_formed};
 pub use jsonl::{grade_jsonl, grade_jsonl_mode, grade_line, GradeMode, GradeSummary};
 pub use normalize::normalize;
 pub use response::{extract_final, extract_gold, looks_like_response, Extracted, Rule};

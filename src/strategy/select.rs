@@ -23,43 +23,10 @@ pub fn select(
     select_seeded(cands, rule, aggregation, gold, 0)
 }
 
-/// Whether an extracted answer is too broken to vote: empty, unbalanced braces
-/// or brackets (`{`/`}`, and `(`/`[` against `)`/`]` together, so intervals such
-/// as `[0, 1)` stay valid), a dangling backslash, or nothing but LaTeX
-/// delimiters and punctuation (`\(\`, `$`, `\[`, `.`).
+/// Whether an extracted answer is too broken to vote (`\(\`, `$`, `{`, `(0, 1`, `5\`):
+/// the one test grading uses too, [`crate::grade::well_formed`].
 pub fn malformed(answer: &str) -> bool {
-    let t = answer.trim();
-    if t.is_empty() {
-        return true;
-    }
-    // `\left.` and `\right.` are invisible brackets that balance a real one.
-    let t2 = t.replace("\\left.", "(").replace("\\right.", ")");
-    let (mut braces, mut brackets) = (0i64, 0i64);
-    for ch in t2.chars() {
-        match ch {
-            '{' => braces += 1,
-            '}' => braces -= 1,
-            '(' | '[' => brackets += 1,
-            ')' | ']' => brackets -= 1,
-            _ => {}
-        }
-        if braces < 0 {
-            return true;
-        }
-    }
-    if braces != 0 || brackets != 0 {
-        return true;
-    }
-    // An odd run of trailing backslashes is a command cut in half (`\\` is a line break).
-    let trailing = t.chars().rev().take_while(|&c| c == '\\').count();
-    if trailing % 2 == 1 {
-        return true;
-    }
-    let meaningful = t.chars().any(|c| {
-        !(c.is_whitespace()
-            || matches!(c, '\\' | '$' | '(' | ')' | '[' | ']' | '{' | '}' | '.' | ',' | ';' | ':'))
-    });
-    !meaningful
+    !crate::grade::well_formed(answer.trim())
 }
 
 /// A 64-bit mix (splitmix64's finaliser): the seeded order of tied answers.
