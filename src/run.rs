@@ -6,10 +6,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::budget::BudgetTracker;
 use crate::event::{Event, RunInfo};
 use crate::model::Generator;
 use crate::problem::Problem;
-use crate::spec::{Command, RunConfig, StrategyKind};
+use crate::spec::{Command, NodeId, RunConfig, StrategyKind};
 use crate::strategy::{adaptive, best_of_n, revise, search};
 use crate::verify::Verifier;
 
@@ -36,7 +37,6 @@ pub fn start(
     prompt: SolvePrompt,
 ) -> RunHandle {
     let (sink, events) = EventSink::channel();
-    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let cancel = CancellationToken::new();
     sink.emit(Event::RunStarted(RunInfo {
         problem: problem.clone(),
@@ -55,6 +55,49 @@ pub fn start(
         first_node: 0,
         initial_budget: Default::default(),
     };
+    spawn(ctx, events)
+}
+
+/// Where more work on a run already under way starts: the next free node id and what the
+/// run has spent so far (see [`continue_best_of_n`]).
+pub struct Continuation {
+    pub first_node: NodeId,
+    pub budget: BudgetTracker,
+    pub cancel: CancellationToken,
+}
+
+/// `config.n` more best-of-N candidates for a run that has finished its own: numbered on
+/// from `from.first_node`, spending on from `from.budget`, and without a `RunStarted`, so
+/// their events fold into the same run tree.
+pub fn continue_best_of_n(
+    problem: Problem,
+    mut config: RunConfig,
+    generator: Arc<dyn Generator>,
+    verifier: Arc<dyn Verifier>,
+    prompt: SolvePrompt,
+    from: Continuation,
+) -> RunHandle {
+    let (sink, events) = EventSink::channel();
+    config.strategy = StrategyKind::BestOfN;
+    let ctx = RunContext {
+        problem,
+        config,
+        generator,
+        verifier,
+        prompt,
+        sink,
+        cancel: from.cancel,
+        first_node: from.first_node,
+        initial_budget: from.budget,
+    };
+    spawn(ctx, events)
+}
+
+/// Run the strategy `ctx.config` names on its own task, with the backend's load reported
+/// while it works; the run always ends with `RunFinished`, even when the strategy panics.
+fn spawn(ctx: RunContext, events: mpsc::UnboundedReceiver<Event>) -> RunHandle {
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let cancel = ctx.cancel.clone();
     let task = tokio::spawn(async move {
         let load = forward_load(&ctx);
         let sink = ctx.sink.clone();

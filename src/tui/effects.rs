@@ -11,9 +11,8 @@ use super::app::Effect;
 use crate::event::Event;
 use crate::launch::{probe_backend, Backend, Launch, RunRequest, Site};
 use crate::model::ollama::OllamaClient;
-use crate::run::{EventSink, RunContext};
-use crate::strategy::guard::guarded;
-use crate::strategy::{best_of_n, Command};
+use crate::run::Continuation;
+use crate::strategy::Command;
 
 /// The model name the view shows for the embedded model.
 pub(super) const POCKET_MODEL: &str = "pocket";
@@ -141,59 +140,20 @@ pub(super) fn more_candidates(
     cancel: CancellationToken,
     tx: mpsc::UnboundedSender<Msg>,
 ) -> mpsc::UnboundedSender<Command> {
-    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-    let (sink, mut events) = EventSink::channel();
     let mut config = p.config;
     config.n = batch.extra;
-    let ctx = RunContext {
-        problem: p.problem,
-        config,
-        generator: p.generator,
-        verifier: p.verifier,
-        prompt: p.prompt,
-        sink: sink.clone(),
-        cancel,
-        first_node: batch.first_node,
-        initial_budget: batch.budget,
-    };
+    let from = Continuation { first_node: batch.first_node, budget: batch.budget, cancel };
+    let mut handle =
+        crate::run::continue_best_of_n(p.problem, config, p.generator, p.verifier, p.prompt, from);
     let run = batch.run;
-    // The backend's queue, as `Load` events, while the batch runs (as `run::start` does).
-    let load = ctx.generator.load().map(|mut rx| {
-        let sink = sink.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = sink.closed() => return,
-                    changed = rx.changed() => {
-                        if changed.is_err() {
-                            return;
-                        }
-                        let l = *rx.borrow_and_update();
-                        sink.emit(Event::Load { running: l.running, queued: l.queued, limit: l.limit });
-                    }
-                }
-            }
-        })
-    });
     tokio::spawn(async move {
-        let forward = tokio::spawn(async move {
-            while let Some(e) = events.recv().await {
-                if tx.send(Msg::Run(run, e)).is_err() {
-                    break;
-                }
+        while let Some(e) = handle.events.recv().await {
+            if tx.send(Msg::Run(run, e)).is_err() {
+                break;
             }
-        });
-        match guarded(best_of_n::run(ctx, cmd_rx)).await {
-            Err(msg) => sink.finish_stopped(&msg),
-            Ok(()) => sink.finish_stopped("the strategy ended without a result (a bug in ttc)"),
         }
-        drop(sink);
-        if let Some(load) = load {
-            load.abort();
-        }
-        let _ = forward.await;
     });
-    cmd_tx
+    handle.commands
 }
 
 /// What effects need: the launch settings, the server, and the way back to the UI.
