@@ -39,7 +39,7 @@ pub struct Net {
     pub relu: bool,
     /// How a PRM reads its input (see [`super::PrmView`]).
     pub view: super::PrmView,
-    /// A checker PRM: it scores a text by the probability it gives its characters (cfg[3] = 1).
+    /// A checker PRM: it scores a text by the probability it gives its characters (`cfg[3] = 1`).
     pub checker: bool,
     tok: Vec<f32>,
     pos: Vec<f32>,

@@ -127,7 +127,7 @@ impl RunConfig {
     }
 
     /// Where the aggregation in force comes from, for the header and `--json`:
-    /// "chosen", or "default for <what the verifier measures>".
+    /// "chosen", or "default for &lt;what the verifier measures&gt;".
     pub fn aggregation_source(&self) -> String {
         if self.aggregation_chosen {
             "chosen".to_string()

@@ -83,7 +83,7 @@ pub enum StepDetail {
 /// The verdict on one step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepScore {
-    /// Probability-like score in [0,1]; `None` when the step could not be scored.
+    /// Probability-like score in `[0, 1]`; `None` when the step could not be scored.
     pub score: Option<f64>,
     /// Why the step has no score.
     #[serde(default, skip_serializing_if = "Option::is_none")]
