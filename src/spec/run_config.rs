@@ -127,7 +127,7 @@ impl RunConfig {
     }
 
     /// Where the aggregation in force comes from, for the header and `--json`:
-    /// "chosen", or "default for &lt;what the verifier measures&gt;".
+    /// "chosen", or "default for" and what the verifier measures (e.g. "default for a step-local judge").
     pub fn aggregation_source(&self) -> String {
         if self.aggregation_chosen {
             "chosen".to_string()
