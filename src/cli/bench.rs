@@ -57,7 +57,7 @@ pub struct BenchArgs {
     #[arg(long, value_name = "SPECS", default_value = "best-of-n:weighted,best-of-n:majority,beam:m=4")]
     pub strategies: String,
     /// Budgets in generation-equivalents, comma-separated, each 1–1024.
-    #[arg(long, value_name = "B,B,…", default_value = "1,2,4,8,16")]
+    #[arg(long, value_name = "B,B,…", default_value = "1,2,4,8,16", allow_hyphen_values = true)]
     pub budgets: String,
     /// Seeds per problem × strategy × budget (seed indices 0..S).
     #[arg(long, value_name = "S", default_value_t = 1, value_parser = usize_in(1000))]
