@@ -18,6 +18,7 @@ pub mod report;
 pub mod results;
 pub mod runner;
 pub mod spec;
+pub mod subsample;
 
 pub use results::{BenchConfig, Record};
 pub use runner::{run, BenchPlan};

@@ -38,6 +38,15 @@ pub struct Record {
     pub mean_score: Option<f64>,
     /// Fraction of finished candidates whose answer equals gold; null without gold.
     pub pass_rate: Option<f64>,
+    /// `--subsample`: mean accuracy of the selected answer over random subsets of B samples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subsample_accuracy: Option<f64>,
+    /// `--subsample`: its variance over the subsets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subsample_variance: Option<f64>,
+    /// `--subsample`: how many subsets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subsamples: Option<usize>,
 }
 
 /// What identifies one line: problem, strategy, budget, seed.
@@ -74,6 +83,9 @@ pub struct BenchConfig {
     pub max_tokens: u32,
     #[serde(default)]
     pub aggregation: String,
+    /// `--subsample K` (0: best-of-N runs once per budget).
+    #[serde(default)]
+    pub subsample: usize,
 }
 
 impl BenchConfig {
@@ -96,6 +108,7 @@ impl BenchConfig {
         check("temperature", self.temperature == other.temperature);
         check("max_tokens", self.max_tokens == other.max_tokens);
         check("aggregation", self.aggregation == other.aggregation);
+        check("subsample", self.subsample == other.subsample);
         keys
     }
 }
@@ -236,6 +249,9 @@ mod tests {
             wall_ms: 5,
             mean_score: Some(0.5),
             pass_rate: None,
+            subsample_accuracy: None,
+            subsample_variance: None,
+            subsamples: None,
         }
     }
 
@@ -253,6 +269,7 @@ mod tests {
             temperature: 0.8,
             max_tokens: 1024,
             aggregation: "last".into(),
+            subsample: 0,
         }
     }
 

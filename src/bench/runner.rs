@@ -43,6 +43,9 @@ pub struct BenchPlan {
     pub out: PathBuf,
     /// Runs in flight at once.
     pub jobs: usize,
+    /// `--subsample K`: best-of-N from one run of the largest budget, K subsets per budget
+    /// (0: a run per budget).
+    pub subsample: usize,
 }
 
 fn usage(message: impl Into<String>) -> Failure {
@@ -108,13 +111,16 @@ pub fn load_dataset(spec: &str, k: Option<usize>) -> Result<Vec<Problem>, Failur
     Ok(problems)
 }
 
-/// One item of work.
+/// One item of work: a run of one strategy at one budget, or (with `--subsample`) one
+/// best-of-N run of the largest budget that serves every best-of-N spec × budget `wanted`.
 #[derive(Debug, Clone)]
 struct Item {
     problem: usize,
     strategy: usize,
     budget: usize,
     seed: u64,
+    /// (strategy, budget) pairs a sampling run serves; empty for a plain run.
+    wanted: Vec<(usize, usize)>,
 }
 
 /// What every run shares.
@@ -123,6 +129,7 @@ struct Shared {
     verifier: Arc<dyn Verifier>,
     prompt: SolvePrompt,
     base: RunConfig,
+    subsample: usize,
 }
 
 /// Run the bench `plan` with the settings of `launch`; `Ok` with exit code 1 when some runs
@@ -161,6 +168,7 @@ pub async fn run(launch: &Launch, plan: BenchPlan) -> Result<ExitCode, Failure> 
         temperature: prepared.config.temperature,
         max_tokens: prepared.config.max_tokens,
         aggregation: prepared.config.aggregation.to_string(),
+        subsample: plan.subsample,
     };
     let mut dir = ResultsDir::open(&plan.out, &bench_config).map_err(Failure::new)?;
     let shared = Arc::new(Shared {
@@ -168,28 +176,37 @@ pub async fn run(launch: &Launch, plan: BenchPlan) -> Result<ExitCode, Failure> 
         verifier: prepared.verifier,
         prompt: prepared.prompt,
         base: prepared.config,
+        subsample: plan.subsample,
     });
     let problems = Arc::new(problems);
 
     let mut todo = Vec::new();
     let mut per_strategy: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
+    let n_max = plan.budgets.iter().copied().max().unwrap_or(1);
+    let sampled = |s: &StrategySpec| plan.subsample > 0 && s.kind == crate::spec::StrategyKind::BestOfN;
     for (pi, p) in problems.iter().enumerate() {
-        for (si, s) in plan.strategies.iter().enumerate() {
-            for &budget in &plan.budgets {
-                for &seed in &plan.seeds {
+        for &seed in &plan.seeds {
+            let mut wanted = Vec::new();
+            for (si, s) in plan.strategies.iter().enumerate() {
+                for &budget in &plan.budgets {
                     let entry = per_strategy.entry(si).or_default();
                     entry.1 += 1;
                     if dir.done.contains(&(p.id.clone(), s.text.clone(), budget, seed)) {
                         entry.0 += 1;
+                    } else if sampled(s) {
+                        wanted.push((si, budget));
                     } else {
-                        todo.push(Item { problem: pi, strategy: si, budget, seed });
+                        todo.push(Item { problem: pi, strategy: si, budget, seed, wanted: Vec::new() });
                     }
                 }
+            }
+            if let Some(&(si, _)) = wanted.first() {
+                todo.push(Item { problem: pi, strategy: si, budget: n_max, seed, wanted });
             }
         }
     }
     let total: usize = per_strategy.values().map(|c| c.1).sum();
-    let resumed = total - todo.len();
+    let resumed: usize = per_strategy.values().map(|c| c.0).sum();
     let bar = super::progress::Progress::new(total, resumed, &plan.strategies, &per_strategy);
     let strategies = Arc::new(plan.strategies.clone());
     let mut stream = futures::stream::iter(todo)
@@ -203,13 +220,15 @@ pub async fn run(launch: &Launch, plan: BenchPlan) -> Result<ExitCode, Failure> 
         };
         let Some((item, outcome)) = next else { break false };
         match outcome {
-            Ok(record) => {
-                dir.append(&record).map_err(Failure::new)?;
-                written += 1;
-                bar.finished(item.strategy, &record);
+            Ok(records) => {
+                for (strategy, record) in records {
+                    dir.append(&record).map_err(Failure::new)?;
+                    written += 1;
+                    bar.finished(strategy, &record);
+                }
             }
             Err(e) => {
-                failed += 1;
+                failed += item.wanted.len().max(1);
                 bar.failed(&format!(
                     "{} {} budget {} seed {} failed: {}",
                     for_display(&problems[item.problem].id, 200),
@@ -240,11 +259,12 @@ async fn run_item(
     problems: Arc<Vec<Problem>>,
     strategies: Arc<Vec<StrategySpec>>,
     item: Item,
-) -> (Item, Result<Record, String>) {
+) -> (Item, Result<Vec<(usize, Record)>, String>) {
     let problem = &problems[item.problem];
     let spec = &strategies[item.strategy];
     let mut config = shared.base.clone();
     spec.apply(item.budget, &mut config);
+    let subsample = shared.subsample;
     config.seed = item.seed.wrapping_mul(SEED_STRIDE);
     let started = Instant::now();
     let mut handle = crate::run::start(
@@ -264,7 +284,14 @@ async fn run_item(
     let outcome = match (&tree.error, tree.finished) {
         (Some(e), _) => Err(e.clone()),
         (None, false) => Err("the run ended without finishing".into()),
-        (None, true) => Ok(record_of(&tree, problem, spec, item.budget, item.seed, wall_ms)),
+        (None, true) if !item.wanted.is_empty() => {
+            let wanted: Vec<(usize, &StrategySpec, usize)> =
+                item.wanted.iter().map(|&(s, b)| (s, &strategies[s], b)).collect();
+            Ok(super::subsample::records(&tree, problem, &wanted, item.seed, wall_ms, subsample))
+        }
+        (None, true) => {
+            Ok(vec![(item.strategy, record_of(&tree, problem, spec, item.budget, item.seed, wall_ms))])
+        }
     };
     (item, outcome)
 }
@@ -299,6 +326,9 @@ pub fn record_of(
         wall_ms,
         mean_score,
         pass_rate,
+        subsample_accuracy: None,
+        subsample_variance: None,
+        subsamples: None,
     }
 }
 

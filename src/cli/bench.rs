@@ -69,6 +69,12 @@ pub struct BenchArgs {
     #[arg(long, value_name = "J", default_value_t = 1, value_parser = usize_in(64))]
     pub jobs: usize,
 
+    /// Best-of-N curves from one run of the largest budget per problem × seed, with K random
+    /// subsets per budget for the variance (0: a best-of-N run per budget).
+    #[arg(long, value_name = "K", default_value_t = 0,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=10_000))]
+    pub subsample: usize,
+
     /// Verifier [default: the pocket PRM on the embedded model, arith on a server].
     #[arg(long, value_enum)]
     pub verifier: Option<VerifierKind>,
@@ -154,6 +160,7 @@ async fn run(global: &GlobalArgs, a: BenchArgs) -> Result<ExitCode, Failure> {
         seeds: (0..a.seeds as u64).collect(),
         out,
         jobs: a.jobs,
+        subsample: a.subsample,
     };
     crate::bench::run(&launch, plan).await
 }

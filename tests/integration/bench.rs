@@ -182,3 +182,50 @@ fn a_dataset_without_gold_answers_still_benches_and_says_what_is_impossible() {
     assert!(rows[0]["mean_score"].is_number());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn subsampled_best_of_n_matches_a_run_per_budget_and_reports_the_variance() {
+    let dir = fresh_dir("subsample");
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "bench",
+            "--backend",
+            "pocket",
+            "--dataset",
+            "pocket:2",
+            "--problems",
+            "2",
+            "--strategies",
+            "best-of-n:weighted,best-of-n:majority",
+            "--budgets",
+            "1,2,4",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let o = ttc(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let mut rows = lines(&out.join("results.jsonl"));
+        rows.sort_by_key(|r| (r["problem"].to_string(), r["strategy"].to_string(), r["budget"].as_u64()));
+        rows
+    };
+    let sampled = run(&dir.join("sampled"), &["--subsample", "4"]);
+    let plain = run(&dir.join("plain"), &[]);
+    assert_eq!(sampled.len(), 12);
+    assert_eq!(plain.len(), 12);
+    for (s, p) in sampled.iter().zip(&plain) {
+        // The first B of N_max samples are what a run with N = B draws.
+        for k in ["problem", "strategy", "budget", "answer", "correct", "tokens", "pass_rate"] {
+            assert_eq!(s[k], p[k], "{k}: {s} vs {p}");
+        }
+        let acc = s["subsample_accuracy"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&acc) && s["subsample_variance"].as_f64().unwrap() >= 0.0, "{s}");
+        let expected = if s["budget"] == 4 { 1 } else { 4 };
+        assert_eq!(s["subsamples"], expected, "{s}");
+        assert!(p.get("subsamples").is_none());
+    }
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("sampled/bench.json")).unwrap()).unwrap();
+    assert_eq!(config["subsample"], 4);
+    let _ = std::fs::remove_dir_all(&dir);
+}
