@@ -57,8 +57,8 @@ impl Progress {
         if let Some(c) = self.counts.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&strategy) {
             c.0 += 1;
         }
-        self.bar.inc(1);
         self.refresh();
+        self.bar.inc(1);
     }
 
     /// One item failed: say so (above the bar when there is one).
