@@ -123,6 +123,52 @@ fn hash(s: &str) -> u64 {
 mod tests {
     use super::*;
 
+    fn node(i: u32, answer: &str, correct: bool, tokens: u64) -> NodeView {
+        NodeView {
+            node: i,
+            parent: None,
+            seed: None,
+            depth: 0,
+            chain: None,
+            revision: None,
+            rank: None,
+            status: NodeStatus::Done,
+            text: String::new(),
+            steps: Vec::new(),
+            answer: Some(answer.into()),
+            correct: Some(correct),
+            score: None,
+            tokens,
+            done_reason: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_budget_reads_its_prefix_and_the_subsets_vary() {
+        let mut tree = RunTree::new();
+        tree.nodes = vec![
+            node(0, "1", false, 10),
+            node(1, "2", true, 10),
+            node(2, "2", true, 10),
+            node(3, "3", false, 10),
+        ];
+        let problem = crate::pocket::problem(1, 0);
+        let problem = Problem { gold: Some("2".into()), ..problem };
+        let spec = StrategySpec::parse("best-of-n:majority").unwrap();
+        let out = records(&tree, &problem, &[(0, &spec, 1), (0, &spec, 4)], 0, 400, 16);
+        let (one, four) = (&out[0].1, &out[1].1);
+        assert_eq!(
+            (one.answer.as_deref(), one.correct, one.tokens, one.wall_ms),
+            (Some("1"), Some(false), 10, 100)
+        );
+        assert_eq!((one.pass_rate, one.subsamples), (Some(0.0), Some(16)));
+        let acc = one.subsample_accuracy.unwrap();
+        assert!(acc > 0.0 && acc < 1.0 && one.subsample_variance.unwrap() > 0.0, "{one:?}");
+        assert_eq!((four.answer.as_deref(), four.correct, four.subsamples), (Some("2"), Some(true), Some(1)));
+        assert_eq!((four.gen_equivalents, four.pass_rate), (4.0, Some(0.5)));
+    }
+
     #[test]
     fn subsets_are_distinct_and_in_range() {
         let mut rng = Rng::new(1);
