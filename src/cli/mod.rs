@@ -1,5 +1,6 @@
-//! The command line: `ttc run`, `ttc models`, `ttc grade`.
+//! The command line: `ttc run`, `ttc bench`, `ttc models`, `ttc grade`.
 
+mod bench;
 mod grade;
 mod models;
 mod run;
@@ -46,6 +47,9 @@ pub struct Cli {
 pub enum Command {
     /// Run a strategy on one problem, headless.
     Run(Box<RunArgs>),
+    /// Benchmark strategies × budgets on a dataset into a results directory (resumable);
+    /// `bench report DIR` and `bench fit DIR --out policy.toml` read one.
+    Bench(Box<bench::BenchCommand>),
     /// List the models installed on the Ollama server.
     Models {
         /// Print JSON instead of a table.
@@ -129,6 +133,7 @@ fn dispatch(cli: Cli, log: Option<PathBuf>) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))?;
     match cli.command {
         Some(Command::Run(args)) => rt.block_on(run::run(&cli.global, *args)),
+        Some(Command::Bench(b)) => rt.block_on(bench::bench(&cli.global, *b)),
         Some(Command::Models { json }) => rt.block_on(models::models(&cli.global, json)),
         Some(Command::Grade { jsonl, extract, answers }) => {
             let mode = match (extract, answers) {

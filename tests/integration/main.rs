@@ -3,6 +3,7 @@
 #[path = "../support/ollama_server.rs"]
 mod ollama_server;
 
+mod bench;
 mod cli;
 mod engine;
 mod faults;
