@@ -5,6 +5,7 @@
 //! answer, and reports everything as a stream of [`event::Event`]s. Views
 //! (headless JSON, the TUI, trace files) are built only from those events.
 
+pub mod bench;
 pub mod budget;
 pub mod cli;
 pub mod config;

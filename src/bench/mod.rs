@@ -1,0 +1,7 @@
+pub mod analysis;
+pub mod bins;
+pub mod fit;
+pub mod records;
+pub mod report;
+#[cfg(test)]
+mod tests;
