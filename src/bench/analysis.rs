@@ -154,7 +154,7 @@ impl Needed {
         match self {
             Needed::AtMost(b) => format!("≤ {:.2}×", b / budget as f64),
             Needed::Exactly(b) => format!("{:.2}×", b / budget as f64),
-            Needed::Beyond => "beyond the largest budget".into(),
+            Needed::Beyond => "—".into(),
         }
     }
 }

@@ -48,7 +48,9 @@ pub fn fit_text(results: &Results, origin: &str) -> Result<String, String> {
 /// The fitted table and a line on how its bins were made.
 pub fn fit_table(results: &Results) -> Result<(PolicyTable, String), String> {
     if !results.rows.iter().any(|r| r.correct.is_some()) {
-        return Err("no graded results (no gold answers): a policy is fitted on accuracy, so it needs gold".into());
+        return Err(
+            "no graded results (no gold answers): a policy is fitted on accuracy, so it needs gold".into()
+        );
     }
     let (bins, note) = match Bins::build(results, BinKind::Model) {
         Ok(b) => (b, "Bins: quantiles of the mean verifier score (difficulty = \"model\").".to_string()),
@@ -70,7 +72,9 @@ pub fn fit_table(results: &Results) -> Result<(PolicyTable, String), String> {
     for c in &choices {
         let (spec, why) = match (&c.fitted, best(&overall, &usable.strategies, c.budget)) {
             (Some(s), _) => (s.clone(), reason(c, s, &bins, &usable, bon.as_deref())),
-            (None, Some(s)) => (s, "no results in this bin at this budget: the best over all problems".into()),
+            (None, Some(s)) => {
+                (s, "no results in this bin at this budget: the best over all problems".into())
+            }
             (None, None) => (
                 bon.clone().unwrap_or_else(|| usable.strategies[0].clone()),
                 "no results at this budget: the default".into(),

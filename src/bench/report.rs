@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::analysis::{accuracy, budget_to_match, cross_validate, curve, pooled, Cell, Choice, Needed, Table};
+use super::analysis::{
+    accuracy, budget_to_match, cross_validate, curve, pooled, Cell, Choice, Needed, Table,
+};
 use super::bins::{BinKind, Bins};
 use super::records::{best_of_n_spec, Results};
 
@@ -74,9 +76,7 @@ impl<'a> Analysis<'a> {
     fn efficiency(&self, table: &Table, co: &BTreeMap<u32, Cell>) -> Vec<(u32, f64, Needed)> {
         let Some(bon) = &self.bon else { return Vec::new() };
         let c = curve(table, bon, &self.results.budgets);
-        co.iter()
-            .filter_map(|(b, cell)| cell.accuracy().map(|a| (*b, a, budget_to_match(&c, a))))
-            .collect()
+        co.iter().filter_map(|(b, cell)| cell.accuracy().map(|a| (*b, a, budget_to_match(&c, a)))).collect()
     }
 }
 
@@ -88,7 +88,11 @@ fn acc(cell: Option<&Cell>) -> String {
 }
 
 fn table_md(out: &mut String, t: &Table, strategies: &[String], budgets: &[u32]) {
-    let _ = writeln!(out, "| strategy | {} |", budgets.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(" | "));
+    let _ = writeln!(
+        out,
+        "| strategy | {} |",
+        budgets.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(" | ")
+    );
     let _ = writeln!(out, "|---|{}", "---:|".repeat(budgets.len()));
     for s in strategies {
         let cells: Vec<String> = budgets.iter().map(|b| acc(t.get(&(s.clone(), *b)))).collect();
@@ -142,15 +146,20 @@ fn markdown(a: &Analysis) -> String {
     );
     let ungraded = r.ungraded();
     if ungraded > 0 {
-        let _ = writeln!(m, "\n{ungraded} lines have no gold answer (`correct: null`): left out of every accuracy.");
+        let _ = writeln!(
+            m,
+            "\n{ungraded} lines have no gold answer (`correct: null`): left out of every accuracy."
+        );
     }
     if r.truncated {
         m.push_str("\nThe last line of results.jsonl was incomplete (still being written) and is ignored.\n");
     }
     m.push_str("\nCells read `accuracy (n)`: the mean of `correct` over problems × seeds, n graded lines.\n");
     m.push_str("\n## Difficulty bins\n\n");
-    m.push_str("Five quantile bins of a per-problem estimate (from its largest best-of-N budget, averaged over \
-                seeds). Bin 1 is the easiest; a value on an edge goes to the easier bin.\n\n");
+    m.push_str(
+        "Five quantile bins of a per-problem estimate (from its largest best-of-N budget, averaged over \
+                seeds). Bin 1 is the easiest; a value on an edge goes to the easier bin.\n\n",
+    );
     for (kind, why) in &a.missing {
         let _ = writeln!(m, "- {}: {why}.", kind.describe());
     }
@@ -202,7 +211,8 @@ fn compute_optimal_md(m: &mut String, a: &Analysis, b: &Binned) {
         "---:|".repeat(r.strategies.len())
     );
     for budget in &r.budgets {
-        let all: Vec<String> = r.strategies.iter().map(|s| acc(a.overall.get(&(s.clone(), *budget)))).collect();
+        let all: Vec<String> =
+            r.strategies.iter().map(|s| acc(a.overall.get(&(s.clone(), *budget)))).collect();
         let base = acc(a.overall.get(&(bon.to_string(), *budget)));
         let _ = writeln!(m, "| {budget} | {} | {base} | {} |", acc(co.get(budget)), all.join(" | "));
     }
@@ -238,14 +248,22 @@ fn compute_optimal_md(m: &mut String, a: &Analysis, b: &Binned) {
         m.push_str("No best-of-N strategy in the results: no efficiency ratio.\n\n");
         return;
     }
-    m.push_str("| bin | budget | compute-optimal | best-of-N budget to match | ratio |\n|---|---:|---:|---:|---:|\n");
+    m.push_str(
+        "| bin | budget | compute-optimal | best-of-N budget to match | ratio |\n|---|---:|---:|---:|---:|\n",
+    );
     for (budget, target, need) in a.efficiency(&a.overall, &co) {
-        let _ = writeln!(m, "| all | {budget} | {target:.2} | {} | {} |", need.describe(), need.ratio(budget));
+        let _ =
+            writeln!(m, "| all | {budget} | {target:.2} | {} | {} |", need.describe(), need.ratio(budget));
     }
     for bin in 1..=5u8 {
         let mine: Vec<Choice> = b.choices.iter().filter(|c| c.bin == bin).cloned().collect();
         for (budget, target, need) in a.efficiency(&b.tables[&bin], &pooled(&mine)) {
-            let _ = writeln!(m, "| {bin} | {budget} | {target:.2} | {} | {} |", need.describe(), need.ratio(budget));
+            let _ = writeln!(
+                m,
+                "| {bin} | {budget} | {target:.2} | {} | {} |",
+                need.describe(),
+                need.ratio(budget)
+            );
         }
     }
     m.push('\n');
@@ -335,7 +353,12 @@ fn summary(a: &Analysis) -> String {
         let label = format!("optimal ({})", b.bins.kind.name());
         let _ = writeln!(s, "{label:width$} {cells}");
         for (budget, _, need) in a.efficiency(&a.overall, &co) {
-            let _ = writeln!(s, "  {} bins, budget {budget}: best-of-N needs {}", b.bins.kind.name(), need.describe());
+            let _ = writeln!(
+                s,
+                "  {} bins, budget {budget}: best-of-N needs {}",
+                b.bins.kind.name(),
+                need.describe()
+            );
         }
     }
     s
