@@ -11,7 +11,7 @@ use std::path::Path;
 use super::analysis::{accuracy, best, cross_validate, Cell, Choice};
 use super::bins::{BinKind, Bins};
 use super::records::{best_of_n_spec, Results};
-use crate::spec::{DifficultyMethod, PolicyEntry, PolicyTable, StrategyKind};
+use crate::spec::{DifficultyMethod, Fitted, PolicyEntry, PolicyTable, StrategyKind};
 
 /// Fit a policy from `DIR/results.jsonl` and write it to `out`.
 pub fn fit(dir: &Path, out: &Path) -> Result<(), String> {
@@ -86,16 +86,15 @@ pub fn fit_table(results: &Results) -> Result<(PolicyTable, String), String> {
         e.reason = why;
         entries.push(e);
     }
-    let table = PolicyTable {
-        version: Some(2),
-        difficulty: Some(match bins.kind {
+    let fitted = Fitted {
+        difficulty: match bins.kind {
             BinKind::Model => DifficultyMethod::Model,
             BinKind::Oracle => DifficultyMethod::Oracle,
-        }),
-        edges: Some(bins.edges.to_vec()),
-        budgets: Some(usable.budgets.clone()),
-        bins: entries,
+        },
+        edges: bins.edges.to_vec(),
+        budgets: usable.budgets.clone(),
     };
+    let table = PolicyTable { bins: entries, fitted: Some(Box::new(fitted)) };
     Ok((table, note))
 }
 

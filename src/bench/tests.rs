@@ -175,9 +175,10 @@ fn the_fitted_policy_parses_back_and_chooses_by_bin_and_budget() {
     let r = synthetic();
     let text = fit_text(&r, "bench/dir").unwrap();
     let t = PolicyTable::parse(&text, "policy.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
-    assert_eq!(t.version, Some(2));
-    assert_eq!(t.difficulty, Some(DifficultyMethod::Model));
-    assert_eq!(t.budgets.as_deref(), Some(&[1, 4][..]));
+    let fitted = t.fitted.as_ref().expect("version 2");
+    assert_eq!(fitted.difficulty, DifficultyMethod::Model);
+    assert_eq!(fitted.budgets, [1, 4]);
+    assert!(text.contains("version = 2"), "{text}");
     assert_eq!(t.bins.len(), 10);
     let hard = t.choose(5, 4);
     assert_eq!((hard.strategy, hard.width, hard.budget), (StrategyKind::Beam, Some(4), Some(4)));

@@ -65,10 +65,30 @@ impl PolicyEntry {
     }
 }
 
-/// A strategy per difficulty bin.
+/// A strategy per difficulty bin (and, for a fitted table, per budget).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "RawTable", into = "RawTable")]
+pub struct PolicyTable {
+    pub bins: Vec<PolicyEntry>,
+    /// Version 2 only: the estimate, its bin edges and the budget axis.
+    pub fitted: Option<Box<Fitted>>,
+}
+
+/// What a version-2 (fitted) table adds to the bins.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fitted {
+    /// Which estimate the edges are on.
+    pub difficulty: DifficultyMethod,
+    /// Four ascending edges of the estimate between bins 5|4|3|2|1.
+    pub edges: Vec<f64>,
+    /// The budgets entries are given for, ascending.
+    pub budgets: Vec<u32>,
+}
+
+/// A table as written in TOML, either version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PolicyTable {
+struct RawTable {
     /// Absent for version 1; 2 for a fitted table with edges and a budget axis.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<u32>,
@@ -84,32 +104,7 @@ pub struct PolicyTable {
     pub bins: Vec<PolicyEntry>,
 }
 
-impl PolicyTable {
-    /// Parse and check a table: bins 1–5 each once, no nested adaptive, every knob within
-    /// [`crate::spec::limits`]. Errors start with `origin` (and the line, when known).
-    pub fn parse(text: &str, origin: &str) -> Result<Self, String> {
-        let t: PolicyTable = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            let place = line.map(|l| format!(":{l}")).unwrap_or_default();
-            format!("{origin}{place}: {}", e.message().trim())
-        })?;
-        match t.version {
-            None | Some(1) => t.check_v1(origin)?,
-            Some(2) => t.check_v2(origin)?,
-            Some(v) => return Err(format!("{origin}: policy version {v} is not known (1 or 2)")),
-        }
-        if let Some(e) = t.bins.iter().find(|e| !(1..=5).contains(&e.bin)) {
-            return Err(format!("{origin}: bin {} is out of range (1-5)", e.bin));
-        }
-        if t.bins.iter().any(|e| e.strategy == StrategyKind::Adaptive) {
-            return Err(format!("{origin}: a bin cannot choose the adaptive strategy itself"));
-        }
-        for e in &t.bins {
-            e.check().map_err(|why| format!("{origin}: bin {}: {why}", e.bin))?;
-        }
-        Ok(t)
-    }
-
+impl RawTable {
     fn check_v1(&self, origin: &str) -> Result<(), String> {
         if self.difficulty.is_some() || self.edges.is_some() || self.budgets.is_some() {
             return Err(format!("{origin}: difficulty, edges and budgets need version = 2"));
@@ -150,11 +145,65 @@ impl PolicyTable {
         }
         Ok(())
     }
+}
+
+impl From<RawTable> for PolicyTable {
+    fn from(r: RawTable) -> Self {
+        let fitted = match (r.version, r.edges, r.budgets) {
+            (Some(2), Some(edges), Some(budgets)) => {
+                Some(Box::new(Fitted { difficulty: r.difficulty.unwrap_or_default(), edges, budgets }))
+            }
+            _ => None,
+        };
+        PolicyTable { bins: r.bins, fitted }
+    }
+}
+
+impl From<PolicyTable> for RawTable {
+    fn from(t: PolicyTable) -> Self {
+        match t.fitted {
+            Some(f) => RawTable {
+                version: Some(2),
+                difficulty: Some(f.difficulty),
+                edges: Some(f.edges),
+                budgets: Some(f.budgets),
+                bins: t.bins,
+            },
+            None => RawTable { version: None, difficulty: None, edges: None, budgets: None, bins: t.bins },
+        }
+    }
+}
+
+impl PolicyTable {
+    /// Parse and check a table: bins 1–5 each once, no nested adaptive, every knob within
+    /// [`crate::spec::limits`]. Errors start with `origin` (and the line, when known).
+    pub fn parse(text: &str, origin: &str) -> Result<Self, String> {
+        let t: RawTable = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let place = line.map(|l| format!(":{l}")).unwrap_or_default();
+            format!("{origin}{place}: {}", e.message().trim())
+        })?;
+        match t.version {
+            None | Some(1) => t.check_v1(origin)?,
+            Some(2) => t.check_v2(origin)?,
+            Some(v) => return Err(format!("{origin}: policy version {v} is not known (1 or 2)")),
+        }
+        if let Some(e) = t.bins.iter().find(|e| !(1..=5).contains(&e.bin)) {
+            return Err(format!("{origin}: bin {} is out of range (1-5)", e.bin));
+        }
+        if t.bins.iter().any(|e| e.strategy == StrategyKind::Adaptive) {
+            return Err(format!("{origin}: a bin cannot choose the adaptive strategy itself"));
+        }
+        for e in &t.bins {
+            e.check().map_err(|why| format!("{origin}: bin {}: {why}", e.bin))?;
+        }
+        Ok(t.into())
+    }
 
     /// Version 2: the bin (1 easiest … 5 hardest) of an estimate by the stored edges;
     /// `None` for version 1, whose bins are the adaptive strategy's fixed thresholds.
     pub fn bin_by_edges(&self, estimate: f64) -> Option<u8> {
-        let edges = self.edges.as_deref()?;
+        let edges = &self.fitted.as_ref()?.edges;
         Some((5 - edges.iter().filter(|e| **e <= estimate).count().min(4)) as u8)
     }
 
@@ -213,5 +262,21 @@ mod tests {
         assert!(PolicyTable::parse(&text, "p.toml").unwrap_err().contains("adaptive"));
         text = POLICY.replace("strategy = \"dvts\"", "strategy = \"teleport\"");
         assert!(PolicyTable::parse(&text, "p.toml").unwrap_err().starts_with("p.toml"));
+    }
+
+    #[test]
+    fn version_2_needs_edges_and_budgets_and_version_1_refuses_them() {
+        let e = PolicyTable::parse(&format!("edges = [0.2, 0.4, 0.6, 0.8]\n{POLICY}"), "p").unwrap_err();
+        assert!(e.contains("version = 2"), "{e}");
+        let e = PolicyTable::parse(&format!("version = 3\n{POLICY}"), "p").unwrap_err();
+        assert!(e.contains("version 3"), "{e}");
+        let v2 = format!("version = 2\nedges = [0.8, 0.4, 0.6, 0.9]\nbudgets = [4]\n{POLICY}");
+        assert!(PolicyTable::parse(&v2, "p").unwrap_err().contains("ascending"));
+        let v2 = v2.replace("0.8, 0.4", "0.2, 0.4").replace("bin = ", "budget = 4\nbin = ");
+        let t = PolicyTable::parse(&v2, "p").unwrap();
+        assert_eq!(t.bin_by_edges(0.5), Some(3));
+        assert_eq!(t.choose(5, 1).strategy, StrategyKind::Dvts);
+        assert_eq!(PolicyTable::parse(&toml::to_string(&t).unwrap(), "again").unwrap(), t);
+        assert_eq!(PolicyTable::bundled().choose(1, 64), PolicyTable::bundled().lookup(1));
     }
 }
