@@ -204,31 +204,33 @@ fn compute_optimal_md(m: &mut String, a: &Analysis, b: &Binned) {
          folds. Bin edges come from all problems.\n"
     );
     let co = pooled(&b.choices);
+    // Every strategy besides the best-of-N baseline, which has its own column.
+    let others: Vec<String> = r.strategies.iter().filter(|s| s.as_str() != bon).cloned().collect();
+    let heads: String = others.iter().map(|s| format!(" `{s}` |")).collect();
+    let rule = "---:|".repeat(others.len());
+    let cells = |t: &Table, budget: u32| -> String {
+        others.iter().map(|s| format!(" {} |", acc(t.get(&(s.clone(), budget))))).collect()
+    };
     let _ = writeln!(
         m,
-        "| budget | compute-optimal (held-out) | `{bon}` | {} |\n|---:|---:|---:|{}",
-        r.strategies.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" | "),
-        "---:|".repeat(r.strategies.len())
+        "| budget | compute-optimal (held-out) | best-of-N `{bon}` |{heads}\n|---:|---:|---:|{rule}"
     );
     for budget in &r.budgets {
-        let all: Vec<String> =
-            r.strategies.iter().map(|s| acc(a.overall.get(&(s.clone(), *budget)))).collect();
         let base = acc(a.overall.get(&(bon.to_string(), *budget)));
-        let _ = writeln!(m, "| {budget} | {} | {base} | {} |", acc(co.get(budget)), all.join(" | "));
+        let rest = cells(&a.overall, *budget);
+        let _ = writeln!(m, "| {budget} | {} | {base} |{rest}", acc(co.get(budget)));
     }
     let _ = writeln!(
         m,
-        "\n| bin | budget | chosen (fold 0 / fold 1) | held-out | fitted on all | `{bon}` | {} |\n|---|---:|---|---:|---|---:|{}",
-        r.strategies.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" | "),
-        "---:|".repeat(r.strategies.len())
+        "\n| bin | budget | chosen (fold 0 / fold 1) | held-out | fitted on all | best-of-N `{bon}` |{heads}\n\
+         |---|---:|---|---:|---|---:|{rule}"
     );
     let name = |s: &Option<String>| s.as_deref().map(|s| format!("`{s}`")).unwrap_or_else(|| "—".into());
     for c in &b.choices {
         let t = &b.tables[&c.bin];
-        let all: Vec<String> = r.strategies.iter().map(|s| acc(t.get(&(s.clone(), c.budget)))).collect();
         let _ = writeln!(
             m,
-            "| {} | {} | {} / {} | {} | {} | {} | {} |",
+            "| {} | {} | {} / {} | {} | {} | {} |{}",
             c.bin,
             c.budget,
             name(&c.folds[0]),
@@ -236,7 +238,7 @@ fn compute_optimal_md(m: &mut String, a: &Analysis, b: &Binned) {
             acc(Some(&c.held_out)),
             name(&c.fitted),
             acc(t.get(&(bon.to_string(), c.budget))),
-            all.join(" | ")
+            cells(t, c.budget)
         );
     }
     let _ = writeln!(
@@ -352,12 +354,20 @@ fn summary(a: &Analysis) -> String {
             .collect();
         let label = format!("optimal ({})", b.bins.kind.name());
         let _ = writeln!(s, "{label:width$} {cells}");
-        for (budget, _, need) in a.efficiency(&a.overall, &co) {
+        let needs: Vec<String> = a
+            .efficiency(&a.overall, &co)
+            .into_iter()
+            .map(|(budget, _, need)| match need {
+                Needed::Beyond => format!("{budget}→beyond"),
+                n => format!("{budget}→{}", n.describe()),
+            })
+            .collect();
+        if !needs.is_empty() {
             let _ = writeln!(
                 s,
-                "  {} bins, budget {budget}: best-of-N needs {}",
+                "  best-of-N budget to match ({} bins): {}",
                 b.bins.kind.name(),
-                need.describe()
+                needs.join(", ")
             );
         }
     }
