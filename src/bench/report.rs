@@ -11,6 +11,7 @@ use super::analysis::{
 };
 use super::bins::{BinKind, Bins};
 use super::records::{best_of_n_spec, Results};
+use super::svg::{chart, Series};
 
 /// Write `DIR/report.md` and `DIR/accuracy.csv`, and print a summary.
 pub fn report(dir: &Path) -> Result<(), String> {
@@ -19,12 +20,18 @@ pub fn report(dir: &Path) -> Result<(), String> {
         return Err(format!("{}: no finished results yet", dir.join("results.jsonl").display()));
     }
     let out = render(&results);
-    for (name, text) in [("report.md", &out.markdown), ("accuracy.csv", &out.csv)] {
+    let files = [("report.md", &out.markdown), ("accuracy.csv", &out.csv)];
+    for (name, text) in files.into_iter().chain(out.svgs.iter().map(|(n, t)| (n.as_str(), t))) {
         let p = dir.join(name);
         std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
     }
     print!("{}", out.summary);
-    println!("wrote {} and {}", dir.join("report.md").display(), dir.join("accuracy.csv").display());
+    println!(
+        "wrote {}, {} and {} SVG charts",
+        dir.join("report.md").display(),
+        dir.join("accuracy.csv").display(),
+        out.svgs.len()
+    );
     Ok(())
 }
 
@@ -34,6 +41,8 @@ pub struct Rendered {
     pub markdown: String,
     pub csv: String,
     pub summary: String,
+    /// SVG charts: (file name, contents).
+    pub svgs: Vec<(String, String)>,
 }
 
 /// One kind of bins and what was computed on them.
@@ -123,7 +132,41 @@ fn range(edges: &[f64; 4], b: u8) -> String {
 /// Render the report from loaded results.
 pub fn render(results: &Results) -> Rendered {
     let a = Analysis::new(results);
-    Rendered { markdown: markdown(&a), csv: csv(&a), summary: summary(&a) }
+    Rendered { markdown: markdown(&a), csv: csv(&a), summary: summary(&a), svgs: svgs(&a) }
+}
+
+/// Accuracy against budget: every strategy, and compute-optimal (held-out) as a dashed line.
+fn svgs(a: &Analysis) -> Vec<(String, String)> {
+    let r = a.results;
+    let lines = |t: &Table, co: Option<(&str, &BTreeMap<u32, Cell>)>| {
+        let mut v: Vec<Series> = r
+            .strategies
+            .iter()
+            .map(|s| Series { label: s.clone(), points: curve(t, s, &r.budgets), emphasis: false })
+            .collect();
+        if let Some((label, co)) = co {
+            let points = co.iter().filter_map(|(b, c)| c.accuracy().map(|x| (*b, x))).collect();
+            v.push(Series { label: label.to_string(), points, emphasis: true });
+        }
+        v
+    };
+    let ds = r.meta.as_ref().and_then(|m| m.dataset.clone()).unwrap_or_else(|| "bench".into());
+    let first =
+        a.binned.first().map(|b| (format!("compute-optimal ({})", b.bins.kind.name()), pooled(&b.choices)));
+    let overall = lines(&a.overall, first.as_ref().map(|(l, c)| (l.as_str(), c)));
+    let mut out =
+        vec![("accuracy.svg".to_string(), chart(&format!("{ds}: all problems"), &r.budgets, &overall))];
+    for b in &a.binned {
+        let kind = b.bins.kind.name();
+        for bin in 1..=5u8 {
+            let mine: Vec<Choice> = b.choices.iter().filter(|c| c.bin == bin).cloned().collect();
+            let co = pooled(&mine);
+            let series = lines(&b.tables[&bin], Some(("compute-optimal", &co)));
+            let title = format!("{ds}: {kind} bin {} ({} problems)", bin_label(bin), b.bins.count(bin));
+            out.push((format!("accuracy-{kind}-bin{bin}.svg"), chart(&title, &r.budgets, &series)));
+        }
+    }
+    out
 }
 
 fn markdown(a: &Analysis) -> String {

@@ -227,6 +227,7 @@ fn report_and_fit_write_their_files() {
     assert!(csv.starts_with("bin_kind,bin,strategy,budget,accuracy,n\n"));
     assert!(csv.contains("all,all,best-of-n:weighted,4,0.500000,40\n"), "{csv}");
     assert!(csv.contains("oracle,5,compute-optimal,4,1.000000,8\n"), "{csv}");
+    assert!(std::fs::read_to_string(dir.join("accuracy-model-bin1.svg")).unwrap().starts_with("<svg"));
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(md.starts_with("# Bench report: synthetic"));
     // bench.json's order decides the columns.
@@ -235,4 +236,28 @@ fn report_and_fit_write_their_files() {
     let p = std::fs::read_to_string(dir.join("policy.toml")).unwrap();
     assert!(p.contains("dataset synthetic") && PolicyTable::parse(&p, "p").is_ok());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn charts_put_budgets_on_a_log2_axis_and_draw_compute_optimal_dashed() {
+    use super::svg::{chart, x_of, y_of, Series};
+    // 1, 2, 4: equally spaced; 2 halfway between.
+    assert_eq!(x_of(2, 1, 4), (x_of(1, 1, 4) + x_of(4, 1, 4)) / 2.0);
+    assert!(y_of(1.0) < y_of(0.0));
+    let s = chart(
+        "a <b>",
+        &[1, 2, 4],
+        &[
+            Series { label: "beam:m=4".into(), points: vec![(1, 0.5), (4, 1.0)], emphasis: false },
+            Series { label: "compute-optimal".into(), points: vec![(1, 1.0)], emphasis: true },
+        ],
+    );
+    assert!(s.starts_with("<svg") && s.trim_end().ends_with("</svg>"));
+    assert!(s.contains("a &lt;b&gt;") && s.contains(">beam:m=4</text>"));
+    assert_eq!(s.matches("<polyline").count(), 2);
+    assert_eq!(s.matches("stroke-dasharray").count(), 2, "line and legend");
+    let out = render(&synthetic());
+    let names: Vec<&str> = out.svgs.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names.len(), 11);
+    assert!(names.contains(&"accuracy.svg") && names.contains(&"accuracy-oracle-bin5.svg"));
 }
