@@ -221,7 +221,14 @@ fn markdown(a: &Analysis) -> String {
             let _ = writeln!(m, "| {} | {} | {} |", bin_label(bin), range(&e, bin), b.bins.count(bin));
         }
     }
-    m.push_str("\n## Accuracy, all problems\n\n");
+    m.push_str("\n## Charts\n\n![Accuracy against budget, all problems](accuracy.svg)\n\n");
+    for b in &a.binned {
+        let kind = b.bins.kind.name();
+        let links: Vec<String> =
+            (1..=5).map(|bin| format!("[bin {bin}](accuracy-{kind}-bin{bin}.svg)")).collect();
+        let _ = writeln!(m, "Per {kind} bin: {}.\n", links.join(", "));
+    }
+    m.push_str("## Accuracy, all problems\n\n");
     table_md(&mut m, &a.overall, &r.strategies, &r.budgets);
     for b in &a.binned {
         let _ = writeln!(m, "## Accuracy by {} bin\n", b.bins.kind.name());

@@ -230,6 +230,8 @@ fn report_and_fit_write_their_files() {
     assert!(std::fs::read_to_string(dir.join("accuracy-model-bin1.svg")).unwrap().starts_with("<svg"));
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(md.starts_with("# Bench report: synthetic"));
+    assert!(md.contains("![Accuracy against budget, all problems](accuracy.svg)"));
+    assert!(md.contains("[bin 5](accuracy-oracle-bin5.svg)"));
     // bench.json's order decides the columns.
     assert!(md.contains("| strategy | 1 | 4 |\n|---|---:|---:|\n| `beam:m=4` |"), "{md}");
     super::fit::fit(&dir, &dir.join("policy.toml")).unwrap();
