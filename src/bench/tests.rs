@@ -55,6 +55,12 @@ fn synthetic() -> Results {
 }
 
 #[test]
+fn folds_split_numbered_ids_roughly_in_half() {
+    let zeros = (0..200).filter(|i| fold_of(&format!("math500/{i}")) == 0).count();
+    assert!((70..=130).contains(&zeros), "{zeros}");
+}
+
+#[test]
 fn quantile_edges_interpolate_between_order_statistics() {
     let v: Vec<f64> = (0..10).map(|i| i as f64 / 10.0).rev().collect();
     let e = quantile_edges(&v);
