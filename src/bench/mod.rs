@@ -7,18 +7,27 @@
 //! lookahead k: N = max(1, ⌊B/(k+1)⌋); revise ratio R: chains × revisions = B with
 //! revisions/chains nearest R).
 //!
-//! - [`spec`]: strategy specs and the budget → knobs mapping.
-//! - [`runner`]: loading the dataset, running the items, resuming.
-//! - [`results`]: the record and the directory's files.
-//! - [`report`], [`fit`]: reading a results directory.
+//! Running: [`spec`] (strategy specs, the budget → knobs mapping), [`runner`] (the dataset,
+//! the items, resuming), [`results`] (the record and the directory's files), [`subsample`]
+//! (best-of-N curves from one set of samples).
+//!
+//! Reading a results directory: [`records`] (loading), [`bins`] (quantile difficulty bins),
+//! [`analysis`] (accuracy, 2-fold cross-validated compute-optimal choice, efficiency ratio),
+//! [`report`] (report.md, accuracy.csv, [`svg`] charts) and [`fit`] (a fitted policy table).
 
+pub mod analysis;
+pub mod bins;
 pub mod fit;
 mod progress;
+pub mod records;
 pub mod report;
 pub mod results;
 pub mod runner;
 pub mod spec;
 pub mod subsample;
+pub mod svg;
+#[cfg(test)]
+mod tests;
 
 pub use results::{BenchConfig, Record};
 pub use runner::{run, BenchPlan};

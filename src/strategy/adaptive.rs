@@ -97,9 +97,12 @@ pub async fn run(ctx: RunContext, commands: mpsc::UnboundedReceiver<Command>) {
         shared.finish(super::select::select(&[], cfg.selection, cfg.aggregation, None), 0, &[]);
         return;
     }
-    let (est, method, why) = estimate(&seen, cfg.difficulty, shared.ctx.problem.gold.is_some());
-    let bin = bin_of(est);
-    let entry = table.lookup(bin).clone();
+    // A fitted table (`ttc bench fit`) says which estimate its edges are on, bins by its own
+    // quantile edges and picks by the run's budget N; a hand-written one bins by fixed thresholds.
+    let method_wanted = table.fitted.as_ref().map_or(cfg.difficulty, |f| f.difficulty);
+    let (est, method, why) = estimate(&seen, method_wanted, shared.ctx.problem.gold.is_some());
+    let bin = table.bin_by_edges(est).unwrap_or_else(|| bin_of(est));
+    let entry = table.choose(bin, u32::try_from(cfg.n).unwrap_or(u32::MAX)).clone();
     shared.ctx.sink.emit(Event::Difficulty {
         estimate: est,
         bin,

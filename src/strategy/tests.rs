@@ -248,6 +248,35 @@ async fn adaptive_reports_its_estimate_and_runs_the_policy_choice() {
 }
 
 #[tokio::test]
+async fn adaptive_bins_by_a_fitted_tables_edges_and_picks_by_the_runs_budget() {
+    // Edges high enough that a 0.9 probe score is the hardest bin (fixed thresholds say bin 1).
+    let mut toml = String::from(
+        "version = 2\ndifficulty = \"model\"\nedges = [0.95, 0.96, 0.97, 0.98]\nbudgets = [1, 8]\n",
+    );
+    for bin in 1..=5 {
+        for (budget, strategy, extra) in [(1, "best-of-n", ""), (8, "beam", "width = 2\n")] {
+            toml += &format!(
+                "[[bins]]\nbin = {bin}\nbudget = {budget}\nstrategy = \"{strategy}\"\n{extra}spec = \"{strategy}\"\nreason = \"fitted\"\n"
+            );
+        }
+    }
+    let table = crate::spec::PolicyTable::parse(&toml, "fitted.toml").unwrap();
+    let gen = Arc::new(step_script(2, |_, _| 90));
+    let ver = Arc::new(ScriptedVerifier::new(|_p: &[String]| Some(0.9)));
+    for (n, want) in [(8, StrategyKind::Beam), (4, StrategyKind::BestOfN)] {
+        let c = RunConfig {
+            strategy: StrategyKind::Adaptive,
+            n,
+            policy: Some(table.clone()),
+            ..RunConfig::default()
+        };
+        let (_, tree) = run_to_end(c, gen.clone(), ver.clone(), vec![]).await;
+        let d = tree.difficulty.clone().unwrap();
+        assert_eq!((d.bin, d.strategy), (5, want), "N = {n}: {}", d.reason);
+    }
+}
+
+#[tokio::test]
 async fn a_fork_continues_from_its_prefix() {
     let prefix = vec!["s9 d0 v80".to_string(), "s9 d1 v70".to_string()];
     for strategy in [StrategyKind::BestOfN, StrategyKind::Beam] {

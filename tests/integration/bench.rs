@@ -122,6 +122,38 @@ fn a_bench_writes_one_line_per_item_resumes_and_redoes_a_cut_short_line() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("another configuration (differing: budgets)"), "{}", stderr(&o));
     assert_eq!(lines(&results).len(), 8);
+
+    // The directory reads back: a report (Markdown, CSV, charts) and a fitted policy that a
+    // run of the adaptive strategy accepts.
+    let d = dir.to_str().unwrap();
+    let o = ttc(&["bench", "report", d]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for f in ["report.md", "accuracy.csv", "accuracy.svg"] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    let csv = std::fs::read_to_string(dir.join("accuracy.csv")).unwrap();
+    assert!(csv.starts_with("bin_kind,bin,strategy,budget,accuracy,n"), "{csv}");
+    assert!(csv.contains("beam:m=4"), "{csv}");
+    let policy = dir.join("policy.toml");
+    let o = ttc(&["bench", "fit", d, "--out", policy.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&policy).unwrap();
+    assert!(text.contains("version = 2") && text.contains("budgets = [1, 2]"), "{text}");
+    let o = ttc(&[
+        "run",
+        "--backend",
+        "pocket",
+        "--strategy",
+        "adaptive",
+        "-n",
+        "2",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let run: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(run["difficulty"]["reason"].as_str().unwrap().contains("bin"), "{run}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
