@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 
 use super::{Failure, GlobalArgs};
 use crate::launch::args::{
-    parse_temperature, parse_top_p, u32_in, usize_in, RunFlags, DEPTH_MAX, MAX_TOKENS_MAX,
+    parse_temperature, u32_in, usize_in, ExtraArgs, RunFlags, DEPTH_MAX, MAX_TOKENS_MAX,
 };
 use crate::launch::Launch;
 use crate::strategy::VerifierKind;
@@ -96,21 +96,9 @@ pub struct BenchArgs {
     /// Most steps per solution for tree search [default: 40].
     #[arg(long, value_name = "STEPS", value_parser = u32_in(1, DEPTH_MAX))]
     pub depth: Option<u32>,
-    /// Nucleus sampling threshold, more than 0 and at most 1.
-    #[arg(long, value_name = "P", value_parser = parse_top_p)]
-    pub top_p: Option<f32>,
-    /// Top-k sampling.
-    #[arg(long, value_name = "K")]
-    pub top_k: Option<u32>,
-    /// Context window to ask the server for.
-    #[arg(long, value_name = "TOKENS")]
-    pub num_ctx: Option<u32>,
-    /// A solve prompt file (TOML, like assets/prompts/solve.toml).
-    #[arg(long, value_name = "FILE")]
-    pub prompt: Option<PathBuf>,
-    /// A judge template file (TOML, like assets/verifiers/judge.toml).
-    #[arg(long, value_name = "FILE")]
-    pub judge_template: Option<PathBuf>,
+    /// Sampling options and prompt files, as for `ttc run`.
+    #[command(flatten)]
+    pub extra: ExtraArgs,
 }
 
 fn usage(message: String) -> Failure {
@@ -146,11 +134,7 @@ async fn run(global: &GlobalArgs, a: BenchArgs) -> Result<ExitCode, Failure> {
     run.temperature = a.temperature;
     run.max_tokens = a.max_tokens;
     run.depth = a.depth;
-    run.top_p = a.top_p;
-    run.top_k = a.top_k;
-    run.num_ctx = a.num_ctx;
-    run.prompt = a.prompt;
-    run.judge_template = a.judge_template;
+    run.extra = a.extra;
     let launch = Launch::headless(global, &run);
     let plan = crate::bench::BenchPlan {
         dataset,

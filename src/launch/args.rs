@@ -122,6 +122,26 @@ pub struct RunArgs {
     /// A policy table for --strategy adaptive (TOML, like assets/policy.toml).
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// Sampling options and prompt files (shared with `ttc bench`).
+    #[command(flatten)]
+    pub extra: ExtraArgs,
+
+    /// Pace of the embedded model's stream, tokens per second per candidate, 0–1000; 0 is
+    /// full speed [default: 20 in the view, so candidates can be watched as they grow (F
+    /// toggles full speed); full speed for `ttc run`]
+    #[arg(long, value_name = "TOK/S", value_parser = u32_in(0, PACE_MAX))]
+    pub pace: Option<u32>,
+    /// Print one JSON object with the candidates, the selection and the budget.
+    #[arg(long, conflicts_with = "events")]
+    pub json: bool,
+    /// Print the event stream as JSON lines.
+    #[arg(long)]
+    pub events: bool,
+}
+
+/// Sampling options and prompt files that every command running a strategy takes.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ExtraArgs {
     /// Nucleus sampling threshold, more than 0 and at most 1.
     #[arg(long, value_name = "P", value_parser = parse_top_p)]
     pub top_p: Option<f32>,
@@ -137,18 +157,6 @@ pub struct RunArgs {
     /// A solve prompt file (TOML, like assets/prompts/solve.toml).
     #[arg(long, value_name = "FILE")]
     pub prompt: Option<PathBuf>,
-
-    /// Pace of the embedded model's stream, tokens per second per candidate, 0–1000; 0 is
-    /// full speed [default: 20 in the view, so candidates can be watched as they grow (F
-    /// toggles full speed); full speed for `ttc run`]
-    #[arg(long, value_name = "TOK/S", value_parser = u32_in(0, PACE_MAX))]
-    pub pace: Option<u32>,
-    /// Print one JSON object with the candidates, the selection and the budget.
-    #[arg(long, conflicts_with = "events")]
-    pub json: bool,
-    /// Print the event stream as JSON lines.
-    #[arg(long)]
-    pub events: bool,
 }
 
 // Flag limits are the settings limits of [`crate::config::limits`], in one place.

@@ -184,9 +184,9 @@ pub fn run_config(args: &RunArgs, resolved: &Resolved) -> RunConfig {
         temperature: args.temperature.or(d.temperature).unwrap_or(base.temperature),
         seed: args.seed,
         max_tokens: args.max_tokens.or(d.max_tokens).unwrap_or(base.max_tokens).max(1),
-        top_p: args.top_p,
-        top_k: args.top_k,
-        num_ctx: args.num_ctx,
+        top_p: args.extra.top_p,
+        top_k: args.extra.top_k,
+        num_ctx: args.extra.num_ctx,
         verifier,
         aggregation: named.unwrap_or(verifier.default_aggregation()),
         aggregation_chosen: named.is_some(),
@@ -345,7 +345,7 @@ impl Launch {
             Some(p) => Some(PolicyTable::parse(&read_file(p, "policy file")?, &p.display().to_string())?),
             None => None,
         };
-        let prompt = match &self.args.prompt {
+        let prompt = match &self.args.extra.prompt {
             Some(p) => SolvePrompt::parse(&read_file(p, "prompt file")?, &p.display().to_string())?,
             None => SolvePrompt::bundled(),
         };
@@ -379,7 +379,7 @@ impl Launch {
             site.server(),
             generator.clone(),
             judge_model.as_deref(),
-            self.args.judge_template.as_ref(),
+            self.args.extra.judge_template.as_ref(),
             say,
         )
         .await?;
