@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod event;
 pub mod grade;
+pub mod hash;
 pub mod launch;
 pub mod model;
 pub mod pocket;

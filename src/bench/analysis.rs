@@ -48,11 +48,7 @@ pub fn accuracy(results: &Results, keep: impl Fn(&str) -> bool) -> Table {
 
 /// The fold (0 or 1) of a problem: a bit of the FNV-1a hash of its id, so splits are stable.
 pub fn fold_of(problem: &str) -> usize {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in problem.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
+    let h = crate::hash::fnv1a(problem.as_bytes());
     // The top bit: FNV-1a's low bit is only the parity of the bytes' low bits.
     (h >> 63) as usize
 }

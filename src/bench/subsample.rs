@@ -54,8 +54,11 @@ pub fn records(
         let (accuracy, variance, count) = match gold {
             Some(_) if subsamples > 0 => {
                 let k = if b >= n_max { 1 } else { subsamples };
-                let mut rng =
-                    Rng::new(base_seed ^ (budget as u64).wrapping_mul(0x9E37_79B9) ^ hash(&problem.id));
+                let mut rng = Rng::new(
+                    base_seed
+                        ^ (budget as u64).wrapping_mul(0x9E37_79B9)
+                        ^ crate::hash::fnv1a(problem.id.as_bytes()),
+                );
                 let hits: Vec<f64> = (0..k)
                     .map(|_| {
                         let pick = choose(&mut rng, tree.nodes.len(), b);
@@ -113,10 +116,6 @@ fn choose(rng: &mut Rng, n: usize, k: usize) -> Vec<usize> {
     let mut pick = all[..k].to_vec();
     pick.sort_unstable();
     pick
-}
-
-fn hash(s: &str) -> u64 {
-    s.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01B3))
 }
 
 #[cfg(test)]

@@ -314,15 +314,13 @@ fn integer_literal(s: &str) -> Option<num_bigint::BigInt> {
 
 /// Deterministic pseudo-random sample values in [0.5, 2.5) for symbolic comparison.
 fn sample_values(n_vars: usize, point: usize) -> Vec<f64> {
-    let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ (point as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03);
+    use crate::hash::{mix64, GOLDEN};
+    let mut state = GOLDEN ^ (point as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03);
     (0..n_vars)
         .map(|_| {
             // splitmix64: cheap and well spread, no external crate needed.
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
+            state = state.wrapping_add(GOLDEN);
+            let z = mix64(state);
             0.5 + 2.0 * (z >> 11) as f64 / (1u64 << 53) as f64
         })
         .collect()

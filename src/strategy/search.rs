@@ -128,11 +128,8 @@ pub fn shares(n: usize, m: usize) -> Vec<usize> {
 
 /// A deterministic shuffle key for ties: the run's seed mixed with the node (splitmix64).
 pub fn tiebreak(seed: u64, node: NodeId) -> u64 {
-    let mut z = seed ^ (node as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    use crate::hash::{mix64, GOLDEN};
+    mix64((seed ^ (node as u64).wrapping_mul(GOLDEN)).wrapping_add(GOLDEN))
 }
 
 /// Rank children best first: by prefix score (no score = [`NEUTRAL`]), ties by the seed.

@@ -29,22 +29,11 @@ pub fn malformed(answer: &str) -> bool {
     !crate::grade::well_formed(answer.trim())
 }
 
-/// A 64-bit mix (splitmix64's finaliser): the seeded order of tied answers.
-fn mix(mut x: u64) -> u64 {
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
-
 /// Where `seed` puts an answer among exact ties: a hash of the seed and the
 /// answer's normalised key, so the order does not depend on which candidate came first.
 fn tie_rank(seed: u64, key: &str) -> u64 {
-    // FNV-1a over the key, then mixed with the seed.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    mix(h ^ mix(seed))
+    use crate::hash::{fnv1a, mix64};
+    mix64(fnv1a(key.as_bytes()) ^ mix64(seed))
 }
 
 /// Pick an answer under `rule`. Ties: majority → the larger summed verifier
