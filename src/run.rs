@@ -44,18 +44,8 @@ pub fn start(
         generator: generator.info(),
         verifier: verifier.name(),
     }));
-    let ctx = RunContext {
-        problem,
-        config,
-        generator,
-        verifier,
-        prompt,
-        sink,
-        cancel: cancel.clone(),
-        first_node: 0,
-        initial_budget: Default::default(),
-    };
-    spawn(ctx, events)
+    let from = Continuation { first_node: 0, budget: Default::default(), cancel };
+    spawn(RunContext::new(problem, config, generator, verifier, prompt, sink, from), events)
 }
 
 /// Where more work on a run already under way starts: the next free node id and what the
@@ -79,18 +69,7 @@ pub fn continue_best_of_n(
 ) -> RunHandle {
     let (sink, events) = EventSink::channel();
     config.strategy = StrategyKind::BestOfN;
-    let ctx = RunContext {
-        problem,
-        config,
-        generator,
-        verifier,
-        prompt,
-        sink,
-        cancel: from.cancel,
-        first_node: from.first_node,
-        initial_budget: from.budget,
-    };
-    spawn(ctx, events)
+    spawn(RunContext::new(problem, config, generator, verifier, prompt, sink, from), events)
 }
 
 /// Run the strategy `ctx.config` names on its own task, with the backend's load reported
@@ -123,6 +102,31 @@ fn spawn(ctx: RunContext, events: mpsc::UnboundedReceiver<Event>) -> RunHandle {
         }
     });
     RunHandle { events, commands: cmd_tx, cancel, task }
+}
+
+impl RunContext {
+    /// A strategy's context: the run's parts, its event sink, and where it starts.
+    fn new(
+        problem: Problem,
+        config: RunConfig,
+        generator: Arc<dyn Generator>,
+        verifier: Arc<dyn Verifier>,
+        prompt: SolvePrompt,
+        sink: EventSink,
+        from: Continuation,
+    ) -> Self {
+        Self {
+            problem,
+            config,
+            generator,
+            verifier,
+            prompt,
+            sink,
+            cancel: from.cancel,
+            first_node: from.first_node,
+            initial_budget: from.budget,
+        }
+    }
 }
 
 /// Report the backend's queue as `Load` events until the run ends.

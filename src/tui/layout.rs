@@ -175,16 +175,20 @@ impl Page {
 /// client's running requests beyond the nodes already streaming; requests are admitted in
 /// order). A server that runs one request at a time keeps such nodes waiting.
 pub fn waits_for_server(tree: &RunTree, id: NodeId) -> bool {
-    let Some(n) = tree.nodes.get(id as usize) else { return false };
-    match n.status {
-        NodeStatus::Streaming => n.tokens == 0,
-        NodeStatus::Queued if !tree.finished => {
-            let streaming = tree.nodes.iter().filter(|n| n.status == NodeStatus::Streaming).count();
-            let sent = tree.load.running.saturating_sub(streaming);
-            tree.nodes.iter().filter(|n| n.status == NodeStatus::Queued).take(sent).any(|n| n.node == id)
-        }
-        _ => false,
+    waiting_for_server(tree).contains(&id)
+}
+
+/// Every node [`waits_for_server`] is true of, in one pass over the run (for a frame or an
+/// event, rather than a pass per node).
+pub fn waiting_for_server(tree: &RunTree) -> Vec<NodeId> {
+    let streaming = tree.nodes.iter().filter(|n| n.status == NodeStatus::Streaming);
+    let mut out: Vec<NodeId> = streaming.clone().filter(|n| n.tokens == 0).map(|n| n.node).collect();
+    if !tree.finished {
+        let sent = tree.load.running.saturating_sub(streaming.count());
+        let queued = tree.nodes.iter().filter(|n| n.status == NodeStatus::Queued);
+        out.extend(queued.take(sent).map(|n| n.node));
     }
+    out
 }
 
 #[cfg(test)]

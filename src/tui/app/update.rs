@@ -9,7 +9,7 @@ use crate::problem::Problem;
 use crate::strategy::{Command, SelectionRule, StrategyKind, VerifierKind};
 use crate::tree::{NodeStatus, RunTree};
 use crate::tui::action::Action;
-use crate::tui::layout::{body_of, chains, locate, tree_rows, waits_for_server, Body};
+use crate::tui::layout::{body_of, chains, locate, tree_rows, waiting_for_server, Body};
 use crate::verify::Aggregation;
 
 use super::{App, Effect, Mode, RunView, TextKey};
@@ -80,7 +80,7 @@ impl App {
         // has not had a token. Say once how to run them side by side.
         if ollama && !self.told_parallel && matches!(e, Event::NodeFinished { .. }) {
             let r = &self.runs[run];
-            if r.tree.nodes.iter().any(|n| waits_for_server(&r.tree, n.node)) {
+            if !waiting_for_server(&r.tree).is_empty() {
                 self.told_parallel = true;
                 self.message = Some(PARALLEL_HINT.into());
             }

@@ -12,7 +12,7 @@ use crate::safe::redact;
 use crate::tree::{NodeStatus, NodeView};
 use crate::tui::action::Action;
 use crate::tui::app::{App, RunView};
-use crate::tui::layout::{columns, waits_for_server, Page, MIN_PANE_WIDTH};
+use crate::tui::layout::{columns, waiting_for_server, Page, MIN_PANE_WIDTH};
 use crate::tui::text::{one_line, sanitize, wrap_plain};
 use crate::tui::theme::Theme;
 use crate::verify::Aggregation;
@@ -51,12 +51,13 @@ pub(super) fn draw_panes(
     let widths: Vec<Constraint> = (0..cols).map(|_| Constraint::Ratio(1, cols as u32)).collect();
     let chunks = Layout::default().direction(Direction::Horizontal).constraints(widths).split(area);
     let agg = app.knobs.config.aggregation;
+    let waiting_ids = waiting_for_server(&run.tree);
     let panes = ids[first..first + shown].iter().filter_map(|&id| run.tree.nodes.get(id as usize));
     for (i, node) in panes.enumerate() {
         let focused = first + i == focus;
         // N was lowered on the finished run: these candidates are kept but do not vote.
         let beyond = run.shown.is_some_and(|n| node.node as usize >= n);
-        let waiting = waits_for_server(&run.tree, node.node);
+        let waiting = waiting_ids.contains(&node.node);
         draw_pane(f, chunks[i], app, node, Look { focused, beyond, waiting }, agg, cache);
     }
     if pages > 1 {
