@@ -118,7 +118,7 @@ fn answer_is(text: &str) -> Option<String> {
 }
 
 /// Cuts at the first period followed by whitespace or the end (not the point in `3.5`).
-fn cut_sentence(line: &str) -> &str {
+pub(crate) fn cut_sentence(line: &str) -> &str {
     let b = line.as_bytes();
     for (i, &c) in b.iter().enumerate() {
         if c == b'.' && b.get(i + 1).is_none_or(|n| n.is_ascii_whitespace()) {

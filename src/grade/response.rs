@@ -24,7 +24,7 @@
 //! each scan is linear: unclosed delimiters are remembered rather than searched again.
 
 use super::equal::answers_equal;
-use super::extract::{last_number, well_formed};
+use super::extract::{cut_sentence, last_number, well_formed};
 use super::latex::matching_brace;
 
 /// How many `\boxed` occurrences, latest first, are looked at.
@@ -472,17 +472,6 @@ fn with_percent(inner: &str, after: &str) -> String {
     } else {
         inner.to_string()
     }
-}
-
-/// Cuts at the first period followed by whitespace or the end (not the point in `3.5`).
-fn cut_sentence(line: &str) -> &str {
-    let b = line.as_bytes();
-    for (i, &c) in b.iter().enumerate() {
-        if c == b'.' && b.get(i + 1).is_none_or(|n| n.is_ascii_whitespace()) {
-            return &line[..i];
-        }
-    }
-    line
 }
 
 /// Byte ranges of the contents of math segments, in order (rule 3's scanner).
