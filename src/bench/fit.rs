@@ -115,53 +115,27 @@ fn reason(c: &Choice, spec: &str, bins: &Bins, results: &Results, bon: Option<&s
     s
 }
 
-/// A policy entry for a bench strategy spec (`kind[:knob[=value]]…`) at a budget.
-/// `m` is the width, `k` the lookahead, `depth`, `chains` and `temperature` as named;
-/// `revise:ratio=R` (sequential:parallel) gives `round(sqrt(budget / R))` chains.
-/// Bare words (`weighted`, `majority`) stay only in `spec`.
+/// A policy entry for a bench strategy spec at a budget: the same knobs the bench ran it
+/// with ([`super::spec::StrategySpec::knobs`]: width M, lookahead k, revise's chains from its
+/// sequential:parallel ratio) and its selection rule.
 pub fn entry_for(spec: &str, budget: u32) -> Result<PolicyEntry, String> {
-    let mut parts = spec.split([':', ',']).map(str::trim);
-    let kind = parts.next().unwrap_or("");
-    let strategy = match kind {
-        "best-of-n" | "bon" => StrategyKind::BestOfN,
-        "beam" => StrategyKind::Beam,
-        "lookahead" => StrategyKind::Lookahead,
-        "dvts" => StrategyKind::Dvts,
-        "revise" => StrategyKind::Revise,
-        _ => return Err(format!("{spec}: a policy cannot hold strategy {kind:?}")),
-    };
-    let mut e = PolicyEntry {
-        bin: 1,
-        budget: None,
-        strategy,
-        width: None,
-        depth: None,
-        lookahead: None,
-        chains: None,
-        temperature: None,
-        spec: Some(spec.to_string()),
-        reason: String::new(),
-    };
-    let bad = |k: &str| format!("{spec}: cannot read the value of {k}");
-    for knob in parts.filter(|p| !p.is_empty()) {
-        let Some((k, v)) = knob.split_once('=') else { continue };
-        let v = v.trim();
-        match k.trim() {
-            "m" | "width" => e.width = Some(v.parse().map_err(|_| bad(k))?),
-            "k" | "lookahead" => e.lookahead = Some(v.parse().map_err(|_| bad(k))?),
-            "depth" => e.depth = Some(v.parse().map_err(|_| bad(k))?),
-            "chains" => e.chains = Some(v.parse().map_err(|_| bad(k))?),
-            "temperature" | "t" => e.temperature = Some(v.parse().map_err(|_| bad(k))?),
-            "ratio" => {
-                let r: f64 = v.parse().map_err(|_| bad(k))?;
-                if r.is_nan() || r <= 0.0 {
-                    return Err(bad(k));
-                }
-                let chains = (budget as f64 / r).sqrt().round().clamp(1.0, budget.max(1) as f64);
-                e.chains = Some(chains as usize);
-            }
-            _ => {}
-        }
+    let parsed = super::spec::StrategySpec::parse(spec)?;
+    let k = parsed.knobs(budget.max(1) as usize);
+    let search = matches!(parsed.kind, StrategyKind::Beam | StrategyKind::Lookahead | StrategyKind::Dvts);
+    match parsed.kind {
+        StrategyKind::Adaptive => Err(format!("{spec}: a policy cannot hold the adaptive strategy")),
+        kind => Ok(PolicyEntry {
+            bin: 1,
+            budget: None,
+            strategy: kind,
+            width: search.then_some(k.width),
+            depth: None,
+            lookahead: (kind == StrategyKind::Lookahead).then_some(k.lookahead),
+            chains: (kind == StrategyKind::Revise).then_some(k.chains),
+            temperature: None,
+            selection: Some(parsed.selection),
+            spec: Some(parsed.text),
+            reason: String::new(),
+        }),
     }
-    Ok(e)
 }

@@ -208,7 +208,14 @@ fn specs_map_to_policy_knobs() {
     let e = entry_for("lookahead:k=1", 8).unwrap();
     assert_eq!((e.strategy, e.lookahead), (StrategyKind::Lookahead, Some(1)));
     assert_eq!(entry_for("dvts:m=4", 8).unwrap().width, Some(4));
-    assert_eq!(entry_for("best-of-n:majority", 8).unwrap().strategy, StrategyKind::BestOfN);
+    let e = entry_for("best-of-n:majority", 8).unwrap();
+    assert_eq!(
+        (e.strategy, e.selection),
+        (StrategyKind::BestOfN, Some(crate::spec::SelectionRule::Majority))
+    );
+    // The knobs the bench ran: 1:4 is four times as parallel (16 = 8 chains × 2 revisions).
+    assert_eq!(entry_for("revise:ratio=1:4", 16).unwrap().chains, Some(8));
+    assert_eq!(entry_for("beam:m=4:sel=best", 8).unwrap().selection, Some(crate::spec::SelectionRule::Best));
     assert!(entry_for("adaptive", 8).is_err());
     assert!(entry_for("beam:m=x", 8).is_err());
 }

@@ -36,6 +36,10 @@ pub struct PolicyEntry {
     pub chains: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f32>,
+    /// How the chosen strategy picks its answer (`weighted`, `majority`, `best`); the run's
+    /// own rule when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<super::SelectionRule>,
     /// Version 2: the bench strategy spec this entry was fitted on (e.g. `best-of-n:weighted`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<String>,

@@ -5,7 +5,10 @@
 //! The estimate comes from a few probe samples: their mean verifier score
 //! (model-predicted difficulty; no gold answer needed) or their pass rate
 //! against the gold answer (oracle difficulty, when asked for and known).
-//! The probes stay visible and count toward the budget.
+//! The probes stay visible and count toward the budget: the chosen strategy gets N minus
+//! the probes, and where it is best-of-N the probes are its first candidates (so the run is
+//! exactly best-of-N with that seed). When the probes spend the whole budget, the answer is
+//! chosen among them.
 
 use std::sync::Arc;
 
@@ -87,10 +90,12 @@ pub async fn run(ctx: RunContext, commands: mpsc::UnboundedReceiver<Command>) {
         async move { sample_guarded(shared, node, spec, cancel).await }
     });
     let mut seen = Vec::new();
+    let mut probed = Vec::new();
     for o in futures::future::join_all(jobs).await {
         if let Outcome::Finished(c, _) = o {
             let correct = shared.grade(&c.answer);
-            seen.push((c.answer, c.score, correct));
+            seen.push((c.answer.clone(), c.score, correct));
+            probed.push(c);
         }
     }
     if cancel.is_cancelled() {
@@ -102,7 +107,19 @@ pub async fn run(ctx: RunContext, commands: mpsc::UnboundedReceiver<Command>) {
     let method_wanted = table.fitted.as_ref().map_or(cfg.difficulty, |f| f.difficulty);
     let (est, method, why) = estimate(&seen, method_wanted, shared.ctx.problem.gold.is_some());
     let bin = table.bin_by_edges(est).unwrap_or_else(|| bin_of(est));
-    let entry = table.choose(bin, u32::try_from(cfg.n).unwrap_or(u32::MAX)).clone();
+    let mut entry = table.choose(bin, u32::try_from(cfg.n).unwrap_or(u32::MAX)).clone();
+    // What the probes left of the budget.
+    let left = cfg.n.saturating_sub(probes);
+    if left == 0 {
+        entry = PolicyEntry {
+            strategy: StrategyKind::BestOfN,
+            reason: format!(
+                "the {probes} probes spent the whole budget of {}, so they are the candidates",
+                cfg.n
+            ),
+            ..entry
+        };
+    }
     shared.ctx.sink.emit(Event::Difficulty {
         estimate: est,
         bin,
@@ -111,15 +128,17 @@ pub async fn run(ctx: RunContext, commands: mpsc::UnboundedReceiver<Command>) {
         reason: format!("{why}; bin {bin}: {}", entry.reason),
     });
     let mut inner_cfg = cfg.clone();
+    inner_cfg.n = left;
     inner_cfg.strategy = entry.strategy;
     inner_cfg.width = entry.width.unwrap_or(cfg.width);
     inner_cfg.max_depth = entry.depth.unwrap_or(cfg.max_depth);
     inner_cfg.lookahead = entry.lookahead.unwrap_or(cfg.lookahead);
     inner_cfg.temperature = entry.temperature.unwrap_or(cfg.temperature);
+    inner_cfg.selection = entry.selection.unwrap_or(cfg.selection);
     if let Some(c) = entry.chains {
         inner_cfg.chains = c.max(1);
-        // The budget N is split over the chains.
-        inner_cfg.revisions = (cfg.n / inner_cfg.chains).max(1);
+        // What the probes left of the budget is split over the chains.
+        inner_cfg.revisions = (left / inner_cfg.chains).max(1);
     }
     let c = &shared.ctx;
     let inner = RunContext {
@@ -134,7 +153,7 @@ pub async fn run(ctx: RunContext, commands: mpsc::UnboundedReceiver<Command>) {
         initial_budget: shared.budget.lock().unwrap_or_else(|p| p.into_inner()).clone(),
     };
     match entry.strategy {
-        StrategyKind::BestOfN => best_of_n::run(inner, commands).await,
+        StrategyKind::BestOfN => best_of_n::run_with(inner, commands, probed).await,
         StrategyKind::Beam | StrategyKind::Lookahead | StrategyKind::Dvts => {
             search::run(inner, commands).await
         }

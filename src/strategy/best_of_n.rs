@@ -37,8 +37,19 @@ pub(super) struct Sample {
 }
 
 /// Run best-of-N to completion, following live commands.
-pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>) {
-    let n = ctx.config.n.max(1);
+pub async fn run(ctx: RunContext, commands: mpsc::UnboundedReceiver<Command>) {
+    run_with(ctx, commands, Vec::new()).await
+}
+
+/// Best-of-N that starts from candidates already finished (the adaptive strategy's probes):
+/// `ctx.config.n` more samples, numbered on from `ctx.first_node`, and the selection is over
+/// `prior` and the new ones together, so the result is the run with N = both counts.
+pub(super) async fn run_with(
+    ctx: RunContext,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    prior: Vec<Candidate>,
+) {
+    let n = if prior.is_empty() { ctx.config.n.max(1) } else { ctx.config.n };
     let run_cancel = ctx.cancel.clone();
     let first_node = ctx.first_node;
     let (shared, pause_tx) = Shared::new(ctx);
@@ -58,7 +69,7 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
         let (id, node) = spawn(&mut tasks, &mut nodes);
         task_nodes.insert(id, node);
     }
-    let mut finished: Vec<Candidate> = Vec::new();
+    let mut finished: Vec<Candidate> = prior;
     let mut errors: Vec<String> = Vec::new();
     let mut commands_open = true;
     loop {

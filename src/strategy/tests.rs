@@ -240,10 +240,10 @@ async fn adaptive_reports_its_estimate_and_runs_the_policy_choice() {
     let d = tree.difficulty.clone().unwrap();
     assert_eq!((d.bin, d.strategy, d.method.as_str()), (1, StrategyKind::Revise, "model"));
     assert!(d.reason.contains("0.90") && d.reason.contains("bin 1"), "{}", d.reason);
-    // Four probes, then 1 chain × 8 revisions, numbered after the probes.
-    assert_eq!(tree.nodes.iter().filter(|n| n.chain.is_some()).count(), 8);
+    // Four probes, then 1 chain × the 4 revisions they left of N = 8, numbered after them.
+    assert_eq!(tree.nodes.iter().filter(|n| n.chain.is_some()).count(), 4);
     assert_eq!(tree.nodes.iter().find(|n| n.chain.is_some()).unwrap().node, 4);
-    assert_eq!(tree.budget.policy_requests, 12, "the probes count toward the budget");
+    assert_eq!(tree.budget.policy_requests, 8, "the probes count toward the budget");
     assert!(matches!(events.last(), Some(Event::RunFinished { error: None, .. })));
 }
 
@@ -274,6 +274,42 @@ async fn adaptive_bins_by_a_fitted_tables_edges_and_picks_by_the_runs_budget() {
         let d = tree.difficulty.clone().unwrap();
         assert_eq!((d.bin, d.strategy), (5, want), "N = {n}: {}", d.reason);
     }
+}
+
+#[tokio::test]
+async fn adaptive_reuses_its_probes_as_best_of_n_candidates() {
+    let mut toml =
+        String::from("version = 2\ndifficulty = \"model\"\nedges = [0.2, 0.4, 0.6, 0.8]\nbudgets = [8]\n");
+    for bin in 1..=5 {
+        toml += &format!("[[bins]]\nbin = {bin}\nbudget = 8\nstrategy = \"best-of-n\"\nselection = \"majority\"\nreason = \"fitted\"\n");
+    }
+    let table = crate::spec::PolicyTable::parse(&toml, "fitted.toml").unwrap();
+    let gen = Arc::new(step_script(2, |seed, _| (seed % 100) as u32));
+    let ver: Arc<dyn Verifier> = Arc::new(value_verifier());
+    let adaptive = RunConfig {
+        strategy: StrategyKind::Adaptive,
+        n: 8,
+        seed: 7,
+        policy: Some(table),
+        ..RunConfig::default()
+    };
+    let (_, a) = run_to_end(adaptive, gen.clone(), ver.clone(), vec![]).await;
+    assert_eq!(a.difficulty.as_ref().unwrap().strategy, StrategyKind::BestOfN);
+    let plain = RunConfig {
+        n: 8,
+        seed: 7,
+        selection: crate::spec::SelectionRule::Majority,
+        ..cfg(StrategyKind::BestOfN, 8, 1)
+    };
+    let (_, b) = run_to_end(plain, gen, ver, vec![]).await;
+    // The four probes are the first four of the eight candidates: same nodes, same texts,
+    // same spending and the same answer as best-of-8 with that seed.
+    let texts = |t: &RunTree| t.nodes.iter().map(|n| (n.node, n.text.clone())).collect::<Vec<_>>();
+    assert_eq!(a.nodes.len(), 8);
+    assert_eq!(texts(&a), texts(&b));
+    assert_eq!(a.budget.policy_requests, 8);
+    assert_eq!(a.selected, b.selected);
+    assert!(a.selected.is_some());
 }
 
 #[tokio::test]
