@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use ttc::config::{limits, Config};
 use ttc::grade::{answer_key, answers_equal, extract_answer, grade_jsonl, normalize};
 use ttc::problem::{parse_jsonl_bytes, ProblemError};
-use ttc::strategy::adaptive::{PolicyTable, POLICY};
+use ttc::strategy::adaptive::{PolicyTable, HEURISTIC_POLICY as POLICY};
 use ttc::tui::theme;
 
 /// LaTeX-ish pieces that exercise every branch of the normaliser and the parser.

@@ -19,7 +19,7 @@ mod selection;
 pub use aggregation::Aggregation;
 pub use command::Command;
 pub use kinds::{DifficultyMethod, RevisionSelection, StrategyKind, VerifierKind};
-pub use policy::{Fitted, PolicyEntry, PolicyTable, POLICY};
+pub use policy::{Fitted, PolicyEntry, PolicyTable, HEURISTIC_POLICY, POLICY};
 pub use prompt::{fill, SolvePrompt, SOLVE_PROMPT};
 pub use run_config::RunConfig;
 pub use selection::{AnswerTally, Candidate, Selection, SelectionRule};

@@ -1,8 +1,8 @@
 //! The adaptive strategy's policy: which strategy, with which knobs, for each
 //! of five difficulty bins.
 //!
-//! Two formats parse. Version 1 (no `version` key, the hand-written bundled
-//! table): one entry per bin 1–5, binned by the fixed thresholds of
+//! Two formats parse. Version 1 (no `version` key, a hand-written table such as
+//! `assets/policy-heuristic.toml`): one entry per bin 1–5, binned by the fixed thresholds of
 //! `strategy::adaptive::bin_of`. Version 2 (`version = 2`, written by
 //! `ttc bench fit`): `difficulty` names the estimate (`model` or `oracle`),
 //! `edges` holds the four ascending quantile edges of that estimate (a value
@@ -14,8 +14,12 @@ use serde::{Deserialize, Serialize};
 
 use super::kinds::{DifficultyMethod, StrategyKind};
 
-/// The bundled policy table.
+/// The bundled policy table: fitted by `ttc bench fit` (see its header for on what).
 pub const POLICY: &str = include_str!("../../assets/policy.toml");
+
+/// A hand-written version 1 table from the paper's qualitative findings, shipped as an
+/// example to copy (`--policy assets/policy-heuristic.toml`).
+pub const HEURISTIC_POLICY: &str = include_str!("../../assets/policy-heuristic.toml");
 
 /// What to run for one difficulty bin.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -245,8 +249,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_bundled_policy_has_a_strategy_for_every_bin() {
-        let t = PolicyTable::bundled();
+    fn the_heuristic_policy_has_a_strategy_for_every_bin() {
+        let t = PolicyTable::parse(HEURISTIC_POLICY, "assets/policy-heuristic.toml").unwrap();
         assert_eq!(t.lookup(1).strategy, StrategyKind::Revise);
         assert_eq!(t.lookup(2).strategy, StrategyKind::Revise);
         assert_eq!(t.lookup(3).strategy, StrategyKind::Beam);
@@ -262,19 +266,20 @@ mod tests {
         let e = PolicyTable::parse("[[bins]]\nbin = 1\nstrategy = \"beam\"\nreason = \"x\"\n", "p.toml")
             .unwrap_err();
         assert!(e.contains("p.toml") && e.contains("bin 2"), "{e}");
-        let mut text = POLICY.replace("strategy = \"dvts\"", "strategy = \"adaptive\"");
+        let mut text = HEURISTIC_POLICY.replace("strategy = \"dvts\"", "strategy = \"adaptive\"");
         assert!(PolicyTable::parse(&text, "p.toml").unwrap_err().contains("adaptive"));
-        text = POLICY.replace("strategy = \"dvts\"", "strategy = \"teleport\"");
+        text = HEURISTIC_POLICY.replace("strategy = \"dvts\"", "strategy = \"teleport\"");
         assert!(PolicyTable::parse(&text, "p.toml").unwrap_err().starts_with("p.toml"));
     }
 
     #[test]
     fn version_2_needs_edges_and_budgets_and_version_1_refuses_them() {
-        let e = PolicyTable::parse(&format!("edges = [0.2, 0.4, 0.6, 0.8]\n{POLICY}"), "p").unwrap_err();
+        let e = PolicyTable::parse(&format!("edges = [0.2, 0.4, 0.6, 0.8]\n{HEURISTIC_POLICY}"), "p")
+            .unwrap_err();
         assert!(e.contains("version = 2"), "{e}");
-        let e = PolicyTable::parse(&format!("version = 3\n{POLICY}"), "p").unwrap_err();
+        let e = PolicyTable::parse(&format!("version = 3\n{HEURISTIC_POLICY}"), "p").unwrap_err();
         assert!(e.contains("version 3"), "{e}");
-        let v2 = format!("version = 2\nedges = [0.8, 0.4, 0.6, 0.9]\nbudgets = [4]\n{POLICY}");
+        let v2 = format!("version = 2\nedges = [0.8, 0.4, 0.6, 0.9]\nbudgets = [4]\n{HEURISTIC_POLICY}");
         assert!(PolicyTable::parse(&v2, "p").unwrap_err().contains("ascending"));
         let v2 = v2.replace("0.8, 0.4", "0.2, 0.4").replace("bin = ", "budget = 4\nbin = ");
         let t = PolicyTable::parse(&v2, "p").unwrap();

@@ -20,7 +20,7 @@ use super::engine::Shared;
 use super::{best_of_n, revise, search};
 use crate::event::Event;
 use crate::spec::{Command, DifficultyMethod, NodeId, StrategyKind};
-pub use crate::spec::{PolicyEntry, PolicyTable, POLICY};
+pub use crate::spec::{PolicyEntry, PolicyTable, HEURISTIC_POLICY, POLICY};
 
 /// Probe samples used to estimate difficulty.
 pub const PROBES: usize = 4;

@@ -232,10 +232,11 @@ async fn revisions_chain_their_attempts() {
 
 #[tokio::test]
 async fn adaptive_reports_its_estimate_and_runs_the_policy_choice() {
-    // Probes score 0.9 → bin 1 → revisions (bundled policy).
+    // Probes score 0.9 → bin 1 → revisions (the hand-written policy).
     let gen = Arc::new(step_script(2, |_, _| 90));
     let ver = ScriptedVerifier::new(|_p: &[String]| Some(0.9));
-    let c = RunConfig { strategy: StrategyKind::Adaptive, n: 8, ..RunConfig::default() };
+    let table = crate::spec::PolicyTable::parse(crate::spec::HEURISTIC_POLICY, "heuristic").unwrap();
+    let c = RunConfig { strategy: StrategyKind::Adaptive, n: 8, policy: Some(table), ..RunConfig::default() };
     let (events, tree) = run_to_end(c, gen, Arc::new(ver), vec![]).await;
     let d = tree.difficulty.clone().unwrap();
     assert_eq!((d.bin, d.strategy, d.method.as_str()), (1, StrategyKind::Revise, "model"));
