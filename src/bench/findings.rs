@@ -97,18 +97,17 @@ pub fn search_findings(
                 .filter_map(|d| d.diff().map(|v| (d, v)))
                 .reduce(|a, b| if (pick_max && b.1 > a.1) || (!pick_max && b.1 < a.1) { b } else { a })
         };
-        if let (Some((hi, v)), Some((lo, w))) = (extreme(true), extreme(false)) {
-            text += &format!(
-                ". Largest gaps: {:+.1} points (bin {}, budget {}) and {:+.1} points (bin {}, budget {}).",
-                100.0 * v,
-                hi.bin,
-                hi.budget,
-                100.0 * w,
-                lo.bin,
-                lo.budget
-            );
-        } else {
-            text.push('.');
+        let mut gaps = Vec::new();
+        if let Some((d, v)) = extreme(true).filter(|(_, v)| *v > 1e-9) {
+            gaps.push(format!("{:+.1} points (bin {}, budget {})", 100.0 * v, d.bin, d.budget));
+        }
+        if let Some((d, v)) = extreme(false).filter(|(_, v)| *v < -1e-9) {
+            gaps.push(format!("{:+.1} points (bin {}, budget {})", 100.0 * v, d.bin, d.budget));
+        }
+        match gaps.len() {
+            0 => text.push('.'),
+            1 => text += &format!(". Largest gap: {}.", gaps[0]),
+            _ => text += &format!(". Largest gaps: {}.", gaps.join(" and ")),
         }
         out.push(text);
     }

@@ -20,6 +20,8 @@
 pub mod analysis;
 pub mod bins;
 pub mod compare;
+#[cfg(test)]
+mod figure_tests;
 pub mod findings;
 pub mod fit;
 pub mod plot;

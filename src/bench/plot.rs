@@ -174,7 +174,7 @@ pub struct Figure {
     pub columns: usize,
 }
 
-const LEGEND_W: f64 = 300.0;
+const LEGEND_W: f64 = 340.0;
 const HEAD: f64 = 56.0;
 const FOOT: f64 = 40.0;
 // Inside a panel: room for tick labels and axis labels.

@@ -119,7 +119,10 @@ impl<'a> Group<'a> {
         (1..=5u8)
             .map(|bin| Group {
                 bin,
-                title: format!("bin {} · {} problems", bin_label(bin), b.bins.count(bin)),
+                title: match b.bins.count(bin) {
+                    1 => format!("bin {} · 1 problem", bin_label(bin)),
+                    n => format!("bin {} · {n} problems", bin_label(bin)),
+                },
                 bins: Some(&b.bins),
             })
             .collect()
