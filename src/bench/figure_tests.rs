@@ -191,7 +191,7 @@ fn findings_sentences_come_from_the_numbers() {
         co(64, 0.8, Needed::Beyond),
     ];
     let s = efficiency_findings("model", "bon", &effs, &bon);
-    assert_eq!(s[0], "Compute-optimal (model bins, held-out) first matches bon at budget 64 (0.70) at budget 16 (0.70): ratio 4.0×.");
+    assert_eq!(s[0], "Compute-optimal (model bins, held-out) needs budget 16 (0.70) to match bon at budget 64 (0.70): ratio 4.0×.");
     assert!(s[1].contains("4.00× at budget 4"), "{s:?}");
     assert!(s[2].starts_with("At budget 64 (model bins) bon does not match"), "{s:?}");
     let none = efficiency_findings("model", "bon", &effs[..1], &[(1, 0.9)]);

@@ -126,7 +126,7 @@ pub fn efficiency_findings(
     let Some(&(max, top)) = bon_curve.last() else { return out };
     match effs.iter().find(|e| e.target >= top - 1e-12) {
         Some(e) => out.push(format!(
-            "Compute-optimal ({kind} bins, held-out) first matches {bon} at budget {max} ({top:.2}) at budget {} ({:.2}): ratio {:.1}×.",
+            "Compute-optimal ({kind} bins, held-out) needs budget {} ({:.2}) to match {bon} at budget {max} ({top:.2}): ratio {:.1}×.",
             e.budget,
             e.target,
             max as f64 / e.budget as f64
