@@ -320,23 +320,27 @@ fn panel(
             }
         }
     }
-    for n in &p.notes {
+    for (i, n) in p.notes.iter().enumerate() {
         let x = px(n.x);
+        // Notes at the same x stack downwards.
+        let below = p.notes[..i].iter().filter(|m| (px(m.x) - x).abs() < 1.0).count() as f64;
+        let top = t + 2.0 + 24.0 * below;
         let _ = writeln!(
             s,
             r#"<path d="M {:.1} {:.1} L {:.1} {:.1} L {:.1} {:.1} Z" fill="{}"/>"#,
             x - 5.0,
-            t + 10.0,
+            top + 8.0,
             x + 5.0,
-            t + 10.0,
+            top + 8.0,
             x,
-            t + 2.0,
+            top,
             esc(&n.color)
         );
         let _ = writeln!(
             s,
-            r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="11" fill="{}">{}</text>"#,
-            t + 22.0,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="12" fill="{}">{}</text>"#,
+            x - 8.0,
+            top + 9.0,
             esc(&n.color),
             esc(&n.text)
         );
