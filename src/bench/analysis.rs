@@ -46,11 +46,30 @@ pub fn accuracy(results: &Results, keep: impl Fn(&str) -> bool) -> Table {
     t
 }
 
-/// The fold (0 or 1) of a problem: a bit of the FNV-1a hash of its id, so splits are stable.
+/// The fold (0 or 1) of a problem on its own: the top bit of its id's FNV-1a hash after
+/// splitmix64's finaliser (FNV-1a's own top bit barely depends on the last bytes: ids such
+/// as `pocket:L4:3` and `pocket:L4:8` all fell in one fold).
 pub fn fold_of(problem: &str) -> usize {
-    let h = crate::hash::fnv1a(problem.as_bytes());
-    // The top bit: FNV-1a's low bit is only the parity of the bytes' low bits.
-    (h >> 63) as usize
+    (crate::hash::mix64(crate::hash::fnv1a(problem.as_bytes())) >> 63) as usize
+}
+
+/// Folds stratified by bin: within each bin the problems, ordered by the mixed hash of their
+/// id, alternate between folds 0 and 1, so every bin with two problems has both folds.
+pub fn stratified_folds(bins: &Bins) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for b in 1..=5u8 {
+        let mut mine: Vec<(u64, &String)> = bins
+            .bin
+            .iter()
+            .filter(|(_, x)| **x == b)
+            .map(|(p, _)| (crate::hash::mix64(crate::hash::fnv1a(p.as_bytes())), p))
+            .collect();
+        mine.sort();
+        for (i, (_, p)) in mine.into_iter().enumerate() {
+            out.insert(p.clone(), i % 2);
+        }
+    }
+    out
 }
 
 /// The most accurate strategy at a budget; ties go to the earlier strategy in `order`.
@@ -81,10 +100,13 @@ pub struct Choice {
     pub fitted_cell: Cell,
 }
 
-/// For every bin and budget, choose a strategy by 2-fold cross-validation over problems.
+/// For every bin and budget, choose a strategy by 2-fold cross-validation over problems
+/// (folds from [`stratified_folds`]).
 pub fn cross_validate(results: &Results, bins: &Bins) -> Vec<Choice> {
+    let folds = stratified_folds(bins);
+    let folds = &folds;
     let in_bin = |b: u8, fold: Option<usize>| {
-        move |p: &str| bins.bin.get(p) == Some(&b) && fold.is_none_or(|f| fold_of(p) == f)
+        move |p: &str| bins.bin.get(p) == Some(&b) && fold.is_none_or(|f| folds.get(p) == Some(&f))
     };
     let mut out = Vec::new();
     for b in 1..=5u8 {

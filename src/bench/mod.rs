@@ -13,16 +13,24 @@
 //!
 //! Reading a results directory: [`records`] (loading), [`bins`] (quantile difficulty bins),
 //! [`analysis`] (accuracy, 2-fold cross-validated compute-optimal choice, efficiency ratio),
-//! [`report`] (report.md, accuracy.csv, [`svg`] charts) and [`fit`] (a fitted policy table).
+//! [`compare`] (search vs best-of-N by bin, the efficiency ratio), [`seqpar`] (sequential vs
+//! parallel), [`findings`] (sentences from those numbers), [`report`] (report.md, CSV files,
+//! [`plot`] figures) and [`fit`] (a fitted policy table).
 
 pub mod analysis;
 pub mod bins;
+pub mod compare;
+#[cfg(test)]
+mod figure_tests;
+pub mod findings;
 pub mod fit;
+pub mod plot;
 mod progress;
 pub mod records;
 pub mod report;
 pub mod results;
 pub mod runner;
+pub mod seqpar;
 pub mod spec;
 pub mod subsample;
 pub mod svg;

@@ -31,6 +31,12 @@ pub struct Record {
     /// Fraction of the run's candidates whose answer equals gold.
     #[serde(default)]
     pub pass_rate: Option<f64>,
+    /// `--subsample`: mean accuracy of the selected answer over random subsets of B samples.
+    #[serde(default)]
+    pub subsample_accuracy: Option<f64>,
+    /// `--subsample`: its variance over the subsets.
+    #[serde(default)]
+    pub subsample_variance: Option<f64>,
 }
 
 /// `bench.json`: the configuration a bench ran with. Every key is optional here.

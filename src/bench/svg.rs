@@ -20,7 +20,7 @@ pub struct Series {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    super::plot::esc(s)
 }
 
 /// The x coordinate of a budget on a log₂ axis spanning `lo..=hi`.

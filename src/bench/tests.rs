@@ -145,7 +145,7 @@ fn the_efficiency_ratio_interpolates_on_the_log2_budget_axis() {
     assert_eq!(Needed::Beyond.describe(), "beyond the largest budget");
     // In the synthetic bench best-of-N is flat at 0.5: it never matches compute-optimal.
     let md = render(&synthetic()).markdown;
-    assert!(md.contains("| all | 4 | 0.95 | beyond the largest budget | — |"), "{md}");
+    assert!(md.contains("| all | 4 | 0.95 | 0.50 | > 4 | > 1.00× |"), "{md}");
 }
 
 #[test]
@@ -273,6 +273,9 @@ fn charts_put_budgets_on_a_log2_axis_and_draw_compute_optimal_dashed() {
     assert_eq!(s.matches("stroke-dasharray").count(), 2, "line and legend");
     let out = render(&synthetic());
     let names: Vec<&str> = out.svgs.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names.len(), 11);
+    // 1 + 2 × 5 accuracy charts, then per kind of bins: Fig. 3 (lines, grid), Fig. 4 (lines, ratio).
+    assert_eq!(names.len(), 11 + 2 * 4, "{names:?}");
+    assert!(names.contains(&"fig3-search-diff-model.svg") && names.contains(&"fig4-efficiency-oracle.svg"));
+    assert!(!names.iter().any(|n| n.starts_with("fig7")), "no revise spec, no sequential figure");
     assert!(names.contains(&"accuracy.svg") && names.contains(&"accuracy-oracle-bin5.svg"));
 }

@@ -1,17 +1,18 @@
-//! `ttc bench report DIR`: Markdown tables (`report.md`), a long-format CSV
-//! (`accuracy.csv`) and a one-screen summary on stdout, from the results a
-//! bench wrote into DIR.
+//! `ttc bench report DIR`: Markdown tables and findings (`report.md`), CSV files and SVG
+//! figures (the paper's Figs. 3, 4 and 7–8 among them, in [`figures`]), and a one-screen
+//! summary on stdout, from the results a bench wrote into DIR.
+
+mod figures;
+mod sections;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::analysis::{
-    accuracy, budget_to_match, cross_validate, curve, pooled, Cell, Choice, Needed, Table,
-};
+use super::analysis::{accuracy, cross_validate, pooled, Cell, Choice, Table};
 use super::bins::{BinKind, Bins};
+use super::compare::{describe_needed, describe_ratio, efficiency, mean_curve, points, Efficiency};
 use super::records::{best_of_n_spec, Results};
-use super::svg::{chart, Series};
 
 /// Write `DIR/report.md` and `DIR/accuracy.csv`, and print a summary.
 pub fn report(dir: &Path) -> Result<(), String> {
@@ -21,16 +22,19 @@ pub fn report(dir: &Path) -> Result<(), String> {
     }
     let out = render(&results);
     let files = [("report.md", &out.markdown), ("accuracy.csv", &out.csv)];
-    for (name, text) in files.into_iter().chain(out.svgs.iter().map(|(n, t)| (n.as_str(), t))) {
+    let extra = out.csvs.iter().chain(&out.svgs).map(|(n, t)| (n.as_str(), t));
+    for (name, text) in files.into_iter().chain(extra) {
         let p = dir.join(name);
         std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
     }
     print!("{}", out.summary);
+    let csvs: Vec<&str> =
+        std::iter::once("accuracy.csv").chain(out.csvs.iter().map(|(n, _)| n.as_str())).collect();
     println!(
-        "wrote {}, {} and {} SVG charts",
-        dir.join("report.md").display(),
-        dir.join("accuracy.csv").display(),
-        out.svgs.len()
+        "wrote report.md, {} and {} SVG figures into {}",
+        csvs.join(", "),
+        out.svgs.len(),
+        dir.display()
     );
     Ok(())
 }
@@ -43,6 +47,8 @@ pub struct Rendered {
     pub summary: String,
     /// SVG charts: (file name, contents).
     pub svgs: Vec<(String, String)>,
+    /// CSV files besides `accuracy.csv`: (file name, contents).
+    pub csvs: Vec<(String, String)>,
 }
 
 /// One kind of bins and what was computed on them.
@@ -81,12 +87,81 @@ impl<'a> Analysis<'a> {
         Analysis { results, overall: accuracy(results, |_| true), binned, missing, bon }
     }
 
-    /// Efficiency rows: (budget, compute-optimal accuracy, best-of-N budget needed).
-    fn efficiency(&self, table: &Table, co: &BTreeMap<u32, Cell>) -> Vec<(u32, f64, Needed)> {
-        let Some(bon) = &self.bon else { return Vec::new() };
-        let c = curve(table, bon, &self.results.budgets);
-        co.iter().filter_map(|(b, cell)| cell.accuracy().map(|a| (*b, a, budget_to_match(&c, a)))).collect()
+    /// The best-of-N curve of a group (all problems: bin 0) as the figures count it (means
+    /// over subsets where the bench has them), and compute-optimal's efficiency against it.
+    fn efficiency(&self, b: Option<&Binned>, bin: u8) -> (Vec<(u32, f64)>, Vec<Efficiency>) {
+        let (Some(bon), Some(b)) = (&self.bon, b) else { return (vec![], vec![]) };
+        let keep = |p: &str| bin == 0 || b.bins.bin.get(p) == Some(&bin);
+        let curve = points(&mean_curve(self.results, keep, bon, &self.results.budgets));
+        let mine: Vec<Choice> = b.choices.iter().filter(|c| bin == 0 || c.bin == bin).cloned().collect();
+        let effs = efficiency(&curve, &pooled(&mine));
+        (curve, effs)
     }
+
+    fn max_budget(&self) -> u32 {
+        self.results.budgets.last().copied().unwrap_or(1)
+    }
+}
+
+/// The problems a panel, row or sentence covers: all of them (bin 0) or one bin.
+struct Group<'a> {
+    bin: u8,
+    title: String,
+    bins: Option<&'a Bins>,
+}
+
+impl<'a> Group<'a> {
+    fn all(a: &Analysis) -> Self {
+        Group { bin: 0, title: format!("all problems ({})", a.results.problems.len()), bins: None }
+    }
+
+    fn bins(b: &'a Binned) -> Vec<Self> {
+        (1..=5u8)
+            .map(|bin| Group {
+                bin,
+                title: match b.bins.count(bin) {
+                    1 => format!("bin {} · 1 problem", bin_label(bin)),
+                    n => format!("bin {} · {n} problems", bin_label(bin)),
+                },
+                bins: Some(&b.bins),
+            })
+            .collect()
+    }
+
+    fn keeps(&self, p: &str) -> bool {
+        self.bin == 0 || self.bins.is_some_and(|b| b.bin.get(p) == Some(&self.bin))
+    }
+}
+
+/// Text from a results file made safe for Markdown: no control characters, and the
+/// characters that make tables, links, emphasis or HTML escaped.
+pub fn md(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars().filter(|c| !c.is_control()) {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\\' | '|' | '`' | '*' | '_' | '[' | ']' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text from a results file for the terminal: control characters (escape sequences) dropped.
+pub fn plain(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// A strategy name in a Markdown code span: control characters dropped, backticks turned
+/// into quotes, pipes escaped for tables.
+pub fn code(s: &str) -> String {
+    let clean: String = s.chars().filter(|c| !c.is_control()).collect();
+    format!("`{}`", clean.replace('`', "'").replace('|', "\\|"))
 }
 
 fn acc(cell: Option<&Cell>) -> String {
@@ -105,7 +180,7 @@ fn table_md(out: &mut String, t: &Table, strategies: &[String], budgets: &[u32])
     let _ = writeln!(out, "|---|{}", "---:|".repeat(budgets.len()));
     for s in strategies {
         let cells: Vec<String> = budgets.iter().map(|b| acc(t.get(&(s.clone(), *b)))).collect();
-        let _ = writeln!(out, "| `{s}` | {} |", cells.join(" | "));
+        let _ = writeln!(out, "| {} | {} |", code(s), cells.join(" | "));
     }
     out.push('\n');
 }
@@ -132,47 +207,19 @@ fn range(edges: &[f64; 4], b: u8) -> String {
 /// Render the report from loaded results.
 pub fn render(results: &Results) -> Rendered {
     let a = Analysis::new(results);
-    Rendered { markdown: markdown(&a), csv: csv(&a), summary: summary(&a), svgs: svgs(&a) }
-}
-
-/// Accuracy against budget: every strategy, and compute-optimal (held-out) as a dashed line.
-fn svgs(a: &Analysis) -> Vec<(String, String)> {
-    let r = a.results;
-    let lines = |t: &Table, co: Option<(&str, &BTreeMap<u32, Cell>)>| {
-        let mut v: Vec<Series> = r
-            .strategies
-            .iter()
-            .map(|s| Series { label: s.clone(), points: curve(t, s, &r.budgets), emphasis: false })
-            .collect();
-        if let Some((label, co)) = co {
-            let points = co.iter().filter_map(|(b, c)| c.accuracy().map(|x| (*b, x))).collect();
-            v.push(Series { label: label.to_string(), points, emphasis: true });
-        }
-        v
-    };
-    let ds = r.meta.as_ref().and_then(|m| m.dataset.clone()).unwrap_or_else(|| "bench".into());
-    let first =
-        a.binned.first().map(|b| (format!("compute-optimal ({})", b.bins.kind.name()), pooled(&b.choices)));
-    let overall = lines(&a.overall, first.as_ref().map(|(l, c)| (l.as_str(), c)));
-    let mut out =
-        vec![("accuracy.svg".to_string(), chart(&format!("{ds}: all problems"), &r.budgets, &overall))];
-    for b in &a.binned {
-        let kind = b.bins.kind.name();
-        for bin in 1..=5u8 {
-            let mine: Vec<Choice> = b.choices.iter().filter(|c| c.bin == bin).cloned().collect();
-            let co = pooled(&mine);
-            let series = lines(&b.tables[&bin], Some(("compute-optimal", &co)));
-            let title = format!("{ds}: {kind} bin {} ({} problems)", bin_label(bin), b.bins.count(bin));
-            out.push((format!("accuracy-{kind}-bin{bin}.svg"), chart(&title, &r.budgets, &series)));
-        }
+    Rendered {
+        markdown: markdown(&a),
+        csv: csv(&a),
+        summary: summary(&a),
+        svgs: figures::all(&a),
+        csvs: sections::csvs(&a),
     }
-    out
 }
 
 fn markdown(a: &Analysis) -> String {
     let r = a.results;
     let meta = r.meta.clone().unwrap_or_default();
-    let or = |s: Option<String>| s.unwrap_or_else(|| "unknown".into());
+    let or = |s: Option<String>| md(&s.unwrap_or_else(|| "unknown".into()));
     let mut m = String::new();
     let _ = writeln!(m, "# Bench report: {}\n", or(meta.dataset.clone()));
     let _ = writeln!(
@@ -197,7 +244,12 @@ fn markdown(a: &Analysis) -> String {
     if r.truncated {
         m.push_str("\nThe last line of results.jsonl was incomplete (still being written) and is ignored.\n");
     }
-    m.push_str("\nCells read `accuracy (n)`: the mean of `correct` over problems × seeds, n graded lines.\n");
+    m.push_str(
+        "\nCells read `accuracy (n)`: the mean of `correct` over problems × seeds, n graded lines. The \
+         figures and the comparisons below count a best-of-N line as its `subsample_accuracy` (the mean \
+         over random subsets of its samples) where the bench wrote one (`--subsample`).\n",
+    );
+    sections::findings(&mut m, a);
     m.push_str("\n## Difficulty bins\n\n");
     m.push_str(
         "Five quantile bins of a per-problem estimate (from its largest best-of-N budget, averaged over \
@@ -221,13 +273,7 @@ fn markdown(a: &Analysis) -> String {
             let _ = writeln!(m, "| {} | {} | {} |", bin_label(bin), range(&e, bin), b.bins.count(bin));
         }
     }
-    m.push_str("\n## Charts\n\n![Accuracy against budget, all problems](accuracy.svg)\n\n");
-    for b in &a.binned {
-        let kind = b.bins.kind.name();
-        let links: Vec<String> =
-            (1..=5).map(|bin| format!("[bin {bin}](accuracy-{kind}-bin{bin}.svg)")).collect();
-        let _ = writeln!(m, "Per {kind} bin: {}.\n", links.join(", "));
-    }
+    sections::figure_links(&mut m, a);
     m.push_str("## Accuracy, all problems\n\n");
     table_md(&mut m, &a.overall, &r.strategies, &r.budgets);
     for b in &a.binned {
@@ -237,9 +283,11 @@ fn markdown(a: &Analysis) -> String {
             table_md(&mut m, t, &r.strategies, &r.budgets);
         }
     }
+    sections::search(&mut m, a);
     for b in &a.binned {
         compute_optimal_md(&mut m, a, b);
     }
+    sections::seq_par(&mut m, a);
     m
 }
 
@@ -247,23 +295,24 @@ fn compute_optimal_md(m: &mut String, a: &Analysis, b: &Binned) {
     let r = a.results;
     let kind = b.bins.kind.name();
     let bon = a.bon.as_deref().unwrap_or("(no best-of-N)");
+    let bon_code = code(bon);
     let _ = writeln!(
         m,
         "## Compute-optimal vs best-of-N ({kind} bins)\n\nFor each bin and budget the strategy is chosen on one half \
-         of the problems (2 folds by a hash of the problem id) and scored on the other; `held-out` pools both \
+         of the problems (2 folds within each bin: its problems, ordered by a hash of the id, alternate) and scored on the other; `held-out` pools both \
          folds. Bin edges come from all problems.\n"
     );
     let co = pooled(&b.choices);
     // Every strategy besides the best-of-N baseline, which has its own column.
     let others: Vec<String> = r.strategies.iter().filter(|s| s.as_str() != bon).cloned().collect();
-    let heads: String = others.iter().map(|s| format!(" `{s}` |")).collect();
+    let heads: String = others.iter().map(|s| format!(" {} |", code(s))).collect();
     let rule = "---:|".repeat(others.len());
     let cells = |t: &Table, budget: u32| -> String {
         others.iter().map(|s| format!(" {} |", acc(t.get(&(s.clone(), budget))))).collect()
     };
     let _ = writeln!(
         m,
-        "| budget | compute-optimal (held-out) | best-of-N `{bon}` |{heads}\n|---:|---:|---:|{rule}"
+        "| budget | compute-optimal (held-out) | best-of-N {bon_code} |{heads}\n|---:|---:|---:|{rule}"
     );
     for budget in &r.budgets {
         let base = acc(a.overall.get(&(bon.to_string(), *budget)));
@@ -272,10 +321,10 @@ fn compute_optimal_md(m: &mut String, a: &Analysis, b: &Binned) {
     }
     let _ = writeln!(
         m,
-        "\n| bin | budget | chosen (fold 0 / fold 1) | held-out | fitted on all | best-of-N `{bon}` |{heads}\n\
+        "\n| bin | budget | chosen (fold 0 / fold 1) | held-out | fitted on all | best-of-N {bon_code} |{heads}\n\
          |---|---:|---|---:|---|---:|{rule}"
     );
-    let name = |s: &Option<String>| s.as_deref().map(|s| format!("`{s}`")).unwrap_or_else(|| "—".into());
+    let name = |s: &Option<String>| s.as_deref().map(code).unwrap_or_else(|| "—".into());
     for c in &b.choices {
         let t = &b.tables[&c.bin];
         let _ = writeln!(
@@ -293,28 +342,33 @@ fn compute_optimal_md(m: &mut String, a: &Analysis, b: &Binned) {
     }
     let _ = writeln!(
         m,
-        "\n### Efficiency ratio ({kind} bins)\n\nThe `{bon}` budget that matches the compute-optimal held-out \
-         accuracy, interpolated on the log₂ budget axis; ratio = that budget ÷ the compute-optimal budget.\n"
+        "\n### Efficiency ratio ({kind} bins)\n\nThe {bon_code} budget that matches the compute-optimal held-out \
+         accuracy, interpolated on the log₂ budget axis (best-of-N counted as in the figures); ratio = that \
+         budget ÷ the compute-optimal budget. `> {max}`: best-of-N never reaches it at the budgets run (no \
+         extrapolation); `≤`: already reached at the smallest budget.\n",
+        max = a.max_budget()
     );
     if a.bon.is_none() {
         m.push_str("No best-of-N strategy in the results: no efficiency ratio.\n\n");
         return;
     }
     m.push_str(
-        "| bin | budget | compute-optimal | best-of-N budget to match | ratio |\n|---|---:|---:|---:|---:|\n",
+        "| bin | budget | compute-optimal | best-of-N at this budget | best-of-N budget to match | ratio |\n\
+         |---|---:|---:|---:|---:|---:|\n",
     );
-    for (budget, target, need) in a.efficiency(&a.overall, &co) {
-        let _ =
-            writeln!(m, "| all | {budget} | {target:.2} | {} | {} |", need.describe(), need.ratio(budget));
-    }
-    for bin in 1..=5u8 {
-        let mine: Vec<Choice> = b.choices.iter().filter(|c| c.bin == bin).cloned().collect();
-        for (budget, target, need) in a.efficiency(&b.tables[&bin], &pooled(&mine)) {
+    for bin in 0..=5u8 {
+        let (curve, effs) = a.efficiency(Some(b), bin);
+        let label = if bin == 0 { "all".to_string() } else { bin.to_string() };
+        for e in effs {
+            let here =
+                curve.iter().find(|(x, _)| *x == e.budget).map_or("—".into(), |(_, v)| format!("{v:.2}"));
             let _ = writeln!(
                 m,
-                "| {bin} | {budget} | {target:.2} | {} | {} |",
-                need.describe(),
-                need.ratio(budget)
+                "| {label} | {} | {:.2} | {here} | {} | {} |",
+                e.budget,
+                e.target,
+                describe_needed(e.needed, a.max_budget()),
+                describe_ratio(&e, a.max_budget())
             );
         }
     }
@@ -359,6 +413,7 @@ fn summary(a: &Analysis) -> String {
     let r = a.results;
     let mut s = String::new();
     let ds = r.meta.as_ref().and_then(|m| m.dataset.clone()).unwrap_or_else(|| "bench".into());
+    let ds = plain(&ds);
     let _ = writeln!(
         s,
         "{ds}: {} problems, {} strategies, budgets {:?}, {} lines{}",
@@ -390,7 +445,7 @@ fn summary(a: &Analysis) -> String {
                 None => format!("{:>6}", "—"),
             })
             .collect();
-        let _ = writeln!(s, "{st:width$} {cells}");
+        let _ = writeln!(s, "{:width$} {cells}", plain(st));
     }
     for b in &a.binned {
         let co = pooled(&b.choices);
@@ -405,12 +460,10 @@ fn summary(a: &Analysis) -> String {
         let label = format!("optimal ({})", b.bins.kind.name());
         let _ = writeln!(s, "{label:width$} {cells}");
         let needs: Vec<String> = a
-            .efficiency(&a.overall, &co)
+            .efficiency(Some(b), 0)
+            .1
             .into_iter()
-            .map(|(budget, _, need)| match need {
-                Needed::Beyond => format!("{budget}→beyond"),
-                n => format!("{budget}→{}", n.describe()),
-            })
+            .map(|e| format!("{}→{}", e.budget, describe_needed(e.needed, a.max_budget())))
             .collect();
         if !needs.is_empty() {
             let _ = writeln!(
