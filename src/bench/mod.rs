@@ -13,7 +13,8 @@
 //!
 //! Reading a results directory: [`records`] (loading), [`bins`] (quantile difficulty bins),
 //! [`analysis`] (accuracy, 2-fold cross-validated compute-optimal choice, efficiency ratio),
-//! [`report`] (report.md, accuracy.csv, [`svg`] charts) and [`fit`] (a fitted policy table).
+//! [`report`] (report.md, accuracy.csv, [`svg`] charts), [`fit`] (a fitted policy table) and
+//! [`view`] (the same curves in the terminal, reloaded while a bench runs).
 
 pub mod analysis;
 pub mod bins;
@@ -28,6 +29,7 @@ pub mod subsample;
 pub mod svg;
 #[cfg(test)]
 mod tests;
+pub mod view;
 
 pub use results::{BenchConfig, Record};
 pub use runner::{run, BenchPlan};
