@@ -58,7 +58,7 @@ pub fn x_axis(budgets: &[u32], width: u16) -> ([f64; 2], Vec<String>) {
     let lo = (*lo.max(&1) as f64).log2().floor() as i32;
     let hi = ((*hi.max(&1) as f64).log2().ceil() as i32).max(lo + 1);
     let span = hi - lo;
-    let fit = (width as i32 / 6).max(2);
+    let fit = (width as i32 / 5).max(2);
     let step = (1..=span).find(|k| span % k == 0 && span / k < fit).unwrap_or(span);
     let labels = (0..=span / step).map(|i| format!("{}", 1u64 << (lo + i * step).clamp(0, 62))).collect();
     ([lo as f64, hi as f64], labels)
@@ -78,10 +78,14 @@ pub fn draw(
     } else {
         Style::default().fg(Color::DarkGray)
     };
-    let block = Block::default()
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(border)
         .title(Span::styled(format!(" {} ", panel.title), border));
+    if area.width >= 34 {
+        block = block
+            .title_bottom(Line::styled(" accuracy × budget (log₂) ", Style::default().fg(Color::DarkGray)));
+    }
     if let Some(why) = &panel.unavailable {
         let text = Paragraph::new(why.as_str()).wrap(Wrap { trim: true }).block(block);
         frame.render_widget(text, area);
@@ -128,21 +132,18 @@ pub fn draw(
         datasets.push(Dataset::default().marker(marker).graph_type(kind).style(styles[i]).data(&points[i]));
     }
     let axis_style = Style::default().fg(Color::Gray);
+    // The label of the budget under the cursor stands out.
+    let mark = Style::default().fg(Color::Black).bg(Color::Yellow);
+    let labels: Vec<Line> = labels
+        .into_iter()
+        .map(|l| {
+            let here = cursor.is_some_and(|b| b.to_string() == l);
+            Line::styled(l, if here { mark } else { axis_style })
+        })
+        .collect();
     let chart = Chart::new(datasets)
         .block(block)
-        .x_axis(
-            Axis::default()
-                .title(Line::from("budget (log₂)").style(axis_style))
-                .style(axis_style)
-                .bounds(bounds)
-                .labels(labels),
-        )
-        .y_axis(
-            Axis::default()
-                .title(Line::from("accuracy").style(axis_style))
-                .style(axis_style)
-                .bounds([0.0, 1.0])
-                .labels(["0", "0.5", "1"]),
-        );
+        .x_axis(Axis::default().style(axis_style).bounds(bounds).labels(labels))
+        .y_axis(Axis::default().style(axis_style).bounds([0.0, 1.0]).labels(["0", "0.5", "1"]));
     frame.render_widget(chart, area);
 }

@@ -23,7 +23,7 @@ pub fn render(frame: &mut Frame, state: &State) {
     ])
     .areas(area);
     frame.render_widget(Paragraph::new(header(state)), head);
-    frame.render_widget(Paragraph::new(tab_line(state)), tabs);
+    frame.render_widget(Paragraph::new(tab_line(state, area.width)), tabs);
     let side = if area.width >= 100 { 44 } else { area.width * 2 / 5 };
     let [charts, column] = Layout::horizontal([Constraint::Min(10), Constraint::Length(side)]).areas(body);
     let budgets = &state.data.results.budgets;
@@ -69,10 +69,16 @@ fn header(state: &State) -> Line<'static> {
     ])
 }
 
-fn tab_line(state: &State) -> Line<'static> {
+/// The panels by number, the focused one marked, then the kind of bins (in words when it fits).
+fn tab_line(state: &State, width: u16) -> Line<'static> {
     let mut spans = Vec::new();
+    let wide = width >= 120;
     for i in 0..PANELS {
-        let name = if i == 0 { "all".to_string() } else { format!("bin {}", bin_label(i as u8)) };
+        let name = match i {
+            0 => "all".to_string(),
+            _ if wide => format!("bin {}", bin_label(i as u8)),
+            _ => format!("bin {i}"),
+        };
         let text = format!(" {} {name} ", i + 1);
         let style = if i == state.focus {
             Style::default().fg(Color::Black).bg(Color::Yellow).add_modifier(Modifier::BOLD)
@@ -82,7 +88,10 @@ fn tab_line(state: &State) -> Line<'static> {
         spans.push(Span::styled(text, style));
     }
     let (text, style) = match state.data.binned(state.kind) {
-        Ok(_) => (format!("  bins: {}", state.kind.describe()), Style::default().fg(Color::Cyan)),
+        Ok(_) if width >= 110 => {
+            (format!("  bins: {}", state.kind.describe()), Style::default().fg(Color::Cyan))
+        }
+        Ok(_) => (format!("  bins: {}", state.kind.name()), Style::default().fg(Color::Cyan)),
         Err(_) => (format!("  bins: {}: unavailable", state.kind.name()), Style::default().fg(Color::Red)),
     };
     spans.push(Span::styled(text, style));
