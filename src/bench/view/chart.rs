@@ -11,9 +11,16 @@ use ratatui::Frame;
 
 use super::data::{Panel, Role};
 
-/// Colours of the strategies besides compute-optimal and best-of-N, in turn.
-const OTHERS: [Color; 6] =
-    [Color::Green, Color::Magenta, Color::Blue, Color::Red, Color::LightGreen, Color::LightMagenta];
+/// Colours of the strategies besides compute-optimal and best-of-N, in turn: muted ones
+/// (sage, mauve, steel blue, dusty pink, khaki, cadet blue from the 256-colour palette).
+const OTHERS: [Color; 6] = [
+    Color::Indexed(108),
+    Color::Indexed(139),
+    Color::Indexed(67),
+    Color::Indexed(174),
+    Color::Indexed(144),
+    Color::Indexed(73),
+];
 
 /// How a line of `role`, the `n`th of the other strategies, is drawn.
 pub fn style(role: Role, n: usize) -> Style {
@@ -138,7 +145,7 @@ pub fn draw(
         .into_iter()
         .map(|l| {
             let here = cursor.is_some_and(|b| b.to_string() == l);
-            Line::styled(l, if here { mark } else { axis_style })
+            Line::from(Span::styled(l, if here { mark } else { axis_style }))
         })
         .collect();
     let chart = Chart::new(datasets)
@@ -146,4 +153,25 @@ pub fn draw(
         .x_axis(Axis::default().style(axis_style).bounds(bounds).labels(labels))
         .y_axis(Axis::default().style(axis_style).bounds([0.0, 1.0]).labels(["0", "0.5", "1"]));
     frame.render_widget(chart, area);
+    weigh(frame, area, &styles);
+}
+
+/// A chart draws its lines in colour only: give the plotted cells of each line its weight
+/// (bold for the emphasised lines, dim for the others) by their colour.
+fn weigh(frame: &mut Frame, area: Rect, styles: &[Style]) {
+    let area = area.intersection(frame.area());
+    let buf = frame.buffer_mut();
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            let cell = &mut buf[(x, y)];
+            let plotted =
+                cell.symbol() == "•" || cell.symbol().chars().all(|c| ('\u{2801}'..='\u{28ff}').contains(&c));
+            if !plotted {
+                continue;
+            }
+            if let Some(st) = styles.iter().find(|st| st.fg == Some(cell.fg)) {
+                cell.modifier.insert(st.add_modifier);
+            }
+        }
+    }
 }

@@ -321,3 +321,34 @@ fn x_labels_are_the_real_budgets_at_evenly_spaced_powers_of_two() {
     assert_eq!((b, l), ([1.0, 2.0], vec!["2".to_string(), "4".to_string()]));
     assert_eq!(x_axis(&[], 80).1.len(), 2);
 }
+
+#[test]
+fn compute_optimal_and_best_of_n_stand_out_and_the_cursor_label_is_marked() {
+    use ratatui::style::{Color, Modifier};
+    let dir = write_dir("emphasis", "pocket", [BON, BEAM], true);
+    let mut s = open(&dir).unwrap();
+    key(&mut s, KeyCode::Left);
+    let term = draw(&s, 120, 32);
+    let buf = term.backend().buffer();
+    let cells = buf.content();
+    let braille =
+        |c: &ratatui::buffer::Cell| c.symbol().chars().all(|ch| ('\u{2801}'..='\u{28ff}').contains(&ch));
+    assert!(
+        cells
+            .iter()
+            .any(|c| c.symbol() == "•" && c.fg == Color::Yellow && c.modifier.contains(Modifier::BOLD)),
+        "compute-optimal in bold yellow dots"
+    );
+    assert!(
+        cells.iter().any(|c| braille(c) && c.fg == Color::Cyan && c.modifier.contains(Modifier::BOLD)),
+        "best-of-N bold cyan"
+    );
+    assert!(cells.iter().any(|c| braille(c) && c.modifier.contains(Modifier::DIM)), "the others dim");
+    // The x label of the cursor's budget (2) is marked, the others are not.
+    let w = buf.area.width as usize;
+    let rows: Vec<&[ratatui::buffer::Cell]> = cells.chunks(w).collect();
+    let axis = rows.iter().position(|r| r[0].symbol() == "│" && r[4].symbol() == "└").unwrap();
+    let marked: Vec<&str> =
+        rows[axis + 1].iter().filter(|c| c.bg == Color::Yellow).map(|c| c.symbol()).collect();
+    assert_eq!(marked, ["2"]);
+}
