@@ -12,6 +12,31 @@ use super::data::{Panel, Role, NAME_CHARS};
 use super::state::State;
 use crate::bench::analysis::Needed;
 use crate::safe::for_display;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+/// `s` in exactly `width` columns: cut with `…` when longer, padded with spaces when shorter.
+pub fn fit(s: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    if s.width() > width {
+        for c in s.chars() {
+            let w = c.width().unwrap_or(0);
+            if used + w + 1 > width {
+                break;
+            }
+            out.push(c);
+            used += w;
+        }
+        if width > 0 {
+            out.push('…');
+            used += 1;
+        }
+    } else {
+        out.push_str(s);
+        used = s.width();
+    }
+    out + &" ".repeat(width.saturating_sub(used))
+}
 
 /// What a role adds to a legend entry.
 fn note(role: Role) -> &'static str {
@@ -54,7 +79,7 @@ pub fn readout_lines(state: &State, panel: &Panel) -> Vec<Line<'static>> {
         lines.push(Line::raw("no bins of this kind: press b for the other kind"));
         return lines;
     }
-    let width = panel.series.iter().map(|s| s.label.chars().count()).max().unwrap_or(8).min(24);
+    let width = panel.series.iter().map(|s| s.label.width()).max().unwrap_or(8).min(24);
     for (s, st) in panel.series.iter().zip(&styles) {
         let value = match s.cells.get(&budget) {
             Some(c) => match c.accuracy() {
@@ -64,8 +89,7 @@ pub fn readout_lines(state: &State, panel: &Panel) -> Vec<Line<'static>> {
             },
             None => "—".into(),
         };
-        let name = for_display(&s.label, width);
-        lines.push(Line::from(vec![Span::styled(format!("{name:width$} "), *st), Span::raw(value)]));
+        lines.push(Line::from(vec![Span::styled(fit(&s.label, width) + " ", *st), Span::raw(value)]));
     }
     if let Some([a, b]) = panel.chosen.get(&budget) {
         let pick =

@@ -8,6 +8,7 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
 use super::chart::x_axis;
+use super::readout::fit;
 use super::state::{Flow, State, Watch};
 use super::{open, render};
 use crate::bench::analysis::{cross_validate, fold_of, pooled};
@@ -351,4 +352,13 @@ fn compute_optimal_and_best_of_n_stand_out_and_the_cursor_label_is_marked() {
     let marked: Vec<&str> =
         rows[axis + 1].iter().filter(|c| c.bg == Color::Yellow).map(|c| c.symbol()).collect();
     assert_eq!(marked, ["2"]);
+}
+
+#[test]
+fn readout_names_fit_their_column_by_display_width() {
+    assert_eq!(fit("beam", 6), "beam  ");
+    assert_eq!(fit("best-of-n:weighted", 8), "best-of…");
+    assert_eq!(fit("中文策略", 8), "中文策略");
+    assert_eq!(fit("中文策略", 6), "中文… ");
+    assert_eq!(fit("x", 0), "");
 }
