@@ -45,8 +45,9 @@ pub fn open(dir: &Path) -> Result<State, String> {
     }
     let loaded = Results::load(dir)?;
     if loaded.rows.is_empty() {
+        let file = crate::safe::for_display(&results.display().to_string(), 200);
         return Err(format!(
-            "{shown}/results.jsonl has no finished results yet; wait until the bench finishes its first run, then try again"
+            "{file} has no finished results yet; wait until the bench finishes its first run, then try again"
         ));
     }
     Ok(State::new(dir, loaded))

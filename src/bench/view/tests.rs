@@ -362,3 +362,13 @@ fn readout_names_fit_their_column_by_display_width() {
     assert_eq!(fit("中文策略", 6), "中文… ");
     assert_eq!(fit("x", 0), "");
 }
+
+#[test]
+fn snapshot_all_problems_at_budget_2() {
+    let dir = write_dir("snapshot", "pocket", [BON, BEAM], true);
+    let mut s = open(&dir).unwrap();
+    // The directory's name differs between runs: show a fixed one.
+    s.shown_dir = "runs/bench".into();
+    key(&mut s, KeyCode::Left);
+    insta::assert_snapshot!(screen(&s, 100, 28));
+}
