@@ -15,7 +15,8 @@
 //! [`analysis`] (accuracy, 2-fold cross-validated compute-optimal choice, efficiency ratio),
 //! [`compare`] (search vs best-of-N by bin, the efficiency ratio), [`seqpar`] (sequential vs
 //! parallel), [`findings`] (sentences from those numbers), [`report`] (report.md, CSV files,
-//! [`plot`] figures) and [`fit`] (a fitted policy table).
+//! [`plot`] figures), [`fit`] (a fitted policy table) and
+//! [`view`] (the same curves in the terminal, reloaded while a bench runs).
 
 pub mod analysis;
 pub mod bins;
@@ -36,6 +37,7 @@ pub mod subsample;
 pub mod svg;
 #[cfg(test)]
 mod tests;
+pub mod view;
 
 pub use results::{BenchConfig, Record};
 pub use runner::{run, BenchPlan};

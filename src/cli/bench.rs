@@ -1,5 +1,5 @@
-//! `ttc bench`: run a benchmark into a results directory; `ttc bench report DIR` and
-//! `ttc bench fit DIR --out policy.toml` read one.
+//! `ttc bench`: run a benchmark into a results directory; `ttc bench report DIR`,
+//! `ttc bench fit DIR --out policy.toml` and `ttc bench view DIR` read one.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +39,12 @@ pub enum BenchAction {
         /// Where to write the policy (TOML).
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+    },
+    /// Browse accuracy-vs-budget curves of a results directory in the terminal (live while a
+    /// bench writes into it).
+    View {
+        /// The results directory (`--out` of the bench).
+        dir: PathBuf,
     },
 }
 
@@ -113,6 +119,9 @@ pub async fn bench(global: &GlobalArgs, command: BenchCommand) -> Result<ExitCod
         }
         Some(BenchAction::Fit { dir, out }) => {
             crate::bench::fit::fit(&dir, &out).map(|_| ExitCode::SUCCESS).map_err(Failure::new)
+        }
+        Some(BenchAction::View { dir }) => {
+            crate::bench::view::view(&dir).map(|_| ExitCode::SUCCESS).map_err(Failure::new)
         }
         None => run(global, command.args).await,
     }

@@ -4,6 +4,7 @@
 mod ollama_server;
 
 mod bench;
+mod bench_view;
 mod cli;
 mod engine;
 mod faults;
