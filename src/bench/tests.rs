@@ -193,7 +193,8 @@ fn the_fitted_policy_parses_back_and_chooses_by_bin_and_budget() {
     assert_eq!(t.choose(1, 100).budget, Some(4));
     assert_eq!(t.bin_by_edges(0.99), Some(1));
     assert_eq!(t.bin_by_edges(0.0), Some(5));
-    assert_eq!(PolicyTable::bundled().bin_by_edges(0.5), None);
+    let v1 = PolicyTable::parse(crate::spec::HEURISTIC_POLICY, "v1").unwrap();
+    assert_eq!(v1.bin_by_edges(0.5), None, "a version 1 table bins by fixed thresholds");
     // A version-2 table missing one bin × budget is refused.
     let broken = text.replacen("[[bins]]", "[[removed]]", 1);
     assert!(PolicyTable::parse(&broken, "p").is_err());

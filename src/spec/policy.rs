@@ -262,6 +262,21 @@ mod tests {
     }
 
     #[test]
+    fn the_bundled_policy_is_fitted_with_an_entry_for_every_bin_and_budget() {
+        let t = PolicyTable::bundled();
+        let f = t.fitted.as_ref().expect("a fitted (version 2) table");
+        assert!(POLICY.contains("docs/results/pocket"), "the header says what it was fitted on");
+        assert_eq!(f.difficulty, DifficultyMethod::Model);
+        for bin in 1..=5 {
+            for &budget in &f.budgets {
+                let e = t.choose(bin, budget);
+                assert_eq!((e.bin, e.budget), (bin, Some(budget)));
+                assert!(e.spec.is_some() && e.selection.is_some() && e.reason.contains("held-out"));
+            }
+        }
+    }
+
+    #[test]
     fn broken_policies_are_explained() {
         let e = PolicyTable::parse("[[bins]]\nbin = 1\nstrategy = \"beam\"\nreason = \"x\"\n", "p.toml")
             .unwrap_err();
@@ -286,6 +301,7 @@ mod tests {
         assert_eq!(t.bin_by_edges(0.5), Some(3));
         assert_eq!(t.choose(5, 1).strategy, StrategyKind::Dvts);
         assert_eq!(PolicyTable::parse(&toml::to_string(&t).unwrap(), "again").unwrap(), t);
-        assert_eq!(PolicyTable::bundled().choose(1, 64), PolicyTable::bundled().lookup(1));
+        let v1 = PolicyTable::parse(HEURISTIC_POLICY, "v1").unwrap();
+        assert_eq!(v1.choose(1, 64), v1.lookup(1), "a version 1 table has no budget axis");
     }
 }
