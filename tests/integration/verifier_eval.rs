@@ -352,3 +352,32 @@ async fn the_http_verifier_scores_a_prefix_and_can_be_cancelled() {
         tokio::time::timeout(Duration::from_secs(5), stall.score(req, cancel)).await.expect("cancel ends it");
     assert_eq!(r.unwrap_err(), VerifyError::Cancelled);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_judge_is_measured_through_an_ollama_server() {
+    let server = super::ollama_server::TestServer::start(super::ollama_server::ServerConfig::default()).await;
+    let out = fresh_dir("judge");
+    let o = ttc(&[
+        "verifier",
+        "eval",
+        "--host",
+        &server.url,
+        "--processbench",
+        FIXTURE,
+        "--verifier",
+        "judge",
+        "--verifier-model",
+        "judge",
+        "--out",
+        s(&out),
+    ])
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The judge answers every step: no item is unscored.
+    assert!(stdout(&o).contains("7 (4 erroneous, 3 correct, 0 unscored)"), "{}", stdout(&o));
+    let lines = items(&out);
+    assert_eq!(lines.len(), 7);
+    assert!(lines.iter().all(|l| l["scores"].as_array().unwrap().iter().all(|s| s.is_number())), "{lines:?}");
+    assert!(metrics(&out)["verifier"].as_str().unwrap().starts_with("judge judge"), "{}", metrics(&out));
+    let _ = std::fs::remove_dir_all(&out);
+}
