@@ -56,6 +56,11 @@ pub fn parse(text: &str, name: &str) -> Result<Loaded, String> {
             })
             .collect();
         if lines.iter().all(|(_, v)| v.is_err()) {
+            if serde_json::from_str::<Value>(trimmed).is_ok() {
+                return Err(format!(
+                    "{name} is JSON but neither a JSON array of ProcessBench items nor one item per line (JSONL)"
+                ));
+            }
             let first = lines.first().and_then(|(_, v)| v.as_ref().err()).cloned().unwrap_or_default();
             return Err(format!(
                 "{name} is not JSON: line 1: {first} (expected a JSON array of ProcessBench items, or JSONL)"
@@ -186,6 +191,8 @@ mod tests {
         assert!(parse("hello there", "t.txt").unwrap_err().contains("t.txt is not JSON"));
         assert!(parse("[1, 2", "t.json").unwrap_err().contains("t.json is not JSON"));
         assert!(parse("[]", "n.json").unwrap_err().contains("n.json holds no readable"));
+        let e = parse("{\n \"id\": \"x\"\n}\n", "obj.json").unwrap_err();
+        assert!(e.contains("obj.json is JSON but neither a JSON array"), "{e}");
         let e = parse("{\"id\":\"x\"}\n", "one.jsonl").unwrap_err();
         assert!(e.contains("line 1: (id x) missing `problem`"), "{e}");
     }
