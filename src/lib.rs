@@ -12,6 +12,7 @@ pub mod config;
 pub mod event;
 pub mod grade;
 pub mod hash;
+pub mod lab;
 pub mod launch;
 pub mod model;
 pub mod pocket;

@@ -1,9 +1,10 @@
-//! The command line: `ttc run`, `ttc bench`, `ttc models`, `ttc grade`.
+//! The command line: `ttc run`, `ttc bench`, `ttc models`, `ttc grade`, `ttc verifier`.
 
 mod bench;
 mod grade;
 mod models;
 mod run;
+mod verifier;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,6 +60,9 @@ pub enum Command {
     /// Train or evaluate the embedded pocket model.
     #[command(subcommand)]
     Pocket(PocketCommand),
+    /// Measure verifiers: `verifier eval` scores ProcessBench items against human step labels.
+    #[command(subcommand)]
+    Verifier(verifier::VerifierCommand),
     /// Grade predicted answers against gold answers.
     Grade {
         /// JSONL file of {"pred": ..., "gold": ...} lines ("-" reads standard input).
@@ -143,6 +147,7 @@ fn dispatch(cli: Cli, log: Option<PathBuf>) -> Result<ExitCode, Failure> {
             };
             grade::grade(&jsonl, mode)
         }
+        Some(Command::Verifier(v)) => rt.block_on(verifier::verifier(&cli.global, v)),
         Some(Command::Pocket(PocketCommand::Train(a))) => {
             crate::pocket::train(&a).map(|_| ExitCode::SUCCESS).map_err(|e| Failure::new(format!("{e:#}")))
         }

@@ -1,6 +1,7 @@
 //! Verifiers: score the steps of a (partial) solution.
 
 pub mod arith;
+pub mod http;
 pub mod judge;
 pub mod oracle;
 
@@ -13,6 +14,7 @@ use crate::problem::Problem;
 
 pub use crate::spec::Aggregation;
 pub use arith::ArithVerifier;
+pub use http::HttpVerifier;
 pub use judge::{JudgeTemplate, JudgeVerifier};
 pub use oracle::OracleVerifier;
 

@@ -2,6 +2,8 @@
 
 #[path = "../support/ollama_server.rs"]
 mod ollama_server;
+#[path = "../support/prm_server.rs"]
+mod prm_server;
 
 mod bench;
 mod bench_view;
@@ -13,6 +15,7 @@ mod ollama;
 mod search_pool;
 mod throughput;
 mod tui;
+mod verifier_eval;
 
 use std::time::Duration;
 

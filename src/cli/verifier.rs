@@ -1,0 +1,199 @@
+//! `ttc verifier eval`: measure a verifier against ProcessBench's human step labels.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::{build_verifier, default_model, embedded_pocket, Failure, GlobalArgs};
+use crate::lab::{eval, items, report, BenchItem, EvalDir, Identity, ItemRecord};
+use crate::model::Generator;
+use crate::safe::for_display;
+use crate::strategy::VerifierKind;
+use crate::verify::{ArithVerifier, HttpVerifier, Verifier};
+
+/// `ttc verifier …`.
+#[derive(Debug, Subcommand)]
+pub enum VerifierCommand {
+    /// Score every step of ProcessBench items and report ProcessBench's metrics (error/correct
+    /// accuracy, F1, a threshold sweep, step AUROC) into --out (resumable).
+    Eval(Box<EvalArgs>),
+}
+
+/// Which verifier `ttc verifier eval` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LabVerifier {
+    /// Exact check of `a op b = c` claims (steps without a claim stay unscored).
+    Arith,
+    /// The embedded pocket PRM (reads only the pocket task's arithmetic chains).
+    Prm,
+    /// An Ollama model asked whether each step is correct.
+    Judge,
+    /// The final answer against a gold answer: nothing to measure on ProcessBench (refused).
+    Oracle,
+    /// A process reward model behind an HTTP endpoint (--verifier-url).
+    Http,
+    /// No verifier: scores nothing (refused).
+    None,
+}
+
+/// Flags of `ttc verifier eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// ProcessBench items: a JSON array or JSONL of {id, problem, steps, label}.
+    #[arg(long, value_name = "FILE")]
+    pub processbench: PathBuf,
+    /// The verifier to measure.
+    #[arg(long, value_enum)]
+    pub verifier: LabVerifier,
+    /// The endpoint of --verifier http (POST {problem, steps} → {scores}; see the README).
+    #[arg(long, value_name = "URL", env = "TTC_VERIFIER_URL", hide_env_values = true)]
+    pub verifier_url: Option<String>,
+    /// Model for --verifier judge [config: verifier_model; default: the server's first model].
+    #[arg(long, value_name = "MODEL")]
+    pub verifier_model: Option<String>,
+    /// A judge template file (TOML, like assets/verifiers/judge.toml).
+    #[arg(long, value_name = "FILE")]
+    pub judge_template: Option<PathBuf>,
+    /// Output directory: items.jsonl, metrics.json, sweep.csv (resumed when it exists).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// A step scored below this is the predicted first error, 0–1 [default: 0.5].
+    #[arg(long, value_name = "TAU", default_value_t = 0.5, value_parser = parse_threshold)]
+    pub threshold: f64,
+    /// Only the first K items of the file.
+    #[arg(long, value_name = "K")]
+    pub limit: Option<usize>,
+}
+
+/// `--threshold`: a number in [0, 1].
+fn parse_threshold(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(t) if (0.0..=1.0).contains(&t) => Ok(t),
+        _ => Err(format!("{s} is not a number in [0, 1]")),
+    }
+}
+
+/// Run a `ttc verifier` command.
+pub async fn verifier(global: &GlobalArgs, command: VerifierCommand) -> Result<ExitCode, Failure> {
+    match command {
+        VerifierCommand::Eval(args) => eval_command(global, &args).await,
+    }
+}
+
+async fn eval_command(global: &GlobalArgs, args: &EvalArgs) -> Result<ExitCode, Failure> {
+    let path = &args.processbench;
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| {
+        Failure::new(format!("cannot read {name}: {e}. Check the path given to --processbench"))
+    })?;
+    let text =
+        std::str::from_utf8(&bytes).map_err(|e| Failure::new(format!("{name} is not UTF-8 text: {e}")))?;
+    let loaded = items::parse(text, &name).map_err(Failure::new)?;
+    for s in &loaded.skipped {
+        eprintln!("ttc: warning: {}", for_display(s, 400));
+    }
+    let selection: &[BenchItem] = &loaded.items[..args.limit.unwrap_or(usize::MAX).min(loaded.items.len())];
+    let resolved = global.resolve_quietly();
+    let (verifier, identity) = choose(global, args, selection, &name).await?;
+    let identity = Identity::new(identity, path, &bytes);
+    let (mut dir, done) = EvalDir::open(&args.out, &identity).map_err(Failure::new)?;
+    let concurrency = resolved.settings.concurrency;
+    let scored = eval::score_all(verifier, selection, &done, &mut dir, args.threshold, concurrency)
+        .await
+        .map_err(Failure::new)?;
+    let m = report::metrics(&identity.verifier, &name, args.threshold, &scored.records);
+    let json = serde_json::to_string_pretty(&m).map_err(|e| Failure::new(e.to_string()))?;
+    dir.write("metrics.json", &(json + "\n")).map_err(Failure::new)?;
+    dir.write("sweep.csv", &report::sweep_csv(&m)).map_err(Failure::new)?;
+    // Every record the directory holds, each predicted at this run's threshold.
+    let chosen: std::collections::HashSet<&str> = selection.iter().map(|i| i.id.as_str()).collect();
+    let mut all = scored.records.clone();
+    all.extend(done.iter().filter(|r| !chosen.contains(r.id.as_str())).map(|r| ItemRecord {
+        predicted: crate::lab::metrics::first_below(&r.scores, args.threshold),
+        ..r.clone()
+    }));
+    dir.rewrite(&all).map_err(Failure::new)?;
+    eprintln!(
+        "ttc: {} items: {} scored now, {} from an earlier run{}; results in {}",
+        scored.records.len(),
+        scored.scored_now,
+        scored.records.len() - scored.scored_now,
+        if loaded.skipped.is_empty() {
+            String::new()
+        } else {
+            format!(", {} unreadable skipped", loaded.skipped.len())
+        },
+        args.out.display()
+    );
+    print!("{}", report::table(&m));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The verifier the flags name, and its identity in the output directory.
+async fn choose(
+    global: &GlobalArgs,
+    args: &EvalArgs,
+    selection: &[BenchItem],
+    name: &str,
+) -> Result<(Arc<dyn Verifier>, String), Failure> {
+    Ok(match args.verifier {
+        LabVerifier::Arith => (Arc::new(ArithVerifier), "arith".into()),
+        LabVerifier::Oracle => return Err(Failure::new(
+            "the oracle verifier compares a finished solution's final answer with a gold answer; ProcessBench asks which step is the first wrong one and gives no gold answer, so the oracle has nothing to measure here. Use --verifier arith, prm, judge or http",
+        )),
+        LabVerifier::None => return Err(Failure::new(
+            "the none verifier scores no step, so there is nothing to measure. Use --verifier arith, prm, judge or http",
+        )),
+        LabVerifier::Prm => {
+            check_pocket_problems(selection, name)?;
+            (Arc::new(crate::pocket::PocketPrm::new(embedded_pocket()?)), "prm".into())
+        }
+        LabVerifier::Http => {
+            let Some(url) = args.verifier_url.as_deref() else {
+                return Err(Failure::new("--verifier http needs --verifier-url URL (or TTC_VERIFIER_URL)"));
+            };
+            let resolved = global.resolve_quietly();
+            let timeout = global
+                .stall_timeout
+                .or(resolved.config.stall_timeout_secs)
+                .map_or(crate::verify::http::DEFAULT_TIMEOUT, Duration::from_secs_f64);
+            let v = HttpVerifier::new(url, timeout).map_err(|e| Failure::new(e.to_string()))?;
+            let identity = format!("http {}", v.shown_url());
+            (Arc::new(v), identity)
+        }
+        LabVerifier::Judge => {
+            let resolved = global.resolve();
+            let client = resolved.client()?;
+            let model = match args.verifier_model.clone().or(resolved.config.verifier_model.clone()) {
+                Some(m) => m,
+                None => default_model(&client).await?,
+            };
+            let policy: Arc<dyn Generator> = Arc::new(client.generator(&model).await?);
+            client.show(&model).await?;
+            let v = build_verifier(VerifierKind::Judge, Some(&client), policy, None, args.judge_template.as_ref(), true)
+                .await?;
+            let template = args.judge_template.as_ref().map(|p| format!(" template {}", p.display())).unwrap_or_default();
+            (v, format!("judge {model}{template}"))
+        }
+    })
+}
+
+/// The embedded PRM reads only pocket problems ("Start at 27. Add 48. …"): refuse items it
+/// cannot read instead of scoring noise.
+fn check_pocket_problems(selection: &[BenchItem], name: &str) -> Result<(), Failure> {
+    let unreadable: Vec<&BenchItem> =
+        selection.iter().filter(|i| crate::pocket::task::Chain::parse(&i.problem).is_none()).collect();
+    match unreadable.first() {
+        None => Ok(()),
+        Some(first) => Err(Failure::new(format!(
+            "the embedded pocket PRM reads only the pocket task's arithmetic chains (\"Start at 27. Add 48. …\"), and {} of the {} problems in {name} cannot be read as one (first: item {}, id {}); its scores on them would be noise. Use --verifier arith, judge or http",
+            unreadable.len(),
+            selection.len(),
+            first.index,
+            for_display(&first.id, 80)
+        ))),
+    }
+}

@@ -1,0 +1,198 @@
+//! The output directory of `ttc verifier eval`: `run.json` (which verifier scored which
+//! file), `items.jsonl` (one scored item per line, appended as they finish, so a run can be
+//! resumed), and the summaries `metrics.json` and `sweep.csv`.
+
+use std::fs::OpenOptions;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::items::ItemRecord;
+
+/// What the scores in a directory belong to. A directory is resumed only with the same
+/// verifier and the same file contents (the path may differ: a moved copy is the same data).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Identity {
+    /// The verifier as named on the command line, with what changes its scores (the judge's
+    /// model, the http verifier's URL with any credentials hidden).
+    pub verifier: String,
+    /// The input file, as given.
+    pub file: String,
+    /// FNV-1a of the file's bytes, hex.
+    pub file_hash: String,
+}
+
+impl Identity {
+    /// The identity of scores by `verifier` of the file `file` with contents `bytes`.
+    pub fn new(verifier: impl Into<String>, file: &Path, bytes: &[u8]) -> Self {
+        Self {
+            verifier: verifier.into(),
+            file: file.display().to_string(),
+            file_hash: format!("{:016x}", crate::hash::fnv1a(bytes)),
+        }
+    }
+
+    /// What differs from `other`, in words; empty when the two match.
+    pub fn differences(&self, other: &Identity) -> Vec<String> {
+        let mut d = Vec::new();
+        if self.verifier != other.verifier {
+            d.push(format!("the verifier (was {}, now {})", self.verifier, other.verifier));
+        }
+        if self.file_hash != other.file_hash {
+            d.push(format!("the input file (was {}, now {}; the contents differ)", self.file, other.file));
+        }
+        d
+    }
+}
+
+/// An open output directory: the items scored so far, and `items.jsonl` to append to.
+pub struct EvalDir {
+    dir: PathBuf,
+    out: BufWriter<std::fs::File>,
+}
+
+/// `DIR/items.jsonl`.
+pub fn items_path(dir: &Path) -> PathBuf {
+    dir.join("items.jsonl")
+}
+
+impl EvalDir {
+    /// Open (or create) `dir` for `identity`: refuse one that holds scores of another verifier
+    /// or file (naming what differs), drop a cut-short last line of `items.jsonl`, and return
+    /// the items already scored.
+    pub fn open(dir: &Path, identity: &Identity) -> Result<(EvalDir, Vec<ItemRecord>), String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let run = dir.join("run.json");
+        match std::fs::read_to_string(&run) {
+            Ok(text) => {
+                let old: Identity = serde_json::from_str(&text)
+                    .map_err(|e| format!("{} is not a verifier-eval run file: {e}", run.display()))?;
+                let d = old.differences(identity);
+                if !d.is_empty() {
+                    return Err(format!(
+                        "{} holds scores of another run (differing: {}); use another --out, or the same verifier and file",
+                        dir.display(),
+                        d.join("; ")
+                    ));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let text = serde_json::to_string_pretty(identity).map_err(|e| e.to_string())?;
+                std::fs::write(&run, text + "\n")
+                    .map_err(|e| format!("cannot write {}: {e}", run.display()))?;
+            }
+            Err(e) => return Err(format!("cannot read {}: {e}", run.display())),
+        }
+        let path = items_path(dir);
+        let (records, good) = read_records(&path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        let len = file.metadata().map_err(|e| e.to_string())?.len();
+        if len > good {
+            file.set_len(good).map_err(|e| format!("cannot truncate {}: {e}", path.display()))?;
+        }
+        Ok((EvalDir { dir: dir.to_path_buf(), out: BufWriter::new(file) }, records))
+    }
+
+    /// Append one item as a line and flush it.
+    pub fn append(&mut self, record: &ItemRecord) -> Result<(), String> {
+        let line = serde_json::to_string(record).map_err(|e| e.to_string())?;
+        let path = items_path(&self.dir);
+        let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+        self.out.write_all(line.as_bytes()).map_err(fail)?;
+        self.out.write_all(b"\n").map_err(fail)?;
+        self.out.flush().map_err(fail)
+    }
+
+    /// Replace `items.jsonl` with `records` (written aside, then moved over it): the
+    /// predictions then all follow the threshold of the latest run.
+    pub fn rewrite(self, records: &[ItemRecord]) -> Result<(), String> {
+        let path = items_path(&self.dir);
+        let aside = self.dir.join("items.jsonl.new");
+        let mut text = String::new();
+        for r in records {
+            text.push_str(&serde_json::to_string(r).map_err(|e| e.to_string())?);
+            text.push('\n');
+        }
+        drop(self.out);
+        std::fs::write(&aside, text).map_err(|e| format!("cannot write {}: {e}", aside.display()))?;
+        std::fs::rename(&aside, &path).map_err(|e| format!("cannot replace {}: {e}", path.display()))
+    }
+
+    /// Write a summary file `name` into the directory.
+    pub fn write(&self, name: &str, text: &str) -> Result<(), String> {
+        let path = self.dir.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+}
+
+/// The records of `items.jsonl` and the byte length of its readable part: a last line cut
+/// short (no newline, or not JSON) is dropped so that its item is scored again; a broken
+/// line before the last is an error.
+fn read_records(path: &Path) -> Result<(Vec<ItemRecord>, u64), String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let mut records = Vec::new();
+    let mut good = 0usize;
+    // Every piece but the last ends with a newline; the last (usually empty) does not.
+    let pieces: Vec<&str> = text.split('\n').collect();
+    let complete = pieces.len() - 1;
+    for (n, line) in pieces[..complete].iter().enumerate() {
+        match serde_json::from_str::<ItemRecord>(line) {
+            Ok(r) => records.push(r),
+            Err(_) if line.trim().is_empty() => {}
+            // The last line, broken by an interrupted write: its item is scored again.
+            Err(_) if n + 1 == complete && pieces[complete].is_empty() => break,
+            Err(e) => return Err(format!("{} line {} is broken: {e}", path.display(), n + 1)),
+        }
+        good += line.len() + 1;
+    }
+    Ok((records, good as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str) -> ItemRecord {
+        ItemRecord { id: id.into(), predicted: Some(-1), label: -1, scores: vec![Some(1.0), None] }
+    }
+
+    #[test]
+    fn resume_drops_a_cut_short_last_line_and_refuses_another_run() {
+        let dir = std::env::temp_dir().join(format!("ttc-lab-dir-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let id = Identity::new("arith", Path::new("a.json"), b"[1]");
+        let (mut d, done) = EvalDir::open(&dir, &id).unwrap();
+        assert!(done.is_empty());
+        d.append(&record("x")).unwrap();
+        d.append(&record("y")).unwrap();
+        drop(d);
+        let path = items_path(&dir);
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("{\"id\":\"z\",\"pred");
+        std::fs::write(&path, &text).unwrap();
+        let (mut d, done) = EvalDir::open(&dir, &id).unwrap();
+        assert_eq!(done, vec![record("x"), record("y")]);
+        d.append(&record("z")).unwrap();
+        drop(d);
+        let lines = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(lines.lines().count(), 3, "{lines}");
+        assert!(lines.lines().all(|l| serde_json::from_str::<ItemRecord>(l).is_ok()), "{lines}");
+        // Moved but the same contents: fine. Another verifier or other contents: refused.
+        assert!(EvalDir::open(&dir, &Identity::new("arith", Path::new("b.json"), b"[1]")).is_ok());
+        let e = EvalDir::open(&dir, &Identity::new("http http://***@h/", Path::new("c.json"), b"[2]"))
+            .err()
+            .unwrap();
+        assert!(e.contains("the verifier (was arith, now http http://***@h/)"), "{e}");
+        assert!(e.contains("the input file (was a.json, now c.json"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
