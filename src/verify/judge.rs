@@ -6,6 +6,13 @@
 //! weakest step and runs with the judge aggregate with `min` by default
 //! ([`crate::spec::VerifierKind::default_aggregation`]).
 //!
+//! Two prompt formats (`format` in the template file): `single` (default) asks one user
+//! message per step, filled from `template`; `conversation` is the chat format of
+//! conversational PRMs (RLHFlow's Llama-3.1 PRMs, which search-and-learn uses): the first
+//! step is the first user turn (`template`, with the problem), every later step its own user
+//! turn (`turn`), each earlier step answered by the assistant turn `assistant` (the yes token
+//! by default), and the score of step k is p(yes) of the reply after step k's turn.
+//!
 //! How a step gets its score ([`JudgeMethod`]):
 //! - `logprobs`: the verdict tokens are among the reply's alternatives;
 //! - `token`: the reply carries its chosen token but no alternatives — a
@@ -22,7 +29,7 @@ use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
 use super::{JudgeMethod, ScoreRequest, StepDetail, StepScore, Usage, Verifier, VerifyError};
-use crate::model::{collect, GenError, GenRequest, Generator, Message, TopLogprob};
+use crate::model::{collect, GenError, GenRequest, Generator, Message, Role, TopLogprob};
 use crate::spec::fill;
 
 /// The bundled judge template.
@@ -43,6 +50,26 @@ pub struct JudgeTemplate {
     #[serde(default)]
     pub system: String,
     pub template: String,
+    /// `single` (one user message per step) or `conversation` (one user turn per step).
+    #[serde(default)]
+    pub format: JudgeFormat,
+    /// Conversation format: the user turn of every step after the first (`{step}` by default).
+    #[serde(default)]
+    pub turn: Option<String>,
+    /// Conversation format: the assistant's reply to each earlier step (`yes` by default).
+    #[serde(default)]
+    pub assistant: Option<String>,
+}
+
+/// How the judge's request is laid out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JudgeFormat {
+    /// One user message per step, from `template`.
+    #[default]
+    Single,
+    /// The steps as alternating user turns, earlier ones answered by `assistant`.
+    Conversation,
 }
 
 fn default_top() -> u8 {
@@ -65,6 +92,12 @@ impl JudgeTemplate {
         }
         if !t.template.contains("{step}") {
             return Err(format!("{origin}: `template` must contain the {{step}} placeholder"));
+        }
+        if t.turn.as_deref().is_some_and(|turn| !turn.contains("{step}")) {
+            return Err(format!("{origin}: `turn` must contain the {{step}} placeholder"));
+        }
+        if t.format == JudgeFormat::Single && (t.turn.is_some() || t.assistant.is_some()) {
+            return Err(format!("{origin}: `turn` and `assistant` need format = \"conversation\""));
         }
         Ok(t)
     }
@@ -95,6 +128,46 @@ impl JudgeTemplate {
             &self.template,
             &[("problem", problem), ("previous", &previous), ("step_number", &number), ("step", &steps[k])],
         )
+    }
+
+    /// The request for step `k` (0-based): its messages, and the prompt as shown to the user
+    /// (the rendered message, or the conversation written out turn by turn).
+    pub fn request(&self, problem: &str, steps: &[String], k: usize) -> (Vec<Message>, String) {
+        let mut m = Vec::with_capacity(2 * k + 2);
+        if !self.system.is_empty() {
+            m.push(Message::system(self.system.clone()));
+        }
+        if self.format == JudgeFormat::Single {
+            let prompt = self.render(problem, steps, k);
+            m.push(Message::user(prompt.clone()));
+            return (m, prompt);
+        }
+        let turn = self.turn.as_deref().unwrap_or("{step}");
+        let reply = self.assistant.as_deref().unwrap_or(&self.yes);
+        for (i, step) in steps[..=k].iter().enumerate() {
+            let number = (i + 1).to_string();
+            let vars =
+                [("problem", problem), ("previous", ""), ("step_number", number.as_str()), ("step", step)];
+            if i == 0 {
+                m.push(Message::user(fill(&self.template, &vars)));
+            } else {
+                m.push(Message::assistant(reply.to_string()));
+                m.push(Message::user(fill(turn, &vars)));
+            }
+        }
+        let shown = m
+            .iter()
+            .map(|msg| {
+                let role = match msg.role {
+                    Role::System => "system",
+                    Role::User => "user",
+                    Role::Assistant => "assistant",
+                };
+                format!("[{role}] {}", msg.content)
+            })
+            .collect::<Vec<_>>()
+            .join("\n\n");
+        (m, shown)
     }
 
     fn is(&self, token: &str, verdict: &str) -> bool {
@@ -130,7 +203,15 @@ impl JudgeTemplate {
 
     /// Read a sampled verdict: its first word, without punctuation.
     pub fn parse_verdict(&self, text: &str) -> Option<bool> {
-        let word: String = text.split_whitespace().next()?.chars().filter(|c| c.is_alphanumeric()).collect();
+        let first = text.split_whitespace().next()?;
+        // Verdict tokens that are punctuation themselves ("+", "-") are read as written.
+        for (verdict, is_yes) in [(&self.yes, true), (&self.no, false)] {
+            let v = verdict.trim();
+            if !v.is_empty() && !v.chars().any(char::is_alphanumeric) && first.starts_with(v) {
+                return Some(is_yes);
+            }
+        }
+        let word: String = first.chars().filter(|c| c.is_alphanumeric()).collect();
         if self.is(&word, &self.yes) {
             Some(true)
         } else if self.is(&word, &self.no) {
@@ -153,19 +234,15 @@ impl JudgeVerifier {
         Self { gen, template }
     }
 
-    fn messages(&self, prompt: &str) -> Vec<Message> {
-        let mut m = Vec::with_capacity(2);
-        if !self.template.system.is_empty() {
-            m.push(Message::system(self.template.system.clone()));
-        }
-        m.push(Message::user(prompt.to_string()));
-        m
-    }
-
-    async fn score_one(&self, prompt: String, cancel: &CancellationToken) -> Result<StepScore, VerifyError> {
+    async fn score_one(
+        &self,
+        messages: Vec<Message>,
+        prompt: String,
+        cancel: &CancellationToken,
+    ) -> Result<StepScore, VerifyError> {
         let mut usage = Usage::default();
         if self.gen.info().logprobs {
-            let mut req = GenRequest::new(self.messages(&prompt));
+            let mut req = GenRequest::new(messages.clone());
             req.options.temperature = Some(0.0);
             req.options.num_predict = Some(1);
             req.top_logprobs = self.template.top_logprobs.clamp(5, 20);
@@ -199,7 +276,7 @@ impl JudgeVerifier {
                                 chosen.token, self.template.yes, self.template.no
                             );
                             return self
-                                .score_sampled(prompt, usage, Some((why, vec![chosen])), cancel)
+                                .score_sampled(messages, prompt, usage, Some((why, vec![chosen])), cancel)
                                 .await;
                         }
                         let top = first.top_logprobs.clone();
@@ -219,18 +296,19 @@ impl JudgeVerifier {
                             top.len(),
                             got.join(", ")
                         );
-                        return self.score_sampled(prompt, usage, Some((why, top)), cancel).await;
+                        return self.score_sampled(messages, prompt, usage, Some((why, top)), cancel).await;
                     }
                 }
             }
         }
-        self.score_sampled(prompt, usage, None, cancel).await
+        self.score_sampled(messages, prompt, usage, None, cancel).await
     }
 
     /// Fallback without usable logprobs: the fraction of K sampled verdicts that say yes.
     /// `after` is why log-probabilities did not decide, with the alternatives that were seen.
     async fn score_sampled(
         &self,
+        messages: Vec<Message>,
         prompt: String,
         mut usage: Usage,
         after: Option<(String, Vec<TopLogprob>)>,
@@ -242,7 +320,7 @@ impl JudgeVerifier {
         };
         let k = self.template.samples.max(1);
         let runs = (0..k).map(|i| {
-            let mut req = GenRequest::new(self.messages(&prompt));
+            let mut req = GenRequest::new(messages.clone());
             req.options.temperature = Some(self.template.sample_temperature);
             req.options.seed = Some(i as i64 + 1);
             req.options.num_predict = Some(4);
@@ -324,8 +402,8 @@ impl Verifier for JudgeVerifier {
     ) -> Result<Vec<StepScore>, VerifyError> {
         let start = req.start.min(req.steps.len());
         let jobs = (start..req.steps.len()).map(|k| {
-            let prompt = self.template.render(&req.problem.text, req.steps, k);
-            self.score_one(prompt, &cancel)
+            let (messages, prompt) = self.template.request(&req.problem.text, req.steps, k);
+            self.score_one(messages, prompt, &cancel)
         });
         futures::future::join_all(jobs).await.into_iter().collect()
     }
@@ -395,5 +473,58 @@ mod tests {
         let e =
             JudgeTemplate::parse("yes=\"Y\"\nno=\"N\"\ntemplate=\"{step}\"\nbogus=1", "x.toml").unwrap_err();
         assert!(e.contains("bogus"), "{e}");
+    }
+
+    const PRM_CHAT: &str = include_str!("../../assets/verifiers/prm-chat.toml");
+
+    #[test]
+    fn the_conversation_format_lays_the_steps_out_as_turns() {
+        let t = JudgeTemplate::parse(PRM_CHAT, "prm-chat.toml").unwrap();
+        assert_eq!(t.format, JudgeFormat::Conversation);
+        let steps: Vec<String> =
+            ["12 + 30 = 42", "42 * 2 = 84", "The answer is 84."].map(String::from).into();
+        let (m, shown) = t.request("What is (12 + 30) * 2?", &steps, 2);
+        let turns: Vec<(Role, &str)> = m.iter().map(|x| (x.role, x.content.as_str())).collect();
+        assert_eq!(
+            turns,
+            vec![
+                (Role::User, "What is (12 + 30) * 2? 12 + 30 = 42"),
+                (Role::Assistant, "+"),
+                (Role::User, "42 * 2 = 84"),
+                (Role::Assistant, "+"),
+                (Role::User, "The answer is 84."),
+            ]
+        );
+        assert!(
+            shown.starts_with("[user] What is") && shown.ends_with("[user] The answer is 84."),
+            "{shown}"
+        );
+        // Step 1 is the first turn alone.
+        assert_eq!(t.request("Q", &steps, 0).0.len(), 1);
+        // The single format is one user message, as before.
+        let (m, shown) = JudgeTemplate::bundled().request("Q", &steps, 1);
+        assert_eq!(m.last().unwrap().content, shown);
+        assert_eq!(m.iter().filter(|x| x.role == Role::User).count(), 1);
+    }
+
+    #[test]
+    fn punctuation_verdicts_are_read_as_written() {
+        let t = JudgeTemplate::parse(PRM_CHAT, "prm-chat.toml").unwrap();
+        assert_eq!(t.parse_verdict("+"), Some(true));
+        assert_eq!(t.parse_verdict(" -"), Some(false));
+        assert_eq!(t.parse_verdict("?"), None);
+        assert_eq!(
+            t.verdict_probs(&[tl("+", 0.9), tl("-", 0.05), tl("The", 0.05)]).map(|(y, _)| y > 0.89),
+            Some(true)
+        );
+        let e = JudgeTemplate::parse(
+            "yes=\"+\"\nno=\"-\"\ntemplate=\"{step}\"\nturn=\"x\"\nformat=\"conversation\"",
+            "c.toml",
+        )
+        .unwrap_err();
+        assert!(e.contains("`turn`"), "{e}");
+        let e = JudgeTemplate::parse("yes=\"+\"\nno=\"-\"\ntemplate=\"{step}\"\nassistant=\"+\"", "c.toml")
+            .unwrap_err();
+        assert!(e.contains("conversation"), "{e}");
     }
 }

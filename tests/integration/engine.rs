@@ -188,6 +188,34 @@ async fn judge_scores_from_logprobs() {
 }
 
 #[tokio::test]
+async fn a_conversational_prm_scores_each_step_as_its_own_turn() {
+    let (server, client) = server_and_client().await;
+    let text = std::fs::read_to_string("assets/verifiers/prm-chat.toml").unwrap();
+    let template = JudgeTemplate::parse(&text, "prm-chat.toml").unwrap();
+    let judge = Arc::new(JudgeVerifier::new(Arc::new(client.generator("prm-chat").await.unwrap()), template));
+    let (_, tree) = run_all(&client, "tiny-math", config(4), judge, vec![]).await;
+    let good = &tree.nodes[0];
+    let bad = &tree.nodes[3]; // seed 3 writes 12 + 30 = 43
+    let v = good.steps[1].verdict.as_ref().unwrap();
+    let StepDetail::Judge { method, prompt, .. } = &v.detail else { panic!() };
+    assert_eq!(*method, JudgeMethod::Logprobs);
+    assert!(prompt.contains("[assistant] +"), "{prompt}");
+    // p(+) / (p(+) + p(-)) from the reply's alternatives: 0.95/0.99 right, 0.15/0.95 wrong.
+    assert!((v.score.unwrap() - 0.95 / 0.99).abs() < 1e-9, "{v:?}");
+    let w = bad.steps[1].verdict.as_ref().unwrap();
+    assert!((w.score.unwrap() - 0.15 / 0.95).abs() < 1e-9, "{w:?}");
+    // The server saw alternating turns: step k's request has 2k - 1 messages.
+    let chats = server.chat_requests();
+    let judged: Vec<usize> = chats
+        .iter()
+        .filter(|c| c["model"].as_str().is_some_and(|m| m.starts_with("prm-chat")))
+        .map(|c| c["messages"].as_array().unwrap().len())
+        .collect();
+    assert!(judged.contains(&1) && judged.contains(&3), "{judged:?}");
+    assert!(judged.iter().all(|n| n % 2 == 1), "{judged:?}");
+}
+
+#[tokio::test]
 async fn judge_without_logprobs_samples_verdicts_and_says_so() {
     let server =
         TestServer::start(ServerConfig { version: "0.12.3".into(), ..ServerConfig::default() }).await;

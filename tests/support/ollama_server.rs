@@ -10,6 +10,8 @@
 //! * `drop-math`  – 2 pieces, then the connection is torn down mid-body;
 //! * `judge`      – verifier answering "Yes"/"No" (with `logprobs`: fixed probabilities);
 //! * `base-judge` – like `judge` with logprobs but answers "Step" (no Yes/No in top_logprobs);
+//! * `prm-chat`   – a conversational PRM: steps as user turns, earlier ones answered "+", the
+//!   reply "+"/"-" by the last step's arithmetic ("?" for a conversation of another shape);
 //! * `bench`      – fast arithmetic-looking stream of `num_predict` pieces (default 2000);
 //! * `busy`       – always HTTP 503.
 //!
@@ -75,8 +77,8 @@ pub const BUSY_ERROR: &str = "server busy, please try again.  maximum pending re
 /// Error line sent mid-stream by `flaky-math`.
 pub const FLAKY_ERROR: &str = "an error was encountered while running the model: unexpected EOF";
 /// Every behaviour model, as listed by default in `/api/tags`.
-pub const BEHAVIOUR_MODELS: [&str; 8] =
-    ["tiny-math", "flaky-math", "slow-math", "drop-math", "judge", "base-judge", "bench", "busy"];
+pub const BEHAVIOUR_MODELS: [&str; 9] =
+    ["tiny-math", "flaky-math", "slow-math", "drop-math", "judge", "base-judge", "prm-chat", "bench", "busy"];
 /// Default temperature when a request does not set one (Ollama's default).
 pub const DEFAULT_TEMPERATURE: f64 = 0.8;
 /// Lines of the `bench` model grouped into one HTTP chunk.

@@ -14,6 +14,7 @@ pub(super) enum Behaviour {
     DropMath,
     Judge,
     BaseJudge,
+    PrmChat,
     Bench,
     Busy,
 }
@@ -25,6 +26,7 @@ pub(super) fn behaviour_of(name: &str) -> Behaviour {
         "drop-math" => Behaviour::DropMath,
         "judge" => Behaviour::Judge,
         "base-judge" => Behaviour::BaseJudge,
+        "prm-chat" => Behaviour::PrmChat,
         "bench" => Behaviour::Bench,
         "busy" => Behaviour::Busy,
         _ => Behaviour::TinyMath,
@@ -147,6 +149,7 @@ pub(super) fn with_lps(pieces: Vec<String>, req: &ChatReq) -> Vec<Piece> {
 pub(super) fn generate(b: Behaviour, req: &ChatReq) -> Generation {
     match b {
         Behaviour::Judge | Behaviour::BaseJudge => judge(b, req),
+        Behaviour::PrmChat => prm_chat(req),
         Behaviour::Bench => {
             let (pieces, reason) = bench_pieces(req);
             Generation { pieces: with_lps(pieces, req), done_reason: reason, failure: Failure::None }
@@ -269,6 +272,38 @@ pub(super) fn judge(b: Behaviour, req: &ChatReq) -> Generation {
     let (kept, reason) = limit(vec![piece.text.clone()], req);
     let pieces = if kept.len() == 1 && kept[0] == piece.text { vec![piece] } else { with_lps(kept, req) };
     Generation { pieces, done_reason: reason, failure: Failure::None }
+}
+
+/// A conversational PRM (the RLHFlow chat format): the steps are user turns, each earlier one
+/// answered "+" by the assistant; the reply to the last turn is "+" when that step's arithmetic
+/// holds, "-" when not, with log-probabilities. A conversation of any other shape (not
+/// alternating, an earlier reply that is not "+") gets "?", which no template reads as a verdict.
+pub(super) fn prm_chat(req: &ChatReq) -> Generation {
+    let turns: Vec<&(String, String)> = req.messages.iter().filter(|(r, _)| r != "system").collect();
+    let shaped = turns.len() % 2 == 1
+        && turns.iter().enumerate().all(|(i, (role, content))| {
+            if i % 2 == 0 {
+                role == "user"
+            } else {
+                role == "assistant" && content == "+"
+            }
+        });
+    let ok = !claims(req.last_user()).into_iter().any(|ok| !ok);
+    let (token, top): (&str, Vec<(&str, f64)>) = match (shaped, ok) {
+        (false, _) => ("?", vec![("?", 0.9f64.ln()), ("The", 0.1f64.ln())]),
+        (true, true) => ("+", vec![("+", 0.95f64.ln()), ("-", 0.04f64.ln()), ("The", 0.01f64.ln())]),
+        (true, false) => ("-", vec![("-", 0.80f64.ln()), ("+", 0.15f64.ln()), ("The", 0.05f64.ln())]),
+    };
+    let lp = req.logprobs.map(|n| Lp {
+        token: token.to_string(),
+        logprob: top[0].1,
+        top: top.iter().take(n.max(2)).map(|(t, l)| (t.to_string(), *l)).collect(),
+    });
+    Generation {
+        pieces: vec![Piece { text: token.to_string(), lp }],
+        done_reason: "stop",
+        failure: Failure::None,
+    }
 }
 
 // --- bench
