@@ -2,6 +2,7 @@
 //! candle, copied into flat `f32` buffers, decoded one token at a time with a KV cache.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{anyhow, bail, Context};
 use candle_core::{DType, Device, Tensor};
@@ -48,7 +49,12 @@ pub struct Net {
     /// PRM head: weight `[d]` and bias.
     prm: Option<(Vec<f32>, f32)>,
     zeros: Vec<f32>,
+    /// Unique to these weights (copies share it): the key of reused prefixes.
+    id: u64,
 }
+
+/// Ids of loaded nets.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The per-stream state: keys and values of every position so far.
 #[derive(Debug, Clone)]
@@ -56,6 +62,30 @@ pub struct Cache {
     k: Vec<Vec<f32>>,
     v: Vec<Vec<f32>>,
     pub len: usize,
+}
+
+impl Cache {
+    /// Bytes held by the keys and values.
+    pub fn bytes(&self) -> usize {
+        self.k.iter().chain(&self.v).map(|x| x.capacity() * 4).sum()
+    }
+
+    /// Room for every position of `net`'s context.
+    pub fn reserve(&mut self, net: &Net) {
+        let want = net.ctx * net.d;
+        self.k.iter_mut().chain(&mut self.v).for_each(|x| x.reserve(want.saturating_sub(x.len())));
+    }
+
+    /// Every key and value, as bits (for tests of bit-identical results).
+    #[cfg(test)]
+    pub fn bits(&self) -> Vec<u32> {
+        self.k.iter().chain(&self.v).flatten().map(|x| x.to_bits()).collect()
+    }
+
+    /// Free the room reserved for later positions.
+    pub fn shrink(&mut self) {
+        self.k.iter_mut().chain(&mut self.v).for_each(|x| x.shrink_to_fit());
+    }
 }
 
 /// Scratch buffers for one forward step.
@@ -127,6 +157,7 @@ impl Net {
             nf: get(map, "nf")?,
             prm,
             zeros: vec![0.0; VOCAB],
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         })
     }
 
@@ -139,6 +170,12 @@ impl Net {
     /// Whether this net is a PRM (a score head, or a checker).
     pub fn is_prm(&self) -> bool {
         self.prm.is_some() || self.checker
+    }
+
+    /// An id unique to these weights (a clone has the same), with the settings that change
+    /// what a forward pass computes.
+    pub fn key(&self) -> (u64, bool, bool, usize) {
+        (self.id, self.checker, self.relu, self.heads)
     }
 
     /// An empty cache.
