@@ -209,7 +209,7 @@ impl Net {
             // SAFETY: the CPU supports AVX2, checked just above.
             return unsafe { self.step_avx2(cache, s, tok, want_logits) };
         }
-        self.step_inner(cache, s, tok, want_logits)
+        self.step_inner::<false>(cache, s, tok, want_logits)
     }
 
     /// `step` compiled for 256-bit vectors. Without FMA the arithmetic is the same, lane for
@@ -223,11 +223,17 @@ impl Net {
         tok: u8,
         want_logits: bool,
     ) -> Option<f32> {
-        self.step_inner(cache, s, tok, want_logits)
+        self.step_inner::<true>(cache, s, tok, want_logits)
     }
 
     #[inline(always)]
-    fn step_inner(&self, cache: &mut Cache, s: &mut Scratch, tok: u8, want_logits: bool) -> Option<f32> {
+    fn step_inner<const AVX2: bool>(
+        &self,
+        cache: &mut Cache,
+        s: &mut Scratch,
+        tok: u8,
+        want_logits: bool,
+    ) -> Option<f32> {
         let d = self.d;
         let t = cache.len;
         if t >= self.ctx {
@@ -241,7 +247,7 @@ impl Net {
         let scale = 1.0 / (hd as f32).sqrt();
         for (li, l) in self.layers.iter().enumerate() {
             rms(&s.x, &l.n1, &mut s.h);
-            matvec(&l.qkv_w, &l.qkv_b, &s.h, &mut s.qkv);
+            matvec_::<AVX2>(&l.qkv_w, &l.qkv_b, &s.h, &mut s.qkv);
             cache.k[li].extend_from_slice(&s.qkv[d..2 * d]);
             cache.v[li].extend_from_slice(&s.qkv[2 * d..3 * d]);
             let (ks, vs) = (&cache.k[li], &cache.v[li]);
@@ -250,7 +256,7 @@ impl Net {
                 let mut mx = f32::NEG_INFINITY;
                 for j in 0..=t {
                     let k = &ks[j * d + hh * hd..j * d + (hh + 1) * hd];
-                    let a = dot(q, k) * scale;
+                    let a = dot_::<AVX2>(q, k) * scale;
                     s.att[j] = a;
                     mx = mx.max(a);
                 }
@@ -269,12 +275,12 @@ impl Net {
                     }
                 }
             }
-            matvec(&l.o_w, &l.o_b, &s.y, &mut s.h);
+            matvec_::<AVX2>(&l.o_w, &l.o_b, &s.y, &mut s.h);
             for i in 0..d {
                 s.x[i] += s.h[i];
             }
             rms(&s.x, &l.n2, &mut s.h);
-            matvec(&l.fc1_w, &l.fc1_b, &s.h, &mut s.ff);
+            matvec_::<AVX2>(&l.fc1_w, &l.fc1_b, &s.h, &mut s.ff);
             if self.relu {
                 for v in s.ff.iter_mut() {
                     *v = v.max(0.0);
@@ -284,7 +290,7 @@ impl Net {
                     *v = gelu(*v);
                 }
             }
-            matvec(&l.fc2_w, &l.fc2_b, &s.ff, &mut s.h);
+            matvec_::<AVX2>(&l.fc2_w, &l.fc2_b, &s.ff, &mut s.h);
             for i in 0..d {
                 s.x[i] += s.h[i];
             }
@@ -292,7 +298,7 @@ impl Net {
         cache.len += 1;
         rms(&s.x, &self.nf, &mut s.h);
         if want_logits {
-            matvec(&self.tok, &self.zeros, &s.h, &mut s.logits);
+            matvec_::<AVX2>(&self.tok, &self.zeros, &s.h, &mut s.logits);
         }
         self.prm.as_ref().map(|(w, b)| sigmoid(dot(w, &s.h) + b))
     }
@@ -333,6 +339,100 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
         s += x * y;
     }
     s
+}
+
+/// [`matvec`], in 256-bit vectors where `AVX2` says the CPU has them (the same arithmetic).
+#[inline(always)]
+fn matvec_<const AVX2: bool>(w: &[f32], b: &[f32], x: &[f32], out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if AVX2 {
+        // SAFETY: `AVX2` is only set by `step_avx2`, which runs where the CPU has AVX2.
+        return unsafe { avx2::matvec(w, b, x, out) };
+    }
+    matvec(w, b, x, out)
+}
+
+/// [`dot`], in 256-bit vectors where `AVX2` says the CPU has them (the same arithmetic).
+#[inline(always)]
+fn dot_<const AVX2: bool>(a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if AVX2 {
+        // SAFETY: as in `matvec_`.
+        return unsafe { avx2::dot(a, b) };
+    }
+    dot(a, b)
+}
+
+/// `dot` and `matvec` written with AVX2 intrinsics. The compiler's own vectors for the
+/// portable loops shuffle 128-bit halves; these keep the portable code's arithmetic exactly:
+/// lane `i` of a row's accumulator adds `w[8c + i] * x[8c + i]` for chunk `c` in order (a
+/// multiply, then an add: no FMA), the eight lanes are summed in order, then the bias added.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    /// The lanes of `a` summed in order, as `[f32; 8].iter().sum()`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn lanes(a: __m256) -> f32 {
+        let mut t = [0.0f32; 8];
+        _mm256_storeu_ps(t.as_mut_ptr(), a);
+        t.iter().sum::<f32>()
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let whole = n / 8 * 8;
+        let mut acc = _mm256_setzero_ps();
+        let mut c = 0;
+        while c < whole {
+            // `c + 8 <= n`: within both slices.
+            let (x, y) = (_mm256_loadu_ps(a.as_ptr().add(c)), _mm256_loadu_ps(b.as_ptr().add(c)));
+            acc = _mm256_add_ps(acc, _mm256_mul_ps(x, y));
+            c += 8;
+        }
+        let mut s = lanes(acc);
+        for (x, y) in a[whole..n].iter().zip(&b[whole..n]) {
+            s += x * y;
+        }
+        s
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn matvec(w: &[f32], b: &[f32], x: &[f32], out: &mut [f32]) {
+        let n = x.len();
+        let rows = out.len();
+        if n % 8 != 0 || w.len() < rows * n || b.len() < rows {
+            return super::matvec(w, b, x, out);
+        }
+        let mut r = 0;
+        while r + 4 <= rows {
+            let (mut a0, mut a1, mut a2, mut a3) =
+                (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps());
+            let p = w[r * n..].as_ptr();
+            let mut c = 0;
+            while c < n {
+                // Rows `r..r + 4` of `w` hold `n` floats each (checked above), `c + 8 <= n`.
+                let xs = _mm256_loadu_ps(x.as_ptr().add(c));
+                a0 = _mm256_add_ps(a0, _mm256_mul_ps(_mm256_loadu_ps(p.add(c)), xs));
+                a1 = _mm256_add_ps(a1, _mm256_mul_ps(_mm256_loadu_ps(p.add(n + c)), xs));
+                a2 = _mm256_add_ps(a2, _mm256_mul_ps(_mm256_loadu_ps(p.add(2 * n + c)), xs));
+                a3 = _mm256_add_ps(a3, _mm256_mul_ps(_mm256_loadu_ps(p.add(3 * n + c)), xs));
+                c += 8;
+            }
+            out[r] = lanes(a0) + b[r];
+            out[r + 1] = lanes(a1) + b[r + 1];
+            out[r + 2] = lanes(a2) + b[r + 2];
+            out[r + 3] = lanes(a3) + b[r + 3];
+            r += 4;
+        }
+        for i in r..rows {
+            out[i] = dot(&w[i * n..(i + 1) * n], x) + b[i];
+        }
+    }
 }
 
 #[inline(always)]
@@ -423,4 +523,48 @@ pub fn log_softmax(logits: &[f32]) -> Vec<f32> {
     let mx = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
     let lse = mx + logits.iter().map(|l| (l - mx).exp()).sum::<f32>().ln();
     logits.iter().map(|l| l - lse).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn avx2_steps_are_the_portable_steps_bit_for_bit() {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            let pocket = crate::pocket::Pocket::embedded().unwrap();
+            let text = b"\x0127+48*3-19\x0227+48=75\n\n75*3=225\n\n225-19=206\n\nThe answer is 206.\x03";
+            for net in [&pocket.policy, &pocket.prm] {
+                let (mut c0, mut c1) = (net.cache(), net.cache());
+                let (mut s0, mut s1) = (net.scratch(), net.scratch());
+                for tk in text {
+                    let p0 = net.step_inner::<false>(&mut c0, &mut s0, *tk, true);
+                    // SAFETY: the CPU has AVX2, checked above.
+                    let p1 = unsafe { net.step_avx2(&mut c1, &mut s1, *tk, true) };
+                    assert_eq!(p0.map(f32::to_bits), p1.map(f32::to_bits));
+                    let bits = |s: &Scratch| s.logits.iter().map(|l| l.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&s0), bits(&s1));
+                }
+                assert_eq!(c0.bits(), c1.bits());
+            }
+            // Rows and lengths off the blocks of 4 rows and 8 lanes.
+            let w: Vec<f32> = (0..7 * 21).map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0).collect();
+            let b: Vec<f32> = (0..7).map(|i| i as f32 / 3.0).collect();
+            for n in [8, 16, 21] {
+                let rows = w.len() / n;
+                let x: Vec<f32> = (0..n).map(|i| (i as f32 - 4.5) / 1.7).collect();
+                let (mut o0, mut o1) = (vec![0.0; rows.min(7)], vec![0.0; rows.min(7)]);
+                matvec(&w, &b, &x, &mut o0);
+                // SAFETY: as above.
+                unsafe { avx2::matvec(&w, &b, &x, &mut o1) };
+                assert_eq!(
+                    o0.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    o1.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+                );
+                // SAFETY: as above.
+                assert_eq!(dot(&w[..n], &x).to_bits(), unsafe { avx2::dot(&w[..n], &x) }.to_bits());
+            }
+        }
+    }
 }
