@@ -380,6 +380,38 @@ mod avx2 {
         t.iter().sum::<f32>()
     }
 
+    /// The 8×8 transpose: vector `i` of the result holds lane `i` of each of `r`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+        let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+        let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+        let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+        let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+        let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+        let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+        let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+        let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+        let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+        let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+        let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+        let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+        let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+        let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+        let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+        let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+        [
+            _mm256_permute2f128_ps::<0x20>(u0, u4),
+            _mm256_permute2f128_ps::<0x20>(u1, u5),
+            _mm256_permute2f128_ps::<0x20>(u2, u6),
+            _mm256_permute2f128_ps::<0x20>(u3, u7),
+            _mm256_permute2f128_ps::<0x31>(u0, u4),
+            _mm256_permute2f128_ps::<0x31>(u1, u5),
+            _mm256_permute2f128_ps::<0x31>(u2, u6),
+            _mm256_permute2f128_ps::<0x31>(u3, u7),
+        ]
+    }
+
     #[inline]
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -409,6 +441,38 @@ mod avx2 {
             return super::matvec(w, b, x, out);
         }
         let mut r = 0;
+        // Eight rows at a time, their lanes summed side by side: a transpose puts lane `i`
+        // of the eight rows in one vector, added in lane order from the empty sum's value.
+        let empty = _mm256_set1_ps([0.0f32; 0].iter().sum::<f32>());
+        while r + 8 <= rows {
+            let p = w[r * n..].as_ptr();
+            let (mut a0, mut a1, mut a2, mut a3) =
+                (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps());
+            let (mut a4, mut a5, mut a6, mut a7) =
+                (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps());
+            let mut c = 0;
+            while c < n {
+                // Rows `r..r + 8` of `w` hold `n` floats each (checked above), `c + 8 <= n`.
+                let xs = _mm256_loadu_ps(x.as_ptr().add(c));
+                a0 = _mm256_add_ps(a0, _mm256_mul_ps(_mm256_loadu_ps(p.add(c)), xs));
+                a1 = _mm256_add_ps(a1, _mm256_mul_ps(_mm256_loadu_ps(p.add(n + c)), xs));
+                a2 = _mm256_add_ps(a2, _mm256_mul_ps(_mm256_loadu_ps(p.add(2 * n + c)), xs));
+                a3 = _mm256_add_ps(a3, _mm256_mul_ps(_mm256_loadu_ps(p.add(3 * n + c)), xs));
+                a4 = _mm256_add_ps(a4, _mm256_mul_ps(_mm256_loadu_ps(p.add(4 * n + c)), xs));
+                a5 = _mm256_add_ps(a5, _mm256_mul_ps(_mm256_loadu_ps(p.add(5 * n + c)), xs));
+                a6 = _mm256_add_ps(a6, _mm256_mul_ps(_mm256_loadu_ps(p.add(6 * n + c)), xs));
+                a7 = _mm256_add_ps(a7, _mm256_mul_ps(_mm256_loadu_ps(p.add(7 * n + c)), xs));
+                c += 8;
+            }
+            let lanes = transpose8([a0, a1, a2, a3, a4, a5, a6, a7]);
+            let mut sum = empty;
+            for l in lanes {
+                sum = _mm256_add_ps(sum, l);
+            }
+            let sum = _mm256_add_ps(sum, _mm256_loadu_ps(b.as_ptr().add(r)));
+            _mm256_storeu_ps(out.as_mut_ptr().add(r), sum);
+            r += 8;
+        }
         while r + 4 <= rows {
             let (mut a0, mut a1, mut a2, mut a3) =
                 (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps());
@@ -549,12 +613,11 @@ mod tests {
                 assert_eq!(c0.bits(), c1.bits());
             }
             // Rows and lengths off the blocks of 4 rows and 8 lanes.
-            let w: Vec<f32> = (0..7 * 21).map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0).collect();
-            let b: Vec<f32> = (0..7).map(|i| i as f32 / 3.0).collect();
-            for n in [8, 16, 21] {
-                let rows = w.len() / n;
+            let w: Vec<f32> = (0..24 * 23).map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0).collect();
+            let b: Vec<f32> = (0..23).map(|i| i as f32 / 3.0).collect();
+            for (n, rows) in [(8, 7), (16, 23), (21, 20), (24, 16), (24, 23), (8, 4)] {
                 let x: Vec<f32> = (0..n).map(|i| (i as f32 - 4.5) / 1.7).collect();
-                let (mut o0, mut o1) = (vec![0.0; rows.min(7)], vec![0.0; rows.min(7)]);
+                let (mut o0, mut o1) = (vec![0.0; rows], vec![0.0; rows]);
                 matvec(&w, &b, &x, &mut o0);
                 // SAFETY: as above.
                 unsafe { avx2::matvec(&w, &b, &x, &mut o1) };
