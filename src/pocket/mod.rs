@@ -281,7 +281,7 @@ pub fn prm_scores_uncached(net: &Net, compact: &str, steps: &[String]) -> Vec<Op
 
 /// PRM states kept for reuse: every problem's prefix, and every candidate's last scored
 /// steps (a candidate is scored again, from the start, as each further step completes).
-static PRM_PREFIXES: PrefixCache = PrefixCache::new(96 << 20);
+static PRM_PREFIXES: PrefixCache = PrefixCache::new(32 << 20);
 
 fn prm_scores_with(
     net: &Net,
