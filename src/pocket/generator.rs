@@ -106,6 +106,16 @@ fn held_back(text: &str, stops: &[String]) -> usize {
         .unwrap_or(0)
 }
 
+/// Where `stop` first occurs in `text`, given that it does not occur in `text[..before]`:
+/// the same as `text.find(stop)`, searching only the tail a new occurrence can start in.
+fn find_new(text: &str, before: usize, stop: &str) -> Option<usize> {
+    let mut from = before.saturating_sub(stop.len().saturating_sub(1)).min(text.len());
+    while !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    text[from..].find(stop).map(|i| from + i)
+}
+
 /// The model's prompt tokens for a chat: the compact problem (with the last earlier
 /// attempt's step results for a revision prompt), then any partial assistant answer.
 pub fn chat_tokens(messages: &[Message]) -> Vec<u8> {
@@ -212,9 +222,12 @@ fn run(job: Job) {
                     .collect(),
             });
         }
+        let before = text.len();
         text.push_str(&piece);
-        // A stop string ends the text before it.
-        let cut = job.stop.iter().filter(|st| !st.is_empty()).filter_map(|st| text.find(st.as_str())).min();
+        // A stop string ends the text before it. None was in the text before this piece, so
+        // a new one ends inside the piece: only the tail that may hold it is searched.
+        let cut =
+            job.stop.iter().filter(|st| !st.is_empty()).filter_map(|st| find_new(&text, before, st)).min();
         if let Some(cut) = cut {
             if cut > emitted {
                 let lp = (job.top > 0).then(|| std::mem::take(&mut pending_lp));
@@ -391,6 +404,25 @@ mod tests {
                     assert_eq!(got.text, reference(&pocket.policy, &prompt, 1.0, seed as u64));
                 }
             }
+        }
+    }
+
+    #[test]
+    fn new_stop_strings_are_found_where_a_whole_search_finds_them() {
+        let text = "ab\n\ncd×e\n\nfg";
+        for stop in ["\n\n", "×e", "d×", "g", "x", "b\n\nc", "fg"] {
+            // Grown piece by piece, as the stream grows, up to the first occurrence.
+            let mut seen = None;
+            let mut before = 0;
+            for (i, ch) in text.char_indices() {
+                let now = &text[..i + ch.len_utf8()];
+                if let Some(at) = find_new(now, before, stop) {
+                    seen = Some(at);
+                    break;
+                }
+                before = now.len();
+            }
+            assert_eq!(seen, text.find(stop), "{stop:?}");
         }
     }
 
