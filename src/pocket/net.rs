@@ -253,27 +253,18 @@ impl Net {
             let (ks, vs) = (&cache.k[li], &cache.v[li]);
             for hh in 0..self.heads {
                 let q = &s.qkv[hh * hd..(hh + 1) * hd];
+                let att = &mut s.att[..=t];
+                scores_::<AVX2>(q, ks, d, hh * hd, scale, att);
                 let mut mx = f32::NEG_INFINITY;
-                for j in 0..=t {
-                    let k = &ks[j * d + hh * hd..j * d + (hh + 1) * hd];
-                    let a = dot_::<AVX2>(q, k) * scale;
-                    s.att[j] = a;
-                    mx = mx.max(a);
+                for a in att.iter() {
+                    mx = mx.max(*a);
                 }
                 let mut sum = 0.0;
-                for a in s.att[..=t].iter_mut() {
+                for a in att.iter_mut() {
                     *a = (*a - mx).exp();
                     sum += *a;
                 }
-                let y = &mut s.y[hh * hd..(hh + 1) * hd];
-                y.iter_mut().for_each(|v| *v = 0.0);
-                for j in 0..=t {
-                    let w = s.att[j] / sum;
-                    let v = &vs[j * d + hh * hd..j * d + (hh + 1) * hd];
-                    for (yy, vv) in y.iter_mut().zip(v) {
-                        *yy += w * vv;
-                    }
-                }
+                mix_::<AVX2>(att, sum, vs, d, hh * hd, &mut s.y[hh * hd..(hh + 1) * hd]);
             }
             matvec_::<AVX2>(&l.o_w, &l.o_b, &s.y, &mut s.h);
             for i in 0..d {
@@ -352,15 +343,38 @@ fn matvec_<const AVX2: bool>(w: &[f32], b: &[f32], x: &[f32], out: &mut [f32]) {
     matvec(w, b, x, out)
 }
 
-/// [`dot`], in 256-bit vectors where `AVX2` says the CPU has them (the same arithmetic).
+/// Attention scores of one head: `att[j]` = `q · k_j × scale` for the keys at `off` in each
+/// position's `d` floats of `ks`.
 #[inline(always)]
-fn dot_<const AVX2: bool>(a: &[f32], b: &[f32]) -> f32 {
+fn scores_<const AVX2: bool>(q: &[f32], ks: &[f32], d: usize, off: usize, scale: f32, att: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if AVX2 {
         // SAFETY: as in `matvec_`.
-        return unsafe { avx2::dot(a, b) };
+        return unsafe { avx2::scores(q, ks, d, off, scale, att) };
     }
-    dot(a, b)
+    let hd = q.len();
+    for (j, a) in att.iter_mut().enumerate() {
+        *a = dot(q, &ks[j * d + off..j * d + off + hd]) * scale;
+    }
+}
+
+/// One head's output: `y` = Σ_j (att[j] / sum) · v_j, added up in `j` order from zero.
+#[inline(always)]
+fn mix_<const AVX2: bool>(att: &[f32], sum: f32, vs: &[f32], d: usize, off: usize, y: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if AVX2 && y.len() % 8 == 0 {
+        // SAFETY: as in `matvec_`.
+        return unsafe { avx2::mix(att, sum, vs, d, off, y) };
+    }
+    let hd = y.len();
+    y.iter_mut().for_each(|v| *v = 0.0);
+    for (j, a) in att.iter().enumerate() {
+        let w = a / sum;
+        let v = &vs[j * d + off..j * d + off + hd];
+        for (yy, vv) in y.iter_mut().zip(v) {
+            *yy += w * vv;
+        }
+    }
 }
 
 /// `dot` and `matvec` written with AVX2 intrinsics. The compiler's own vectors for the
@@ -410,6 +424,62 @@ mod avx2 {
             _mm256_permute2f128_ps::<0x31>(u2, u6),
             _mm256_permute2f128_ps::<0x31>(u3, u7),
         ]
+    }
+
+    /// `scores_`: eight keys at a time, their lane sums side by side as in `matvec`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn scores(q: &[f32], ks: &[f32], d: usize, off: usize, scale: f32, att: &mut [f32]) {
+        let hd = q.len();
+        let n = att.len();
+        let mut j = 0;
+        if hd % 8 == 0 && ks.len() >= n * d && off + hd <= d {
+            let empty = _mm256_set1_ps([0.0f32; 0].iter().sum::<f32>());
+            let sc = _mm256_set1_ps(scale);
+            while j + 8 <= n {
+                let mut acc = [_mm256_setzero_ps(); 8];
+                for (kk, a) in acc.iter_mut().enumerate() {
+                    // Key `j + kk` lies within `ks` (checked above), `c + 8 <= hd`.
+                    let p = ks.as_ptr().add((j + kk) * d + off);
+                    let mut c = 0;
+                    while c < hd {
+                        *a = _mm256_add_ps(
+                            *a,
+                            _mm256_mul_ps(_mm256_loadu_ps(q.as_ptr().add(c)), _mm256_loadu_ps(p.add(c))),
+                        );
+                        c += 8;
+                    }
+                }
+                let mut sum = empty;
+                for l in transpose8(acc) {
+                    sum = _mm256_add_ps(sum, l);
+                }
+                _mm256_storeu_ps(att.as_mut_ptr().add(j), _mm256_mul_ps(sum, sc));
+                j += 8;
+            }
+        }
+        for (jj, a) in att.iter_mut().enumerate().skip(j) {
+            *a = dot(q, &ks[jj * d + off..jj * d + off + hd]) * scale;
+        }
+    }
+
+    /// `mix_` for `y.len()` a multiple of 8: each 8-float chunk of `y` summed over `j` in order.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn mix(att: &[f32], sum: f32, vs: &[f32], d: usize, off: usize, y: &mut [f32]) {
+        let hd = y.len();
+        assert!(hd % 8 == 0 && off + hd <= d && vs.len() >= att.len() * d);
+        let mut c = 0;
+        while c < hd {
+            let mut acc = _mm256_setzero_ps();
+            for (j, a) in att.iter().enumerate() {
+                let w = _mm256_set1_ps(a / sum);
+                // Position `j`'s values lie within `vs` (checked above).
+                acc = _mm256_add_ps(acc, _mm256_mul_ps(w, _mm256_loadu_ps(vs.as_ptr().add(j * d + off + c))));
+            }
+            _mm256_storeu_ps(y.as_mut_ptr().add(c), acc);
+            c += 8;
+        }
     }
 
     #[inline]
