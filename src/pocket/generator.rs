@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use futures::channel::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::net::{self, VOCAB};
+use super::net::{self, Cache, Net, Scratch, VOCAB};
+use super::prefix::{PrefixCache, State};
 use super::task::{self, Chain, Rng, EOS};
 use super::{prompt_tokens, Pocket};
 use crate::model::{
@@ -105,6 +106,16 @@ fn held_back(text: &str, stops: &[String]) -> usize {
         .unwrap_or(0)
 }
 
+/// Where `stop` first occurs in `text`, given that it does not occur in `text[..before]`:
+/// the same as `text.find(stop)`, searching only the tail a new occurrence can start in.
+fn find_new(text: &str, before: usize, stop: &str) -> Option<usize> {
+    let mut from = before.saturating_sub(stop.len().saturating_sub(1)).min(text.len());
+    while !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    text[from..].find(stop).map(|i| from + i)
+}
+
 /// The model's prompt tokens for a chat: the compact problem (with the last earlier
 /// attempt's step results for a revision prompt), then any partial assistant answer.
 pub fn chat_tokens(messages: &[Message]) -> Vec<u8> {
@@ -142,20 +153,39 @@ fn token_text(t: usize) -> String {
     }
 }
 
+/// Prompt states kept for reuse: all the samples of a problem share their prompt.
+static PROMPTS: PrefixCache = PrefixCache::new(16 << 20);
+
+/// Feed `prompt` (it fits the context) from its longest stored prefix; returns the cache and
+/// leaves the logits after its last token in `s`. The same arithmetic as feeding it whole.
+pub(crate) fn feed_prompt(net: &Net, prompt: &[u8], s: &mut Scratch, prompts: Option<&PrefixCache>) -> Cache {
+    let key = net.key();
+    let (start, state) = match prompts.and_then(|c| c.take(key, prompt, &[])) {
+        Some(found) => found,
+        None => (0, State { cache: net.cache(), logits: vec![0.0; VOCAB], ll: 0.0, scores: Vec::new() }),
+    };
+    let mut cache = state.cache;
+    cache.reserve(net);
+    s.logits.copy_from_slice(&state.logits);
+    for (i, tk) in prompt.iter().enumerate().skip(start) {
+        net.step(&mut cache, s, *tk, i + 1 == prompt.len());
+    }
+    if let Some(c) = prompts.filter(|_| start < prompt.len()) {
+        let state = State { cache: cache.clone(), logits: s.logits.clone(), ll: 0.0, scores: Vec::new() };
+        c.put(key, prompt.to_vec(), Vec::new(), true, state);
+    }
+    cache
+}
+
 fn run(job: Job) {
     let t0 = Instant::now();
     let net = &job.pocket.policy;
-    let mut cache = net.cache();
     let mut s = net.scratch();
     let mut rng = Rng::new(job.seed);
     let send = |c: Chunk| job.tx.unbounded_send(Ok(c)).is_ok();
     let prompt: &[u8] = &job.prompt;
     let fits = prompt.len() < net.ctx;
-    if fits {
-        for (i, tk) in prompt.iter().enumerate() {
-            net.step(&mut cache, &mut s, *tk, i + 1 == prompt.len());
-        }
-    }
+    let mut cache = if fits { feed_prompt(net, prompt, &mut s, Some(&PROMPTS)) } else { net.cache() };
     let prompt_ns = t0.elapsed().as_nanos() as u64;
     let t1 = Instant::now();
     let mut text = String::new();
@@ -192,9 +222,12 @@ fn run(job: Job) {
                     .collect(),
             });
         }
+        let before = text.len();
         text.push_str(&piece);
-        // A stop string ends the text before it.
-        let cut = job.stop.iter().filter(|st| !st.is_empty()).filter_map(|st| text.find(st.as_str())).min();
+        // A stop string ends the text before it. None was in the text before this piece, so
+        // a new one ends inside the piece: only the tail that may hold it is searched.
+        let cut =
+            job.stop.iter().filter(|st| !st.is_empty()).filter_map(|st| find_new(&text, before, st)).min();
         if let Some(cut) = cut {
             if cut > emitted {
                 let lp = (job.top > 0).then(|| std::mem::take(&mut pending_lp));
@@ -306,6 +339,91 @@ mod tests {
         assert!(paced >= deltas as f64 / 100.0 * 0.8, "{deltas} tokens at 100/s took {paced:.2} s");
         assert!(paced > fast, "{paced} vs {fast}");
         assert_eq!(pace(), 0, "the process's pace is untouched: headless runs run at full speed");
+    }
+
+    /// The decoding loop as it was before prompts were stored: the whole prompt fed, then
+    /// samples until the end, the limit or the context.
+    fn reference(net: &Net, prompt: &[u8], temperature: f32, seed: u64) -> String {
+        let mut cache = net.cache();
+        let mut s = net.scratch();
+        for (i, tk) in prompt.iter().enumerate() {
+            net.step(&mut cache, &mut s, *tk, i + 1 == prompt.len());
+        }
+        let mut rng = Rng::new(seed);
+        let mut text = String::new();
+        for _ in 0..net.ctx {
+            let tok = net::sample(&s.logits, temperature, &mut rng);
+            if tok == EOS as usize {
+                break;
+            }
+            text.push_str(&token_text(tok));
+            if cache.len >= net.ctx {
+                break;
+            }
+            net.step(&mut cache, &mut s, tok as u8, true);
+        }
+        text
+    }
+
+    #[test]
+    fn stored_prompts_give_the_same_state_bit_for_bit() {
+        let pocket = Pocket::embedded().unwrap();
+        let net = &pocket.policy;
+        let store = PrefixCache::new(1 << 20);
+        for (level, index) in [(3, 11), (5, 0)] {
+            let prompt = chat_tokens(&[Message::user(crate::pocket::problem(level, index).text)]);
+            let mut longer = prompt.clone();
+            longer.extend(b"27+48=75\n\n");
+            for p in [&prompt, &prompt, &longer, &longer] {
+                let mut want = net.scratch();
+                let c0 = feed_prompt(net, p, &mut want, None);
+                let mut got = net.scratch();
+                let c1 = feed_prompt(net, p, &mut got, Some(&store));
+                assert_eq!(c1.len, p.len());
+                assert_eq!(c0.bits(), c1.bits());
+                let logit_bits = |s: &Scratch| s.logits.iter().map(|l| l.to_bits()).collect::<Vec<_>>();
+                assert_eq!(logit_bits(&want), logit_bits(&got));
+            }
+        }
+        assert_eq!(store.len(), 4);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn generated_texts_are_those_of_the_whole_prompt_fed_each_time() {
+        let pocket = Pocket::embedded().unwrap();
+        let g = PocketGenerator::new(pocket.clone());
+        for (level, index) in [(2, 4), (4, 7)] {
+            let problem = crate::pocket::problem(level, index);
+            let prompt = chat_tokens(&[Message::user(problem.text.clone())]);
+            for seed in 0..6 {
+                for _ in 0..2 {
+                    let mut req = GenRequest::new(vec![Message::user(problem.text.clone())]);
+                    req.options.seed = Some(seed);
+                    req.options.temperature = Some(1.0);
+                    let got = crate::model::collect(&g, req, CancellationToken::new()).await.unwrap();
+                    assert_eq!(got.text, reference(&pocket.policy, &prompt, 1.0, seed as u64));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn new_stop_strings_are_found_where_a_whole_search_finds_them() {
+        let text = "ab\n\ncd×e\n\nfg";
+        for stop in ["\n\n", "×e", "d×", "g", "x", "b\n\nc", "fg"] {
+            // Grown piece by piece, as the stream grows, up to the first occurrence.
+            let mut seen = None;
+            let mut before = 0;
+            for (i, ch) in text.char_indices() {
+                let now = &text[..i + ch.len_utf8()];
+                if let Some(at) = find_new(now, before, stop) {
+                    seen = Some(at);
+                    break;
+                }
+                before = now.len();
+            }
+            assert_eq!(seen, text.find(stop), "{stop:?}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod eval;
 pub mod generator;
 pub mod net;
+mod prefix;
 pub mod prm;
 pub mod task;
 pub mod train;
@@ -16,6 +17,7 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use net::{Net, VOCAB};
+use prefix::{PrefixCache, State};
 use task::{Chain, Rng, EOS, SEP};
 
 pub use eval::{eval, EvalArgs};
@@ -269,15 +271,38 @@ pub fn prm_example(chain: &Chain, steps: &[String], ctx: usize, view: PrmView) -
 /// of the correct solution follows from the problem and the text before it, so this is its
 /// probability that the solution is still the correct one at that step.
 pub fn prm_scores(net: &Net, compact: &str, steps: &[String]) -> Vec<Option<f64>> {
+    prm_scores_with(net, compact, steps, Some(&PRM_PREFIXES))
+}
+
+/// [`prm_scores`] computed from the first token, without stored prefixes (the same values).
+pub fn prm_scores_uncached(net: &Net, compact: &str, steps: &[String]) -> Vec<Option<f64>> {
+    prm_scores_with(net, compact, steps, None)
+}
+
+/// PRM states kept for reuse: every problem's prefix, and every candidate's last scored
+/// steps (a candidate is scored again, from the start, as each further step completes).
+static PRM_PREFIXES: PrefixCache = PrefixCache::new(32 << 20);
+
+fn prm_scores_with(
+    net: &Net,
+    compact: &str,
+    steps: &[String],
+    prefixes: Option<&PrefixCache>,
+) -> Vec<Option<f64>> {
     let (toks, at) = prm_tokens(compact, steps, net.ctx, net.view);
-    let mut cache = net.cache();
+    let key = net.key();
+    let fresh = || (0, State { cache: net.cache(), logits: vec![0.0; VOCAB], ll: 0.0, scores: Vec::new() });
+    let (start, state) = prefixes.and_then(|c| c.take(key, &toks, &at)).unwrap_or_else(fresh);
+    let mut cache = state.cache;
     let mut s = net.scratch();
+    s.logits.copy_from_slice(&state.logits);
     let mut scores = vec![None; steps.len()];
-    let mut k = 0;
+    let mut k = state.scores.len();
+    scores[..k].copy_from_slice(&state.scores);
     let checker = net.checker;
     let first = toks.iter().position(|t| *t == SEP).map_or(0, |p| p + 1);
-    let mut ll = 0.0f64;
-    for (i, tk) in toks.iter().enumerate() {
+    let mut ll = state.ll;
+    for (i, tk) in toks.iter().enumerate().skip(start) {
         // A checker learned each step's characters and the newline that ends it, not the
         // second newline of the separator (which the aligned view makes certain anyway).
         let separator = k > 0 && at[k - 1] + 1 == i;
@@ -289,6 +314,17 @@ pub fn prm_scores(net: &Net, compact: &str, steps: &[String]) -> Vec<Option<f64>
             scores[k] = if checker { Some(ll.exp()) } else { p.map(f64::from) };
             k += 1;
         }
+        if let Some(c) = prefixes.filter(|_| i + 1 == first && first < toks.len()) {
+            // The problem's prefix, shared by all its candidates.
+            let state =
+                State { cache: cache.clone(), logits: s.logits.clone(), ll, scores: scores[..k].to_vec() };
+            c.put(key, toks[..first].to_vec(), at[..k].to_vec(), true, state);
+        }
+    }
+    if let Some(c) = prefixes {
+        let state = State { cache, logits: s.logits, ll, scores: scores[..k].to_vec() };
+        let at = at[..k].to_vec();
+        c.put(key, toks, at, false, state);
     }
     scores
 }
@@ -329,6 +365,144 @@ mod tests {
         assert_eq!(p.gold.as_deref(), Some("68"));
         assert_eq!(default_problem(4).id, "pocket:L3:5");
     }
+
+    fn bits(scores: &[Option<f64>]) -> Vec<Option<u64>> {
+        scores.iter().map(|s| s.map(f64::to_bits)).collect()
+    }
+
+    /// Candidates of a few problems: (compact problem, steps).
+    fn candidates() -> Vec<(String, Vec<String>)> {
+        let pocket = Pocket::embedded().unwrap();
+        let mut out = Vec::new();
+        for (level, index) in [(2, 3), (4, 1), (5, 2)] {
+            let chain = Chain::parse(&problem(level, index).text).unwrap();
+            let prompt = prompt_tokens(&chain.compact());
+            for seed in 0..4 {
+                let (text, _) = sample_solution(&pocket.policy, &prompt, 1.0, &mut Rng::new(seed), 200);
+                out.push((chain.compact(), crate::steps::split_steps(&text)));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn stored_prefixes_give_the_prm_scores_bit_for_bit() {
+        let pocket = Pocket::embedded().unwrap();
+        let store = PrefixCache::new(64 << 20);
+        let seqs = candidates();
+        // Scored as best-of-N scores them: every candidate again as each step completes,
+        // the candidates of a problem interleaved, the last step once more at the end.
+        let most = seqs.iter().map(|s| s.1.len()).max().unwrap();
+        assert!(most >= 4, "{seqs:?}");
+        let mut checked = 0;
+        for k in 0..=most {
+            for (compact, steps) in &seqs {
+                let part = &steps[..(k + 1).min(steps.len())];
+                let want = prm_scores_uncached(&pocket.prm, compact, part);
+                assert_eq!(bits(&prm_scores_with(&pocket.prm, compact, part, Some(&store))), bits(&want));
+                assert_eq!(bits(&prm_scores(&pocket.prm, compact, part)), bits(&want));
+                checked += 1;
+            }
+        }
+        assert!(checked >= 50 && store.len() > 0);
+        // Whole solutions at once, from the stored problem prefixes.
+        for (compact, steps) in &seqs {
+            let want = prm_scores_uncached(&pocket.prm, compact, steps);
+            assert_eq!(bits(&prm_scores_with(&pocket.prm, compact, steps, Some(&store))), bits(&want));
+        }
+        // A tiny store keeps nothing and changes nothing.
+        let tiny = PrefixCache::new(1000);
+        for (compact, steps) in &seqs {
+            let want = prm_scores_uncached(&pocket.prm, compact, steps);
+            assert_eq!(bits(&prm_scores_with(&pocket.prm, compact, steps, Some(&tiny))), bits(&want));
+        }
+        assert_eq!(tiny.len(), 0);
+    }
+
+    #[test]
+    fn prm_scores_keep_their_recorded_values() {
+        // Recorded from the scoring code before prefixes were reused, bit for bit.
+        let pocket = Pocket::embedded().unwrap();
+        for (compact, steps, want) in RECORDED {
+            let steps: Vec<String> = steps.iter().map(|s| s.to_string()).collect();
+            let want: Vec<Option<u64>> = want.iter().map(|b| Some(*b)).collect();
+            assert_eq!(bits(&prm_scores_uncached(&pocket.prm, compact, &steps)), want);
+            for k in 0..steps.len() {
+                assert_eq!(bits(&prm_scores(&pocket.prm, compact, &steps[..=k])), want[..=k]);
+            }
+        }
+        // The recorded solutions are the policy's samples, as they were.
+        let seqs = candidates();
+        for (compact, steps, _) in RECORDED {
+            assert!(seqs.iter().any(|(c, s)| c == compact && s == steps), "{compact} {steps:?}");
+        }
+    }
+
+    const RECORDED: &[(&str, &[&str], &[u64])] = &[
+        (
+            "26-4-8",
+            &["26-4=22", "22-8=14", "The answer is 14."],
+            &[4607172596071827245, 4607164408954658783, 4607148453638690073],
+        ),
+        (
+            "20*3*5*2+16",
+            &["20*3=60", "60*5=300", "300*2=600", "600+16=616", "The answer is 616."],
+            &[
+                4607149584052885454,
+                4603831551393685983,
+                4603823658625126003,
+                4603817585343106427,
+                4603810532964671579,
+            ],
+        ),
+        (
+            "20*3*5*2+16",
+            &["20*3=60", "60*5=300", "300*2=600", "600+16=626", "The answer is 626."],
+            &[
+                4607149584052885454,
+                4603831551393685983,
+                4603823658625126003,
+                4530861608154756775,
+                4530855569664894485,
+            ],
+        ),
+        (
+            "15+87+196*3+38-36",
+            &["15+87=103", "103+196=309", "309*3=917", "917+38=956", "956-36=910", "The answer is 910."],
+            &[
+                4544601566433776627,
+                4468354694693309578,
+                4403337237875505742,
+                4340536337177658584,
+                4277125679512215501,
+                4277115182594843277,
+            ],
+        ),
+        (
+            "15+87+196*3+38-36",
+            &["15+87=102", "102+196=208", "208*3=614", "614+38=652", "652-36=616", "The answer is 616."],
+            &[
+                4607152125939089397,
+                4492950188780822965,
+                4436015839526053923,
+                4436004484256823022,
+                4435986501261126515,
+                4435976828841739029,
+            ],
+        ),
+        (
+            "15+87+196*3+38-36",
+            &["15+87=103", "103+196=209", "209*3=627", "627+38=665", "665-36=629", "The answer is 629."],
+            &[
+                4544601566433776627,
+                4427661611876313440,
+                4427643035755024861,
+                4427636521561479431,
+                4427625560562504822,
+                4427618960776369121,
+            ],
+        ),
+    ];
 
     #[test]
     fn reversed_view_flips_every_number_and_nothing_else() {
