@@ -1,9 +1,12 @@
-//! The command line: `ttc run`, `ttc bench`, `ttc models`, `ttc grade`.
+//! The command line: `ttc run`, `ttc bench`, `ttc models`, `ttc grade`, `ttc traces`,
+//! `ttc replay`.
 
 mod bench;
 mod grade;
 mod models;
+mod replay;
 mod run;
+mod traces;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +53,10 @@ pub enum Command {
     /// Benchmark strategies × budgets on a dataset into a results directory (resumable);
     /// `bench report DIR` and `bench fit DIR --out policy.toml` read one.
     Bench(Box<bench::BenchCommand>),
+    /// List the recorded runs (traces), newest first; `traces prune` deletes old ones.
+    Traces(traces::TracesArgs),
+    /// Replay a recorded run with no model: its final state, as `ttc run` printed it.
+    Replay(replay::ReplayArgs),
     /// List the models installed on the Ollama server.
     Models {
         /// Print JSON instead of a table.
@@ -134,6 +141,8 @@ fn dispatch(cli: Cli, log: Option<PathBuf>) -> Result<ExitCode, Failure> {
     match cli.command {
         Some(Command::Run(args)) => rt.block_on(run::run(&cli.global, *args)),
         Some(Command::Bench(b)) => rt.block_on(bench::bench(&cli.global, *b)),
+        Some(Command::Traces(a)) => traces::traces(&a),
+        Some(Command::Replay(a)) => replay::replay(&a),
         Some(Command::Models { json }) => rt.block_on(models::models(&cli.global, json)),
         Some(Command::Grade { jsonl, extract, answers }) => {
             let mode = match (extract, answers) {

@@ -11,6 +11,7 @@ mod faults_cli;
 mod ollama;
 mod search_pool;
 mod throughput;
+mod traces;
 mod tui;
 
 use std::time::Duration;
