@@ -16,6 +16,7 @@ pub mod theme;
 pub mod view;
 
 mod effects;
+mod replay;
 
 #[cfg(test)]
 mod tests;
@@ -41,6 +42,7 @@ use effects::{Ctx, Msg, RunControl, POCKET_MODEL};
 use keymap::Keymap;
 
 pub use effects::Setup;
+pub use replay::replay;
 
 /// At most one frame per this long.
 pub const FRAME: Duration = Duration::from_millis(16);

@@ -73,7 +73,7 @@ fn a_trace_cut_short_replays_what_it_holds_and_says_so() {
     let mut bytes = std::fs::read(&file).unwrap();
     bytes.truncate(bytes.len() - 7);
     std::fs::write(&file, &bytes).unwrap();
-    let o = ttc(&h, &["replay", f]);
+    let o = ttc(&h, &["replay", f, "--text"]);
     let out = ok(&o);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("the last line is cut short"), "{err}");
