@@ -162,10 +162,10 @@ async fn the_trace_of_64_by_2000_tokens_is_small_and_replays() {
     let file = h.join("big.jsonl");
     let (url, f) = (server.url.clone(), file.to_str().unwrap().to_string());
     let hh = h.clone();
-    let run = tokio::task::spawn_blocking(move || {
-        ok(&ttc(
-            &hh,
-            &[
+    // The same run with and without its trace: the wall times are printed side by side.
+    let (run, traced_ms, plain_ms) = tokio::task::spawn_blocking(move || {
+        let args = |trace: &[&str]| -> (String, u128) {
+            let mut a = vec![
                 "run",
                 "--backend",
                 "ollama",
@@ -186,13 +186,19 @@ async fn the_trace_of_64_by_2000_tokens_is_small_and_replays() {
                 "--concurrency",
                 "64",
                 "--json",
-                "--trace",
-                &f,
-            ],
-        ))
+            ];
+            a.extend_from_slice(trace);
+            let started = std::time::Instant::now();
+            let out = ok(&ttc(&hh, &a));
+            (out, started.elapsed().as_millis())
+        };
+        let (run, traced_ms) = args(&["--trace", &f]);
+        let (_, plain_ms) = args(&["--no-trace"]);
+        (run, traced_ms, plain_ms)
     })
     .await
     .unwrap();
+    eprintln!("64 x 2000 tokens: {traced_ms} ms with the trace, {plain_ms} ms without");
     let v: serde_json::Value = serde_json::from_str(&run).unwrap();
     assert_eq!(v["budget"]["policy_generated_tokens"], 128_000);
     let size = std::fs::metadata(&file).unwrap().len();
