@@ -210,3 +210,17 @@ async fn the_trace_of_64_by_2000_tokens_is_small_and_replays() {
     assert_eq!(run, replay);
     std::fs::remove_dir_all(&h).ok();
 }
+
+#[test]
+fn an_unwritable_data_dir_warns_once_and_the_run_goes_on() {
+    let h = home("unwritable");
+    // The data directory is a file: no traces folder can be made in it.
+    std::fs::write(h.join("data"), "not a folder").unwrap();
+    let o = ttc(&h, &["run", "--backend", "pocket", "-n", "2", "--json"]);
+    let out = ok(&o);
+    assert!(out.contains("\"candidates\""), "{out}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.matches("cannot write the trace").count(), 1, "{err}");
+    assert!(err.contains("the run goes on without it"), "{err}");
+    std::fs::remove_dir_all(&h).ok();
+}

@@ -402,3 +402,20 @@ async fn a_run_in_the_view_is_recorded_and_replays_in_the_view() {
     r.quit_and_check_restored().await;
     std::fs::remove_dir_all(home).ok();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trace_that_cannot_be_written_is_said_on_the_status_line() {
+    let home = std::env::temp_dir().join(format!("ttc-pty-unwritable-data-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let data = home.join("data-file");
+    std::fs::write(&data, "not a folder").unwrap();
+    let s = spawn_with_env(
+        &["--backend", "pocket", "-n", "2"],
+        "trace-unwritable",
+        &[("XDG_DATA_HOME", data.to_str().unwrap())],
+    );
+    s.screen.wait_for("cannot write the trace").await;
+    s.screen.wait_for("finished").await;
+    s.quit_and_check_restored().await;
+    std::fs::remove_dir_all(&home).ok();
+}
