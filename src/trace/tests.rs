@@ -276,3 +276,21 @@ fn a_64_by_2000_token_trace_stays_small() {
     assert!(fast < raw / 4, "{fast} vs {raw}");
     assert!(paced < raw, "{paced} vs {raw}");
 }
+
+#[test]
+fn the_file_is_readable_while_the_run_goes_on() {
+    let dir = temp_dir("live");
+    let path = dir.join("t.jsonl");
+    let r = Recorder::start(&Target::File(path.clone()), StrategyKind::BestOfN, quiet()).unwrap();
+    let events = run_events();
+    // Everything but the end: as if the process were killed now.
+    for e in &events[..events.len() - 1] {
+        r.record(e);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(3 * writer::FLUSH_MS));
+    let trace = read(&path).unwrap();
+    assert_eq!(trace.tree().nodes[1].text, "12 + 30 = 42", "{:?}", trace.records);
+    assert!(!trace.tree().finished);
+    r.finish();
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -120,6 +120,7 @@ struct Writer {
 impl Writer {
     fn run(&mut self, rx: mpsc::Receiver<Msg>, start: Instant) -> io::Result<()> {
         let mut last_flush = Instant::now();
+        let mut last_due = Instant::now();
         let mut dirty = false;
         loop {
             let closing = match rx.recv_timeout(TICK) {
@@ -142,9 +143,11 @@ impl Writer {
                     self.co.flush_all(out)?;
                     return self.flush();
                 }
-                if last_flush.elapsed() >= Duration::from_millis(FLUSH_MS / 2) {
+                // Looking for due deltas costs a pass over the open nodes: not on every event.
+                if last_due.elapsed() >= TICK / 2 {
                     let now = start.elapsed().as_millis() as u64;
                     dirty |= self.co.flush_due(now, out)?;
+                    last_due = Instant::now();
                 }
                 if dirty && last_flush.elapsed() >= Duration::from_millis(FLUSH_MS) {
                     self.flush()?;
