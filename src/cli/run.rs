@@ -179,7 +179,7 @@ pub(super) fn write_result(out: &mut impl Write, tree: &RunTree) -> std::io::Res
 
 /// How an answer, a model name or a problem text from a model or a server is printed:
 /// no escape sequences, no credentials, at most a few lines' worth.
-pub(super) fn shown(s: &str) -> String {
+fn shown(s: &str) -> String {
     for_display(s, ANSWER_CHARS)
 }
 
