@@ -25,6 +25,8 @@ pub struct Config {
     pub stall_timeout_secs: Option<f64>,
     /// Colour theme for the interactive view: a bundled name or a file in the themes dir.
     pub theme: Option<String>,
+    /// Record every run as a trace in the data directory (`false` turns it off).
+    pub trace: Option<bool>,
     /// Defaults for runs.
     pub run: RunDefaults,
     /// Key remapping for the interactive view: `action = "key"` or `action = ["k1", "k2"]`.
@@ -186,6 +188,8 @@ mod tests {
         assert_eq!(c.run.n, Some(16));
         assert_eq!(c.run.verifier, Some(VerifierKind::Judge));
         assert_eq!(c.run.aggregation, Some(Aggregation::Min));
+        assert_eq!(c.trace, None);
+        assert_eq!(Config::parse("trace = false\n", "c.toml").unwrap().trace, Some(false));
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod scripted;
 pub mod spec;
 pub mod steps;
 pub mod strategy;
+pub mod trace;
 pub mod tree;
 pub mod tui;
 pub mod verify;

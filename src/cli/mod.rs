@@ -1,9 +1,12 @@
-//! The command line: `ttc run`, `ttc bench`, `ttc models`, `ttc grade`, `ttc verifier`.
+//! The command line: `ttc run`, `ttc bench`, `ttc models`, `ttc grade`, `ttc verifier`,
+//! `ttc traces`, `ttc replay`.
 
 mod bench;
 mod grade;
 mod models;
+mod replay;
 mod run;
+mod traces;
 mod verifier;
 
 use std::path::PathBuf;
@@ -51,6 +54,11 @@ pub enum Command {
     /// Benchmark strategies × budgets on a dataset into a results directory (resumable);
     /// `bench report DIR` and `bench fit DIR --out policy.toml` read one.
     Bench(Box<bench::BenchCommand>),
+    /// List the recorded runs (traces), newest first; `traces prune` deletes old ones.
+    Traces(traces::TracesArgs),
+    /// Replay a recorded run with no model: in the view at its recorded speed, or its final
+    /// state as `ttc run` printed it (--json, --text).
+    Replay(replay::ReplayArgs),
     /// List the models installed on the Ollama server.
     Models {
         /// Print JSON instead of a table.
@@ -91,7 +99,13 @@ pub enum PocketCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // One subscriber per process: the view's log file, or stderr for headless commands.
-    let log = logs::start(LogMode::of(cli.command.is_none()));
+    // The view (and a trace replayed in it) owns the terminal: its logs go to a file.
+    let view = match &cli.command {
+        None => true,
+        Some(Command::Replay(a)) => !a.json && !a.text,
+        Some(_) => false,
+    };
+    let log = logs::start(LogMode::of(view));
     install_panic_hook();
     match dispatch(cli, log) {
         Ok(code) => code,
@@ -138,6 +152,8 @@ fn dispatch(cli: Cli, log: Option<PathBuf>) -> Result<ExitCode, Failure> {
     match cli.command {
         Some(Command::Run(args)) => rt.block_on(run::run(&cli.global, *args)),
         Some(Command::Bench(b)) => rt.block_on(bench::bench(&cli.global, *b)),
+        Some(Command::Traces(a)) => traces::traces(&a),
+        Some(Command::Replay(a)) => rt.block_on(replay::replay(&cli.global, &a)),
         Some(Command::Models { json }) => rt.block_on(models::models(&cli.global, json)),
         Some(Command::Grade { jsonl, extract, answers }) => {
             let mode = match (extract, answers) {

@@ -2,16 +2,21 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use super::{Failure, GlobalArgs, RunArgs, MESSAGE_CHARS};
 use crate::event::Event;
 use crate::launch::Launch;
 use crate::safe::for_display;
+use crate::trace::{Recorder, Warn};
 use crate::tree::RunTree;
 
 /// Run and report.
 pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<ExitCode, Failure> {
-    let p = Launch::headless(global, &args).prepare_headless().await?;
+    let launch = Launch::headless(global, &args);
+    let p = launch.prepare_headless().await?;
+    let warn: Warn = Arc::new(|m| eprintln!("ttc: warning: {}", for_display(&m, MESSAGE_CHARS)));
+    let trace = Recorder::start(&launch.trace_target(), p.config.strategy, warn);
     let mut handle = crate::run::start(p.problem, p.config, p.generator, p.verifier, p.prompt);
     let mut tree = RunTree::new();
     let stdout = std::io::stdout();
@@ -27,6 +32,9 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<ExitCode, Failure
             }
         };
         let Some(event) = event else { break };
+        if let Some(t) = &trace {
+            t.record(&event);
+        }
         if args.events {
             let mut out = stdout.lock();
             serde_json::to_writer(&mut out, &event)?;
@@ -37,6 +45,12 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<ExitCode, Failure
         tree.apply(&event);
     }
     let _ = handle.task.await;
+    if let Some(t) = &trace {
+        t.finish();
+        if !args.json && !args.events && t.path().exists() {
+            eprintln!("ttc: trace: {}", for_display(&t.path().display().to_string(), MESSAGE_CHARS));
+        }
+    }
     if args.json {
         let mut out = stdout.lock();
         serde_json::to_writer_pretty(&mut out, &json_summary(&tree))?;
@@ -57,7 +71,7 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<ExitCode, Failure
 /// What `--json` prints: the run's summary, with the aggregation in force and where it
 /// comes from (`{"in_force": "min", "source": "default for a step-local judge"}`).
 #[derive(serde::Serialize)]
-struct JsonOut {
+pub(super) struct JsonOut {
     #[serde(flatten)]
     summary: crate::tree::RunSummary,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -71,7 +85,7 @@ struct AggregationInForce {
     source: String,
 }
 
-fn json_summary(tree: &RunTree) -> JsonOut {
+pub(super) fn json_summary(tree: &RunTree) -> JsonOut {
     let aggregation = tree.info.as_ref().map(|i| AggregationInForce {
         in_force: i.config.aggregation,
         source: i.config.aggregation_source(),
@@ -119,7 +133,7 @@ fn progress_line(event: &Event) -> Option<String> {
 }
 
 /// The tally, the selected answer and the budget, as plain text.
-fn write_result(out: &mut impl Write, tree: &RunTree) -> std::io::Result<()> {
+pub(super) fn write_result(out: &mut impl Write, tree: &RunTree) -> std::io::Result<()> {
     if let Some(sel) = &tree.selection {
         for t in &sel.answers {
             writeln!(

@@ -137,6 +137,12 @@ pub struct RunArgs {
     /// Print the event stream as JSON lines.
     #[arg(long)]
     pub events: bool,
+    /// Record the run's trace in FILE [default: a new file in the data dir's traces/]
+    #[arg(long, value_name = "FILE", conflicts_with = "no_trace")]
+    pub trace: Option<PathBuf>,
+    /// Record no trace of the run [config: trace = false]
+    #[arg(long)]
+    pub no_trace: bool,
 }
 
 /// Sampling options and prompt files that every command running a strategy takes.

@@ -315,6 +315,17 @@ impl Launch {
         }
     }
 
+    /// Where this run's trace goes: `--trace FILE`, nowhere with `--no-trace` or
+    /// `trace = false`, else a new file in the data directory's `traces/`.
+    pub fn trace_target(&self) -> crate::trace::Target {
+        use crate::trace::Target;
+        match &self.args.trace {
+            Some(file) => Target::File(file.clone()),
+            None if self.args.no_trace || self.resolved.config.trace == Some(false) => Target::Off,
+            None => crate::trace::default_dir().map_or(Target::Off, Target::Dir),
+        }
+    }
+
     /// The policy model the flags or the config name.
     pub fn model(&self) -> Option<String> {
         self.args.model.clone().or(self.resolved.config.model.clone())

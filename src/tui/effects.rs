@@ -23,6 +23,8 @@ pub(super) enum Msg {
     Run(usize, Event),
     Setup(Setup),
     Models(Result<Vec<String>, String>),
+    /// Something to show on the status line (a trace that cannot be written).
+    Note(String),
 }
 
 /// Handles to the runs of this session, by index.
@@ -34,6 +36,8 @@ pub(super) struct RunControl {
     prepared: Arc<Mutex<Option<Prepared>>>,
     /// Candidates before the latest batch: the batch's own N counts from here.
     offset: Arc<Mutex<usize>>,
+    /// The run's trace, once it started; extra candidates record into it too.
+    pub(super) trace: Arc<Mutex<Option<crate::trace::Recorder>>>,
 }
 
 /// A run's inputs, kept to start more candidates in it.
@@ -139,6 +143,7 @@ pub(super) fn more_candidates(
     batch: Batch,
     cancel: CancellationToken,
     tx: mpsc::UnboundedSender<Msg>,
+    trace: Option<crate::trace::Recorder>,
 ) -> mpsc::UnboundedSender<Command> {
     let mut config = p.config;
     config.n = batch.extra;
@@ -148,6 +153,9 @@ pub(super) fn more_candidates(
     let run = batch.run;
     tokio::spawn(async move {
         while let Some(e) = handle.events.recv().await {
+            if let Some(t) = &trace {
+                t.record(&e);
+            }
             if tx.send(Msg::Run(run, e)).is_err() {
                 break;
             }
@@ -180,11 +188,13 @@ impl Ctx {
                 let cancel = CancellationToken::new();
                 let index = runs.len();
                 let prepared_slot = Arc::new(Mutex::new(None));
+                let trace_slot = Arc::new(Mutex::new(None));
                 runs.push(RunControl {
                     commands: Arc::new(Mutex::new(cmd_tx)),
                     cancel: cancel.clone(),
                     prepared: prepared_slot.clone(),
                     offset: Arc::default(),
+                    trace: trace_slot.clone(),
                 });
                 let launch = self.launch.clone();
                 let site = self.site();
@@ -218,6 +228,16 @@ impl Ctx {
                         verifier: p.verifier.clone(),
                         prompt: p.prompt.clone(),
                     });
+                    let note = tx.clone();
+                    let warn: crate::trace::Warn = Arc::new(move |m| {
+                        let _ = note.send(Msg::Note(m));
+                    });
+                    let trace = crate::trace::Recorder::start(
+                        &launch.trace_target().for_run(index),
+                        p.config.strategy,
+                        warn,
+                    );
+                    *lock(&trace_slot) = trace.clone();
                     let mut h = crate::run::start(p.problem, p.config, p.generator, p.verifier, p.prompt);
                     let mut cancelled = false;
                     loop {
@@ -228,7 +248,12 @@ impl Ctx {
                             }
                             Some(c) = cmd_rx.recv() => { let _ = h.commands.send(c); }
                             e = h.events.recv() => match e {
-                                Some(e) => { if tx.send(Msg::Run(index, e)).is_err() { h.cancel.cancel(); } }
+                                Some(e) => {
+                                    if let Some(t) = &trace {
+                                        t.record(&e);
+                                    }
+                                    if tx.send(Msg::Run(index, e)).is_err() { h.cancel.cancel(); }
+                                }
                                 None => break,
                             },
                         }
@@ -262,7 +287,9 @@ impl Ctx {
                 };
                 let budget = crate::tree::tracker_for(&budget, &finished_tokens);
                 let batch = Batch { run, extra, first_node, budget };
-                *lock(&r.commands) = more_candidates(p, batch, r.cancel.child_token(), self.tx.clone());
+                let trace = lock(&r.trace).clone();
+                *lock(&r.commands) =
+                    more_candidates(p, batch, r.cancel.child_token(), self.tx.clone(), trace);
                 *lock(&r.offset) = first_node as usize;
             }
             Effect::Cancel { run } => {

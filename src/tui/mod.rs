@@ -16,6 +16,7 @@ pub mod theme;
 pub mod view;
 
 mod effects;
+mod replay;
 
 #[cfg(test)]
 mod tests;
@@ -41,6 +42,7 @@ use effects::{Ctx, Msg, RunControl, POCKET_MODEL};
 use keymap::Keymap;
 
 pub use effects::Setup;
+pub use replay::replay;
 
 /// At most one frame per this long.
 pub const FRAME: Duration = Duration::from_millis(16);
@@ -273,6 +275,12 @@ pub async fn run(
     for r in &runs {
         r.cancel.cancel();
     }
+    // What the traces still hold reaches their files before the process ends.
+    for r in &runs {
+        if let Some(t) = r.trace.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            t.finish();
+        }
+    }
     drop(term);
     if let Some(p) = log {
         tracing::info!("session ended; log at {}", p.display());
@@ -335,6 +343,10 @@ fn on_msg(
             if app.model.is_none() {
                 app.model = app.models.first().cloned();
             }
+            app.dirty = true;
+        }
+        Msg::Note(note) => {
+            app.message = Some(note);
             app.dirty = true;
         }
         Msg::Models(Err(e)) => {

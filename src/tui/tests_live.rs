@@ -71,7 +71,7 @@ fn carry_out(fx: Vec<Effect>, p: &Prepared, tx: &mpsc::UnboundedSender<Msg>) {
         first_node: *first_node,
         budget: crate::tree::tracker_for(budget, finished_tokens),
     };
-    let _commands = more_candidates(p.again(), batch, Default::default(), tx.clone());
+    let _commands = more_candidates(p.again(), batch, Default::default(), tx.clone(), None);
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ mod faults_cli;
 mod ollama;
 mod search_pool;
 mod throughput;
+mod traces;
 mod tui;
 mod verifier_eval;
 

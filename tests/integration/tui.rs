@@ -374,3 +374,48 @@ fn find_file(dir: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
     }
     None
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_in_the_view_is_recorded_and_replays_in_the_view() {
+    let s = spawn(&["--backend", "pocket"], "trace-record");
+    s.screen.wait_for("pocket:L3:1").await;
+    s.screen.wait_for("finished").await;
+    let home = s.quit_within_keeping_home(Duration::from_secs(10)).await;
+    let traces: Vec<_> =
+        std::fs::read_dir(home.join("data/ttc/traces")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(traces.len(), 1, "{traces:?}");
+    let trace = traces[0].to_str().unwrap().to_string();
+
+    let mut r = spawn(&["replay", &trace], "trace-replay");
+    r.screen.wait_for("replay of").await;
+    // Faster, then the recorded run ends as it did: the verifier's 68 over the majority's 58.
+    r.press(b"+");
+    r.screen.wait_for("at 2×").await;
+    r.screen.wait_for("replay ended").await;
+    let text = r.screen.text();
+    assert!(text.contains("▶ 68") && text.contains("pocket:L3:1"), "{text}");
+    r.press(b" ");
+    r.screen.wait_for("replay paused").await;
+    // A key that would ask a model says that a replay only watches.
+    r.press(b"r");
+    r.screen.wait_for("only watches").await;
+    r.quit_and_check_restored().await;
+    std::fs::remove_dir_all(home).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trace_that_cannot_be_written_is_said_on_the_status_line() {
+    let home = std::env::temp_dir().join(format!("ttc-pty-unwritable-data-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let data = home.join("data-file");
+    std::fs::write(&data, "not a folder").unwrap();
+    let s = spawn_with_env(
+        &["--backend", "pocket", "-n", "2"],
+        "trace-unwritable",
+        &[("XDG_DATA_HOME", data.to_str().unwrap())],
+    );
+    s.screen.wait_for("cannot write the trace").await;
+    s.screen.wait_for("finished").await;
+    s.quit_and_check_restored().await;
+    std::fs::remove_dir_all(&home).ok();
+}
