@@ -17,6 +17,7 @@ pub mod launch;
 pub mod model;
 pub mod pocket;
 pub mod problem;
+pub mod resume;
 pub mod run;
 pub mod safe;
 #[cfg(any(test, feature = "test-doubles"))]

@@ -7,11 +7,13 @@
 //!   (a kill mid-write) is dropped and redone.
 
 use std::collections::HashSet;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use crate::resume::{append_after, check_identity, read_jsonl, IdentityWords};
 
 /// One finished run: a line of `results.jsonl`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,9 +123,12 @@ pub struct ResultsDir {
     out: BufWriter<File>,
 }
 
+/// The configuration's file name in a results directory.
+const CONFIG_FILE: &str = "bench.json";
+
 /// The path of `bench.json` in `dir`.
 pub fn config_path(dir: &Path) -> PathBuf {
-    dir.join("bench.json")
+    dir.join(CONFIG_FILE)
 }
 
 /// The path of `results.jsonl` in `dir`.
@@ -134,84 +139,29 @@ pub fn results_path(dir: &Path) -> PathBuf {
 /// Read the records of a results file, ignoring a last line cut short: the records, and the
 /// length in bytes of the part that holds them (where appending resumes).
 pub fn read_records(path: &Path) -> Result<(Vec<Record>, u64), String> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
-    };
-    let mut records = Vec::new();
-    let mut good = 0usize;
-    let mut start = 0usize;
-    let mut line_no = 0usize;
-    while start < bytes.len() {
-        line_no += 1;
-        let end = bytes[start..].iter().position(|&b| b == b'\n').map(|i| start + i);
-        let line = &bytes[start..end.unwrap_or(bytes.len())];
-        let parsed = serde_json::from_slice::<Record>(line);
-        match (parsed, end) {
-            (Ok(r), Some(end)) => {
-                records.push(r);
-                start = end + 1;
-                good = start;
-            }
-            // The last line, cut short or unterminated: dropped and redone.
-            (_, None) => break,
-            (Err(_), Some(end)) if line.iter().all(u8::is_ascii_whitespace) => {
-                start = end + 1;
-                good = start;
-            }
-            (Err(e), Some(end)) if end + 1 >= bytes.len() => {
-                tracing::debug!("dropping a cut-short last line: {e}");
-                break;
-            }
-            (Err(e), Some(_)) => {
-                return Err(format!(
-                    "{} line {line_no} is not a result record ({e}); move the file away or fix the line",
-                    path.display()
-                ))
-            }
-        }
-    }
-    Ok((records, good as u64))
+    read_jsonl(path, "a result record")
 }
 
 impl ResultsDir {
     /// Open (or create) `dir` for `config`: refuse a directory from another configuration,
     /// write `bench.json` when new, cut a broken last line off `results.jsonl`.
     pub fn open(dir: &Path, config: &BenchConfig) -> Result<ResultsDir, String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let cpath = config_path(dir);
-        match std::fs::read_to_string(&cpath) {
-            Ok(text) => {
-                let old: BenchConfig = serde_json::from_str(&text)
-                    .map_err(|e| format!("{} is not a bench configuration: {e}", cpath.display()))?;
-                let keys = old.differing_keys(config);
-                if !keys.is_empty() {
-                    return Err(format!(
-                        "{} holds results of another configuration (differing: {}); use another --out or the same settings",
-                        dir.display(),
-                        keys.join(", ")
-                    ));
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let text = serde_json::to_string_pretty(config).map_err(|e| e.to_string())?;
-                std::fs::write(&cpath, text + "\n")
-                    .map_err(|e| format!("cannot write {}: {e}", cpath.display()))?;
-            }
-            Err(e) => return Err(format!("cannot read {}: {e}", cpath.display())),
-        }
+        let words = IdentityWords {
+            file_is: "a bench configuration",
+            holds: "results of another configuration",
+            advice: "use another --out or the same settings",
+            join: ", ",
+        };
+        check_identity(
+            dir,
+            CONFIG_FILE,
+            config,
+            |old, new| old.differing_keys(new).into_iter().map(String::from).collect(),
+            &words,
+        )?;
         let rpath = results_path(dir);
         let (records, good) = read_records(&rpath)?;
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&rpath)
-            .map_err(|e| format!("cannot open {}: {e}", rpath.display()))?;
-        let len = file.metadata().map_err(|e| e.to_string())?.len();
-        if len > good {
-            file.set_len(good).map_err(|e| format!("cannot truncate {}: {e}", rpath.display()))?;
-        }
+        let file = append_after(&rpath, good)?;
         Ok(ResultsDir {
             dir: dir.to_path_buf(),
             done: records.iter().map(Record::key).collect(),

@@ -2,13 +2,13 @@
 //! file), `items.jsonl` (one scored item per line, appended as they finish, so a run can be
 //! resumed), and the summaries `metrics.json` and `sweep.csv`.
 
-use std::fs::OpenOptions;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::items::ItemRecord;
+use crate::resume::{append_after, check_identity, read_jsonl, IdentityWords};
 
 /// What the scores in a directory belong to. A directory is resumed only with the same
 /// verifier and the same file contents (the path may differ: a moved copy is the same data).
@@ -62,39 +62,16 @@ impl EvalDir {
     /// or file (naming what differs), drop a cut-short last line of `items.jsonl`, and return
     /// the items already scored.
     pub fn open(dir: &Path, identity: &Identity) -> Result<(EvalDir, Vec<ItemRecord>), String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let run = dir.join("run.json");
-        match std::fs::read_to_string(&run) {
-            Ok(text) => {
-                let old: Identity = serde_json::from_str(&text)
-                    .map_err(|e| format!("{} is not a verifier-eval run file: {e}", run.display()))?;
-                let d = old.differences(identity);
-                if !d.is_empty() {
-                    return Err(format!(
-                        "{} holds scores of another run (differing: {}); use another --out, or the same verifier and file",
-                        dir.display(),
-                        d.join("; ")
-                    ));
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let text = serde_json::to_string_pretty(identity).map_err(|e| e.to_string())?;
-                std::fs::write(&run, text + "\n")
-                    .map_err(|e| format!("cannot write {}: {e}", run.display()))?;
-            }
-            Err(e) => return Err(format!("cannot read {}: {e}", run.display())),
-        }
+        let words = IdentityWords {
+            file_is: "a verifier-eval run file",
+            holds: "scores of another run",
+            advice: "use another --out, or the same verifier and file",
+            join: "; ",
+        };
+        check_identity(dir, "run.json", identity, |old, new| old.differences(new), &words)?;
         let path = items_path(dir);
-        let (records, good) = read_records(&path)?;
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        let len = file.metadata().map_err(|e| e.to_string())?.len();
-        if len > good {
-            file.set_len(good).map_err(|e| format!("cannot truncate {}: {e}", path.display()))?;
-        }
+        let (records, good) = read_jsonl::<ItemRecord>(&path, "an item record")?;
+        let file = append_after(&path, good)?;
         Ok((EvalDir { dir: dir.to_path_buf(), out: BufWriter::new(file) }, records))
     }
 
@@ -128,33 +105,6 @@ impl EvalDir {
         let path = self.dir.join(name);
         std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
     }
-}
-
-/// The records of `items.jsonl` and the byte length of its readable part: a last line cut
-/// short (no newline, or not JSON) is dropped so that its item is scored again; a broken
-/// line before the last is an error.
-fn read_records(path: &Path) -> Result<(Vec<ItemRecord>, u64), String> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
-    };
-    let mut records = Vec::new();
-    let mut good = 0usize;
-    // Every piece but the last ends with a newline; the last (usually empty) does not.
-    let pieces: Vec<&str> = text.split('\n').collect();
-    let complete = pieces.len() - 1;
-    for (n, line) in pieces[..complete].iter().enumerate() {
-        match serde_json::from_str::<ItemRecord>(line) {
-            Ok(r) => records.push(r),
-            Err(_) if line.trim().is_empty() => {}
-            // The last line, broken by an interrupted write: its item is scored again.
-            Err(_) if n + 1 == complete && pieces[complete].is_empty() => break,
-            Err(e) => return Err(format!("{} line {} is broken: {e}", path.display(), n + 1)),
-        }
-        good += line.len() + 1;
-    }
-    Ok((records, good as u64))
 }
 
 #[cfg(test)]
