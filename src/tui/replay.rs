@@ -1,12 +1,15 @@
 //! `ttc replay FILE` in the view: a recorded run's events fed into the view at the speed
-//! they were recorded (Space pauses, `+`/`-` change the speed from 0.1× to 100×). Keys that
-//! only look (panes, steps, the tree, the inspector, re-ranking with `a`/`e`) work as in a
-//! live run; keys that would ask a model say that a replay only watches.
+//! they were recorded (Space pauses, `+`/`-` change the speed from 0.1× to 100×; `.`/`,` step
+//! one event forward/back, `>`/`<` one step boundary — a round of a search, else a completed
+//! step —, Home/End jump to the ends, `P` is presenter mode: pause after every boundary). A
+//! scrub bar on the status line shows where the replay is. Keys that only look (panes,
+//! steps, the tree, the inspector, re-ranking with `a`/`e`) work as in a live run; keys that
+//! would ask a model say that a replay only watches.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEventKind};
 use futures::StreamExt;
 
 use super::action::Action;
@@ -54,6 +57,38 @@ impl ReplayClock {
     }
 }
 
+/// Where the replay's boundaries are: a search's rounds when it has any, else every
+/// completed step. `true` at an index means the event there ends a boundary.
+pub fn boundaries(events: &[(u64, Event)]) -> Vec<bool> {
+    let rounds = events.iter().any(|(_, e)| matches!(e, Event::RoundFinished { .. }));
+    events
+        .iter()
+        .map(|(_, e)| match e {
+            Event::RoundFinished { .. } => true,
+            Event::StepCompleted { .. } => !rounds,
+            _ => false,
+        })
+        .collect()
+}
+
+/// How many events are shown after moving by one boundary from `shown` (events
+/// `..shown` applied): forward, just past the next boundary; back, just past the
+/// boundary before the last one passed (0 when none).
+pub fn boundary_target(bounds: &[bool], shown: usize, forward: bool) -> usize {
+    if forward {
+        (shown..bounds.len()).find(|&i| bounds[i]).map_or(bounds.len(), |i| i + 1)
+    } else {
+        (0..shown.saturating_sub(1)).rev().find(|&i| bounds[i]).map_or(0, |i| i + 1)
+    }
+}
+
+/// A text scrub bar `width` cells wide, filled to `done` of `total`.
+pub fn scrub_bar(done: f64, total: f64, width: usize) -> String {
+    let frac = if total > 0.0 { (done / total).clamp(0.0, 1.0) } else { 1.0 };
+    let full = (frac * width as f64).round() as usize;
+    format!("▕{}{}▏", "█".repeat(full), "░".repeat(width - full))
+}
+
 /// Whether `action` only changes what is shown (no model is asked).
 fn watches(action: Action) -> bool {
     use Action::*;
@@ -94,9 +129,26 @@ pub async fn replay(global: &GlobalArgs, trace: Trace, theme: Option<String>) ->
     app.runs.push(RunView::new(info.generator.model.clone(), None));
     app.current = 0;
     let events: Vec<(u64, Event)> = trace.events().collect();
+    let bounds = boundaries(&events);
     let end_ms = events.last().map_or(0, |(t, _)| *t);
     let mut next = 0;
     let mut clock = ReplayClock::default();
+    let mut presenter = false;
+    let model = info.generator.model.clone();
+    // Show exactly events[..k]: back in time means folding the events again from the start.
+    let seek = |app: &mut super::app::App, next: &mut usize, clock: &mut ReplayClock, k: usize| {
+        let k = k.min(events.len());
+        if k < *next {
+            app.runs[0] = RunView::new(model.clone(), None);
+            *next = 0;
+        }
+        while *next < k {
+            app.on_event(0, &events[*next].1);
+            *next += 1;
+        }
+        clock.position_ms = if k == 0 { 0.0 } else { events[k - 1].0 as f64 };
+        clock.paused = true;
+    };
     let mut note = trace.notes.first().cloned();
 
     let mut term = terminal::TerminalGuard::enter().map_err(|e| {
@@ -109,9 +161,16 @@ pub async fn replay(global: &GlobalArgs, trace: Trace, theme: Option<String>) ->
         let now = Instant::now();
         clock.advance(now - last);
         last = now;
-        while next < events.len() && (events[next].0 as f64) <= clock.position_ms {
+        // Paused, nothing moves: a seek shows exactly the events it asked for, even where
+        // later ones share the last one's time.
+        while !clock.paused && next < events.len() && (events[next].0 as f64) <= clock.position_ms {
             app.on_event(0, &events[next].1);
             next += 1;
+            if presenter && bounds[next - 1] {
+                clock.position_ms = events[next - 1].0 as f64;
+                clock.paused = true;
+                break;
+            }
         }
         let state = if clock.paused {
             "paused"
@@ -120,11 +179,15 @@ pub async fn replay(global: &GlobalArgs, trace: Trace, theme: Option<String>) ->
         } else {
             "playing"
         };
+        let shown_ms = clock.position_ms.min(end_ms as f64);
         let status = format!(
-            "replay {state} at {}× · {:.1} s of {:.1} s · Space pause, +/- speed, q quit",
+            "replay {state}{} at {}× {} {:.1} s of {:.1} s · event {next}/{} · Space pause, +/- speed, ,/. event, </> step, P presenter, q quit",
+            if presenter { " (presenter)" } else { "" },
             clock.speed,
-            (clock.position_ms.min(end_ms as f64)) / 1000.0,
-            end_ms as f64 / 1000.0
+            scrub_bar(shown_ms, end_ms as f64, 20),
+            shown_ms / 1000.0,
+            end_ms as f64 / 1000.0,
+            events.len(),
         );
         app.message = Some(match &note {
             Some(n) => format!("{} · {status}", crate::safe::for_display(n, 200)),
@@ -136,6 +199,24 @@ pub async fn replay(global: &GlobalArgs, trace: Trace, theme: Option<String>) ->
             ev = input.next() => match ev {
                 Some(Ok(TermEvent::Key(k))) if k.kind != KeyEventKind::Release => {
                     note = None;
+                    let moved = match k.code {
+                        KeyCode::Char('.') => Some(next + 1),
+                        KeyCode::Char(',') => Some(next.saturating_sub(1)),
+                        KeyCode::Char('>') => Some(boundary_target(&bounds, next, true)),
+                        KeyCode::Char('<') => Some(boundary_target(&bounds, next, false)),
+                        KeyCode::Home => Some(0),
+                        KeyCode::End => Some(events.len()),
+                        _ => None,
+                    };
+                    if let Some(k) = moved {
+                        seek(&mut app, &mut next, &mut clock, k);
+                        app.dirty = true;
+                        continue;
+                    }
+                    if k.code == KeyCode::Char('P') {
+                        presenter = !presenter;
+                        continue;
+                    }
                     match app.keymap.action(&k) {
                         Some(Action::PauseResume) => clock.paused = !clock.paused,
                         Some(Action::NUp) => clock.faster(),
@@ -186,5 +267,35 @@ mod tests {
         assert!(
             watches(Action::CycleSelection) && !watches(Action::Rerun) && !watches(Action::CycleStrategy)
         );
+    }
+
+    fn step(node: u64) -> (u64, Event) {
+        (node, Event::StepCompleted { node: node as _, step: 0, text: "1+1=2".into() })
+    }
+
+    #[test]
+    fn boundaries_are_rounds_in_a_search_and_steps_otherwise() {
+        let round = (9, Event::RoundFinished { depth: 1, alive: 2, finished: 0 });
+        let steps = vec![step(1), step(2), step(3)];
+        assert_eq!(boundaries(&steps), vec![true, true, true]);
+        let search = vec![step(1), step(2), round.clone(), step(3), round];
+        let b = boundaries(&search);
+        assert_eq!(b, vec![false, false, true, false, true]);
+        // Forward: just past the next boundary; back: just past the one before the last passed.
+        assert_eq!(boundary_target(&b, 0, true), 3);
+        assert_eq!(boundary_target(&b, 3, true), 5);
+        assert_eq!(boundary_target(&b, 5, true), 5);
+        assert_eq!(boundary_target(&b, 5, false), 3);
+        assert_eq!(boundary_target(&b, 4, false), 3);
+        assert_eq!(boundary_target(&b, 3, false), 0);
+        assert_eq!(boundary_target(&b, 0, false), 0);
+    }
+
+    #[test]
+    fn the_scrub_bar_fills_with_the_position() {
+        assert_eq!(scrub_bar(0.0, 10.0, 4), "▕░░░░▏");
+        assert_eq!(scrub_bar(5.0, 10.0, 4), "▕██░░▏");
+        assert_eq!(scrub_bar(99.0, 10.0, 4), "▕████▏");
+        assert_eq!(scrub_bar(0.0, 0.0, 2), "▕██▏", "an empty trace is all played");
     }
 }

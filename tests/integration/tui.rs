@@ -396,6 +396,29 @@ async fn a_run_in_the_view_is_recorded_and_replays_in_the_view() {
     assert!(text.contains("▶ 68") && text.contains("pocket:L3:1"), "{text}");
     r.press(b" ");
     r.screen.wait_for("replay paused").await;
+    // Back to the start (the answer is gone), one event on, then to the end again.
+    r.press(b"\x1b[H");
+    r.screen.wait_for("event 0/").await;
+    assert!(!r.screen.text().contains("▶ 68"), "{}", r.screen.text());
+    r.press(b".");
+    r.screen.wait_for("event 1/").await;
+    r.press(b"\x1b[F");
+    r.screen.wait_for("▶ 68").await;
+    // Presenter mode from the start: playing stops after the first completed step.
+    r.press(b"P");
+    r.press(b"\x1b[H");
+    r.screen.wait_for("event 0/").await;
+    r.press(b" ");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let t = r.screen.text();
+        if t.contains("replay paused (presenter)") && !t.contains("event 0/") {
+            assert!(!t.contains("▶ 68"), "it stopped before the end: {t}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "presenter mode never stopped at a boundary: {t}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // A key that would ask a model says that a replay only watches.
     r.press(b"r");
     r.screen.wait_for("only watches").await;
