@@ -206,7 +206,9 @@ async fn the_trace_of_64_by_2000_tokens_is_small_and_replays() {
     eprintln!("trace of a 64 x 2000-token best-of-N run: {size} bytes, {lines} lines");
     // One line per token would be over 7 MB.
     assert!(size < 4 * 1024 * 1024, "{size}");
+    let started = std::time::Instant::now();
     let replay = ok(&ttc(&h, &["replay", file.to_str().unwrap(), "--json"]));
+    eprintln!("ttc replay --json of it: {} ms (process start included)", started.elapsed().as_millis());
     assert_eq!(run, replay);
     std::fs::remove_dir_all(&h).ok();
 }
