@@ -19,6 +19,9 @@ pub struct Config {
     pub model: Option<String>,
     /// Judge model used when `--verifier-model` is not given.
     pub verifier_model: Option<String>,
+    /// The `http` verifier's endpoint when neither `--verifier-url` nor `TTC_VERIFIER_URL`
+    /// gives one (it may hold credentials; ttc never prints them).
+    pub verifier_url: Option<String>,
     /// Requests in flight at once per server.
     pub concurrency: Option<usize>,
     /// Seconds without data before a stream fails.

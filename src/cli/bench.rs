@@ -93,6 +93,9 @@ pub struct BenchArgs {
     /// Model for the judge verifier [default: the policy model].
     #[arg(long, value_name = "MODEL")]
     pub verifier_model: Option<String>,
+    /// The endpoint of --verifier http (see the README) [env: TTC_VERIFIER_URL; config: verifier_url].
+    #[arg(long, value_name = "URL")]
+    pub verifier_url: Option<String>,
     /// Sampling temperature, 0–2 [config: run.temperature; default: 0.8].
     #[arg(long, value_name = "T", value_parser = parse_temperature)]
     pub temperature: Option<f32>,
@@ -140,6 +143,7 @@ async fn run(global: &GlobalArgs, a: BenchArgs) -> Result<ExitCode, Failure> {
     run.aggregation = a.aggregation;
     run.model = a.model;
     run.verifier_model = a.verifier_model;
+    run.verifier_url = a.verifier_url;
     run.temperature = a.temperature;
     run.max_tokens = a.max_tokens;
     run.depth = a.depth;

@@ -3,16 +3,15 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 
-use super::{build_verifier, default_model, embedded_pocket, Failure, GlobalArgs};
+use super::{build_verifier, default_model, Failure, GlobalArgs};
 use crate::lab::{eval, items, report, BenchItem, EvalDir, Identity, ItemRecord};
-use crate::model::Generator;
+use crate::launch::{http_timeout, VerifierSettings};
 use crate::safe::for_display;
 use crate::strategy::VerifierKind;
-use crate::verify::{ArithVerifier, HttpVerifier, Verifier};
+use crate::verify::Verifier;
 
 /// `ttc verifier …`.
 #[derive(Debug, Subcommand)]
@@ -22,33 +21,17 @@ pub enum VerifierCommand {
     Eval(Box<EvalArgs>),
 }
 
-/// Which verifier `ttc verifier eval` measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LabVerifier {
-    /// Exact check of `a op b = c` claims (steps without a claim stay unscored).
-    Arith,
-    /// The embedded pocket PRM (reads only the pocket task's arithmetic chains).
-    Prm,
-    /// An Ollama model asked whether each step is correct.
-    Judge,
-    /// The final answer against a gold answer: nothing to measure on ProcessBench (refused).
-    Oracle,
-    /// A process reward model behind an HTTP endpoint (--verifier-url).
-    Http,
-    /// No verifier: scores nothing (refused).
-    None,
-}
-
 /// Flags of `ttc verifier eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// ProcessBench items: a JSON array or JSONL of {id, problem, steps, label}.
     #[arg(long, value_name = "FILE")]
     pub processbench: PathBuf,
-    /// The verifier to measure.
+    /// The verifier to measure (oracle and none have nothing to measure here and are refused).
     #[arg(long, value_enum)]
-    pub verifier: LabVerifier,
-    /// The endpoint of --verifier http (POST {problem, steps} → {scores}; see the README).
+    pub verifier: VerifierKind,
+    /// The endpoint of --verifier http (POST {problem, steps} → {scores}; see the README)
+    /// [config: verifier_url].
     #[arg(long, value_name = "URL", env = "TTC_VERIFIER_URL", hide_env_values = true)]
     pub verifier_url: Option<String>,
     /// Model for --verifier judge [config: verifier_model; default: the server's first model].
@@ -132,53 +115,62 @@ async fn eval_command(global: &GlobalArgs, args: &EvalArgs) -> Result<ExitCode, 
     Ok(ExitCode::SUCCESS)
 }
 
-/// The verifier the flags name, and its identity in the output directory.
+/// The verifier the flags name, built as a run builds it ([`build_verifier`]), and its
+/// identity in the output directory. A failed call stops the evaluation (it does not leave
+/// steps unscored, which would count as the verifier's answer).
 async fn choose(
     global: &GlobalArgs,
     args: &EvalArgs,
     selection: &[BenchItem],
     name: &str,
 ) -> Result<(Arc<dyn Verifier>, String), Failure> {
-    Ok(match args.verifier {
-        LabVerifier::Arith => (Arc::new(ArithVerifier), "arith".into()),
-        LabVerifier::Oracle => return Err(Failure::new(
+    let kind = args.verifier;
+    match kind {
+        VerifierKind::Oracle => return Err(Failure::new(
             "the oracle verifier compares a finished solution's final answer with a gold answer; ProcessBench asks which step is the first wrong one and gives no gold answer, so the oracle has nothing to measure here. Use --verifier arith, prm, judge or http",
         )),
-        LabVerifier::None => return Err(Failure::new(
+        VerifierKind::None => return Err(Failure::new(
             "the none verifier scores no step, so there is nothing to measure. Use --verifier arith, prm, judge or http",
         )),
-        LabVerifier::Prm => {
-            check_pocket_problems(selection, name)?;
-            (Arc::new(crate::pocket::PocketPrm::new(embedded_pocket()?)), "prm".into())
+        VerifierKind::Prm => check_pocket_problems(selection, name)?,
+        VerifierKind::Arith | VerifierKind::Judge | VerifierKind::Http => {}
+    }
+    // Warnings about the host matter only where a server is asked.
+    let resolved = if kind == VerifierKind::Judge { global.resolve() } else { global.resolve_quietly() };
+    // Only the judge asks an Ollama model (`--verifier-model`, else the config's, else the
+    // server's first model).
+    let (client, model) = if kind == VerifierKind::Judge {
+        let client = resolved.client()?;
+        let model = match args.verifier_model.clone().or(resolved.config.verifier_model.clone()) {
+            Some(m) => m,
+            None => default_model(&client).await?,
+        };
+        (Some(client), Some(model))
+    } else {
+        (None, None)
+    };
+    let settings = VerifierSettings {
+        judge_model: model.clone(),
+        judge_template: args.judge_template.clone(),
+        url: args.verifier_url.clone().or(resolved.config.verifier_url.clone()),
+        http_timeout: Some(http_timeout(global, &resolved.config)),
+        http_unscored_on_failure: false,
+    };
+    let v = build_verifier(kind, client.as_ref(), None, &settings, true).await?;
+    let identity = match kind {
+        VerifierKind::Judge => {
+            let template = args
+                .judge_template
+                .as_ref()
+                .map(|p| format!(" template {}", p.display()))
+                .unwrap_or_default();
+            format!("judge {}{template}", model.unwrap_or_default())
         }
-        LabVerifier::Http => {
-            let Some(url) = args.verifier_url.as_deref() else {
-                return Err(Failure::new("--verifier http needs --verifier-url URL (or TTC_VERIFIER_URL)"));
-            };
-            let resolved = global.resolve_quietly();
-            let timeout = global
-                .stall_timeout
-                .or(resolved.config.stall_timeout_secs)
-                .map_or(crate::verify::http::DEFAULT_TIMEOUT, Duration::from_secs_f64);
-            let v = HttpVerifier::new(url, timeout).map_err(|e| Failure::new(e.to_string()))?;
-            let identity = format!("http {}", v.shown_url());
-            (Arc::new(v), identity)
-        }
-        LabVerifier::Judge => {
-            let resolved = global.resolve();
-            let client = resolved.client()?;
-            let model = match args.verifier_model.clone().or(resolved.config.verifier_model.clone()) {
-                Some(m) => m,
-                None => default_model(&client).await?,
-            };
-            let policy: Arc<dyn Generator> = Arc::new(client.generator(&model).await?);
-            client.show(&model).await?;
-            let v = build_verifier(VerifierKind::Judge, Some(&client), policy, None, args.judge_template.as_ref(), true)
-                .await?;
-            let template = args.judge_template.as_ref().map(|p| format!(" template {}", p.display())).unwrap_or_default();
-            (v, format!("judge {model}{template}"))
-        }
-    })
+        // `http URL`, its credentials hidden.
+        VerifierKind::Http => v.name(),
+        _ => kind.to_string(),
+    };
+    Ok((v, identity))
 }
 
 /// The embedded PRM reads only pocket problems ("Start at 27. Add 48. …"): refuse items it

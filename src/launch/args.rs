@@ -86,6 +86,10 @@ pub struct RunArgs {
     /// Model for the judge verifier [config: verifier_model; default: the policy model].
     #[arg(long, value_name = "MODEL")]
     pub verifier_model: Option<String>,
+    /// The endpoint of --verifier http: POST {problem, steps} → {scores} (see the README)
+    /// [env: TTC_VERIFIER_URL; config: verifier_url].
+    #[arg(long, value_name = "URL")]
+    pub verifier_url: Option<String>,
     /// Sampling temperature, 0–2 [config: run.temperature; default: 0.8].
     #[arg(long, value_name = "T", value_parser = parse_temperature, allow_negative_numbers = true)]
     pub temperature: Option<f32>,

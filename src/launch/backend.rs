@@ -3,13 +3,16 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::{read_file, Backend, Failure};
 use crate::model::ollama::OllamaClient;
 use crate::model::Generator;
 use crate::safe::redact;
 use crate::strategy::VerifierKind;
-use crate::verify::{ArithVerifier, JudgeTemplate, JudgeVerifier, NoVerifier, OracleVerifier, Verifier};
+use crate::verify::{
+    ArithVerifier, HttpVerifier, JudgeTemplate, JudgeVerifier, NoVerifier, OracleVerifier, Verifier,
+};
 
 /// The embedded pocket model, loaded once.
 pub fn embedded_pocket() -> Result<Arc<crate::pocket::Pocket>, Failure> {
@@ -66,14 +69,31 @@ pub async fn probe_backend(
     }
 }
 
-/// Build the verifier a run asks for. The judge uses `judge_model` when it
-/// differs from the policy model; `say` prints a note when it must sample.
+/// What a verifier is built from besides its kind: the judge's model and template, the
+/// `http` verifier's endpoint. [`super::Launch::verifier_settings`] fills it from the flags,
+/// the environment and the config; `ttc verifier eval` from its own flags.
+#[derive(Clone, Default)]
+pub struct VerifierSettings {
+    /// The judge's model, when it differs from the policy model.
+    pub judge_model: Option<String>,
+    /// `--judge-template`.
+    pub judge_template: Option<PathBuf>,
+    /// The `http` verifier's endpoint (it may hold credentials: never print it unredacted).
+    pub url: Option<String>,
+    /// The `http` verifier's wait for a reply.
+    pub http_timeout: Option<Duration>,
+    /// Whether a failed `http` call leaves its steps unscored (runs) instead of failing (the lab).
+    pub http_unscored_on_failure: bool,
+}
+
+/// Build the verifier a run asks for. The judge uses `settings.judge_model` when it
+/// differs from the policy model (`policy`, absent where nothing generates: the lab);
+/// `say` prints a note when it must sample.
 pub async fn build_verifier(
     kind: VerifierKind,
     client: Option<&OllamaClient>,
-    policy: Arc<dyn Generator>,
-    judge_model: Option<&str>,
-    template_path: Option<&PathBuf>,
+    policy: Option<Arc<dyn Generator>>,
+    settings: &VerifierSettings,
     say: bool,
 ) -> Result<Arc<dyn Verifier>, Failure> {
     Ok(match kind {
@@ -81,22 +101,40 @@ pub async fn build_verifier(
         VerifierKind::Oracle => Arc::new(OracleVerifier),
         VerifierKind::None => Arc::new(NoVerifier),
         VerifierKind::Prm => Arc::new(crate::pocket::PocketPrm::new(embedded_pocket()?)),
+        VerifierKind::Http => {
+            let Some(url) = settings.url.as_deref().filter(|u| !u.trim().is_empty()) else {
+                return Err(Failure::new(
+                    "--verifier http needs --verifier-url URL (or TTC_VERIFIER_URL, or verifier_url in the config file)",
+                ));
+            };
+            let timeout = settings.http_timeout.unwrap_or(crate::verify::http::DEFAULT_TIMEOUT);
+            let v = HttpVerifier::new(url, timeout).map_err(|e| Failure::new(e.to_string()))?;
+            if settings.http_unscored_on_failure {
+                Arc::new(v.leaving_failures_unscored())
+            } else {
+                Arc::new(v)
+            }
+        }
         VerifierKind::Judge => {
             let Some(client) = client else {
                 return Err(Failure::new(
                     "the judge verifier asks an Ollama model; with the embedded model use --verifier prm or arith",
                 ));
             };
-            let template = match template_path {
+            let template = match &settings.judge_template {
                 Some(p) => JudgeTemplate::parse(&read_file(p, "judge template")?, &p.display().to_string())?,
                 None => JudgeTemplate::bundled(),
             };
-            let judge: Arc<dyn Generator> = match judge_model {
-                Some(m) if m != policy.info().model => {
+            let judge: Arc<dyn Generator> = match (settings.judge_model.as_deref(), policy) {
+                (Some(m), Some(p)) if p.info().model == m => p,
+                (None, Some(p)) => p,
+                (Some(m), _) => {
                     client.show(m).await?;
                     Arc::new(client.generator(m).await?)
                 }
-                _ => policy,
+                (None, None) => {
+                    return Err(Failure::new("the judge verifier needs a model: pass --verifier-model"))
+                }
             };
             if say && !judge.info().logprobs {
                 eprintln!(

@@ -29,7 +29,13 @@ use crate::strategy::{RunConfig, VerifierKind};
 use crate::verify::Verifier;
 
 pub use args::{Backend, GlobalArgs, RunArgs, RunFlags, VIEW_PACE};
-pub use backend::{build_verifier, choose_backend, default_model, embedded_pocket, probe_backend, Site};
+pub use backend::{
+    build_verifier, choose_backend, default_model, embedded_pocket, probe_backend, Site, VerifierSettings,
+};
+
+/// The environment variable naming the `http` verifier's endpoint (below `--verifier-url`,
+/// above `verifier_url` in the config).
+pub const VERIFIER_URL_ENV: &str = "TTC_VERIFIER_URL";
 
 /// The most characters of an untrusted text in one message line.
 pub const MESSAGE_CHARS: usize = 2000;
@@ -132,6 +138,15 @@ fn is_plain_remote(host: &str) -> bool {
         Ok(ip) => !ip.is_loopback() && !ip.is_unspecified(),
         Err(_) => name != "localhost" && !name.ends_with(".localhost"),
     }
+}
+
+/// The `http` verifier's wait for a reply: `--stall-timeout`, else `stall_timeout_secs`,
+/// else [`crate::verify::http::DEFAULT_TIMEOUT`] (30 s, not the streams' 120 s).
+pub fn http_timeout(global: &GlobalArgs, config: &Config) -> Duration {
+    global
+        .stall_timeout
+        .or(config.stall_timeout_secs)
+        .map_or(crate::verify::http::DEFAULT_TIMEOUT, Duration::from_secs_f64)
 }
 
 impl Resolved {
@@ -336,6 +351,46 @@ impl Launch {
         self.args.verifier_model.clone().or(self.resolved.config.verifier_model.clone())
     }
 
+    /// The `http` verifier's endpoint: `--verifier-url`, else `TTC_VERIFIER_URL`, else
+    /// `verifier_url` in the config. It may hold credentials: show it only through
+    /// [`crate::safe::redact`].
+    pub fn verifier_url(&self) -> Option<String> {
+        let env = std::env::var(VERIFIER_URL_ENV).ok().filter(|u| !u.trim().is_empty());
+        self.args
+            .verifier_url
+            .clone()
+            .or(env)
+            .or(self.resolved.config.verifier_url.clone())
+            .filter(|u| !u.trim().is_empty())
+    }
+
+    /// What the run's verifier is built from besides its kind (a failed `http` call leaves
+    /// its steps unscored: the run goes on).
+    pub fn verifier_settings(&self) -> VerifierSettings {
+        VerifierSettings {
+            judge_model: self.judge_model(),
+            judge_template: self.args.extra.judge_template.clone(),
+            url: self.verifier_url(),
+            http_timeout: Some(http_timeout(&self.global, &self.resolved.config)),
+            http_unscored_on_failure: true,
+        }
+    }
+
+    /// `--verifier http` (by flag or config) without a usable URL: say so before any request.
+    fn check_verifier_url(&self) -> Result<(), Failure> {
+        if self.args.verifier.or(self.resolved.config.run.verifier) != Some(VerifierKind::Http) {
+            return Ok(());
+        }
+        let Some(url) = self.verifier_url() else {
+            return Err(Failure::new(
+                "--verifier http needs --verifier-url URL (or TTC_VERIFIER_URL, or verifier_url in the config file)",
+            ));
+        };
+        crate::verify::HttpVerifier::new(&url, crate::verify::http::DEFAULT_TIMEOUT)
+            .map(|_| ())
+            .map_err(|e| Failure::new(e.to_string()))
+    }
+
     /// Whether the flags name a problem (`--problem`, `--pick` or `--dataset`).
     pub fn names_a_problem(&self) -> bool {
         self.args.problem.is_some() || self.args.pick.is_some() || self.args.dataset.is_some()
@@ -384,13 +439,11 @@ impl Launch {
             (Some(client), None) => default_model(client).await?,
         };
         let generator = site.generator(&model).await?;
-        let judge_model = self.judge_model();
         let verifier = build_verifier(
             config.verifier,
             site.server(),
-            generator.clone(),
-            judge_model.as_deref(),
-            self.args.extra.judge_template.as_ref(),
+            Some(generator.clone()),
+            &self.verifier_settings(),
             say,
         )
         .await?;
@@ -409,6 +462,7 @@ impl Launch {
         if let Some(p) = &problem {
             check_gold(&config, p)?;
         }
+        self.check_verifier_url()?;
         let client = self.client()?;
         let backend = choose_backend(self.global.backend, &client, true).await?;
         let problem = match problem {
@@ -494,6 +548,27 @@ pub(crate) mod tests {
         assert_eq!(p.config.verifier, VerifierKind::Arith);
         assert_eq!(p.verifier.name(), "arith");
         assert_eq!(p.generator.info().backend, "pocket");
+    }
+
+    #[test]
+    fn the_http_verifier_url_comes_from_the_flag_over_the_config() {
+        // (`TTC_VERIFIER_URL`, between the two, is tested end to end: the environment is shared.)
+        let conf = "verifier_url = \"http://127.0.0.1:9/conf\"\n[run]\nverifier = \"http\"\n";
+        let configured = launch_with_config("url-conf", conf, &[]);
+        assert!(configured.warnings().is_empty(), "{:?}", configured.warnings());
+        if std::env::var_os(VERIFIER_URL_ENV).is_none() {
+            assert_eq!(configured.verifier_url().as_deref(), Some("http://127.0.0.1:9/conf"));
+        }
+        let flagged = launch_with_config("url-flag", conf, &["--verifier-url", "http://127.0.0.1:9/flag"]);
+        assert_eq!(flagged.verifier_url().as_deref(), Some("http://127.0.0.1:9/flag"));
+        let settings = flagged.verifier_settings();
+        assert!(settings.http_unscored_on_failure, "a run goes on without the scores");
+        assert_eq!(flagged.verifier(Backend::Pocket), VerifierKind::Http);
+        let run = flagged.run_config();
+        assert_eq!((run.verifier, run.aggregation), (VerifierKind::Http, crate::verify::Aggregation::Last));
+        assert_eq!(run.aggregation_source(), "default for a PRM behind an HTTP endpoint");
+        let bad = launch_with_config("url-bad", "", &["--verifier", "http", "--verifier-url", "ftp://h/x"]);
+        assert!(bad.check_verifier_url().unwrap_err().message.contains("http:// or https://"));
     }
 
     #[test]

@@ -70,12 +70,22 @@ pub struct GenRequest {
     pub options: GenOptions,
     /// Ask for this many alternatives per generated token (0 = no logprobs).
     pub top_logprobs: u8,
+    /// A prompt sent as written, no chat template applied (`messages` are then ignored):
+    /// Ollama's `/api/generate` with `raw: true`. For PRMs that read a format of their own
+    /// (step-tag PRMs); a generator that cannot send one refuses the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
 }
 
 impl GenRequest {
     /// A request with default options and no logprobs.
     pub fn new(messages: Vec<Message>) -> Self {
-        Self { messages, options: GenOptions::default(), top_logprobs: 0 }
+        Self { messages, options: GenOptions::default(), top_logprobs: 0, raw: None }
+    }
+
+    /// A request for the raw `prompt`, sent as written (see [`GenRequest::raw`]).
+    pub fn raw(prompt: impl Into<String>) -> Self {
+        Self { raw: Some(prompt.into()), ..Self::new(Vec::new()) }
     }
 }
 

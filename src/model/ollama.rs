@@ -462,14 +462,18 @@ impl OllamaClient {
         Ok(OllamaGenerator { client: self.clone(), model: model.to_string(), logprobs })
     }
 
-    /// POST `/api/chat`, retrying 503 with back-off; returns the streaming response once its
-    /// headers arrived (within the stall timeout).
-    async fn post_chat(
+    /// POST a generation to `path` (`api/chat`, `api/generate`) for `model`, retrying 503
+    /// with back-off; returns the streaming response once its headers arrived (within the
+    /// stall timeout).
+    async fn post_stream(
         &self,
-        body: &ChatBody<'_>,
+        path: &str,
+        model: &str,
+        body: &impl Serialize,
         cancel: &CancellationToken,
     ) -> Result<reqwest::Response, GenError> {
-        let url = self.url("api/chat");
+        let url = self.url(path);
+        let what = format!("/{path}");
         let settings = &self.inner.settings;
         let wait = settings.stall_timeout;
         let mut attempt: u32 = 0;
@@ -481,8 +485,8 @@ impl OllamaClient {
                 r = tokio::time::timeout(wait, send) => r,
             };
             let resp = match resp {
-                Err(_) => return Err(self.no_answer("/api/chat", wait)),
-                Ok(Err(e)) => return Err(self.map_send_error(e, "/api/chat", wait)),
+                Err(_) => return Err(self.no_answer(&what, wait)),
+                Ok(Err(e)) => return Err(self.map_send_error(e, &what, wait)),
                 Ok(Ok(r)) => r,
             };
             let status = resp.status();
@@ -490,7 +494,7 @@ impl OllamaClient {
                 return Ok(resp);
             }
             if status == reqwest::StatusCode::NOT_FOUND {
-                return Err(self.not_found(body.model).await);
+                return Err(self.not_found(model).await);
             }
             // An error body is read only so far and so long: it is for the message.
             let detail = tokio::select! {
@@ -516,7 +520,7 @@ impl OllamaClient {
                 }
                 continue;
             }
-            return Err(GenError::Http { status: status.as_u16(), url: self.shown_url("api/chat"), detail });
+            return Err(GenError::Http { status: status.as_u16(), url: self.shown_url(path), detail });
         }
     }
 }
@@ -534,11 +538,13 @@ struct ChatBody<'a> {
     top_logprobs: Option<u8>,
 }
 
-/// One NDJSON line of a streaming `/api/chat` response.
+/// One NDJSON line of a streaming `/api/chat` response (or `/api/generate`'s, whose text is
+/// `response`).
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct ChatLine {
     message: Option<ChatLineMessage>,
+    response: Option<String>,
     done: bool,
     error: Option<String>,
     logprobs: Option<Vec<TokenLogprob>>,
@@ -588,6 +594,9 @@ impl Generator for OllamaGenerator {
             s = self.client.limiter().acquire() => s,
         };
         let want_logprobs = req.top_logprobs > 0 && self.logprobs;
+        if let Some(prompt) = &req.raw {
+            return self.generate_raw(prompt, &req, want_logprobs, slot, cancel).await;
+        }
         let body = ChatBody {
             model: &self.model,
             messages: &req.messages,
@@ -596,7 +605,7 @@ impl Generator for OllamaGenerator {
             logprobs: want_logprobs,
             top_logprobs: want_logprobs.then_some(req.top_logprobs.min(20)),
         };
-        let resp = self.client.post_chat(&body, &cancel).await?;
+        let resp = self.client.post_stream("api/chat", &self.model, &body, &cancel).await?;
         let state = StreamState::new(
             Box::pin(resp.bytes_stream()),
             self.client.inner.settings.stall_timeout,
@@ -672,7 +681,7 @@ fn parse_line(line: &[u8], url: &str, out: &mut VecDeque<Result<Chunk, GenError>
         out.push_back(Err(GenError::Stream(err)));
         return true;
     }
-    let text = parsed.message.map(|m| m.content).unwrap_or_default();
+    let text = parsed.message.map(|m| m.content).or(parsed.response).unwrap_or_default();
     if !text.is_empty() || parsed.logprobs.as_ref().is_some_and(|l| !l.is_empty()) {
         out.push_back(Ok(Chunk::Delta { text, logprobs: parsed.logprobs }));
     }
@@ -749,6 +758,9 @@ async fn next_chunk(mut st: StreamState) -> Option<(Result<Chunk, GenError>, Str
         }
     }
 }
+
+#[path = "ollama_generate.rs"]
+mod generate;
 
 #[cfg(test)]
 #[path = "ollama_tests.rs"]

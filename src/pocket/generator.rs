@@ -289,6 +289,14 @@ impl Generator for PocketGenerator {
         if cancel.is_cancelled() {
             return Err(GenError::Cancelled);
         }
+        if req.raw.is_some() {
+            return Err(GenError::Protocol {
+                url: "the embedded pocket model".into(),
+                detail:
+                    "it takes chat requests only, not a raw prompt (a step-tag PRM needs an Ollama server)"
+                        .into(),
+            });
+        }
         let (tx, rx) = mpsc::unbounded();
         let ctx = self.pocket.policy.ctx;
         let job = Job {
@@ -313,6 +321,15 @@ mod tests {
     use super::*;
     use crate::model::{Generator, Message};
     use futures::StreamExt;
+
+    #[tokio::test]
+    async fn a_raw_prompt_is_refused_with_the_reason() {
+        let g = PocketGenerator::new(Pocket::embedded().unwrap());
+        let Err(e) = g.generate(GenRequest::raw("1 + 1 = 2 ки"), CancellationToken::new()).await else {
+            panic!("a raw prompt was accepted")
+        };
+        assert!(e.to_string().contains("chat requests only, not a raw prompt"), "{e}");
+    }
 
     /// Stream one answer; returns (deltas, seconds).
     async fn stream(g: &PocketGenerator) -> (usize, f64) {

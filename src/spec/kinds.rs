@@ -68,6 +68,8 @@ pub enum VerifierKind {
     Oracle,
     /// The embedded pocket PRM (trained on the pocket model's arithmetic).
     Prm,
+    /// A process reward model behind an HTTP endpoint (`--verifier-url`).
+    Http,
     /// No verifier: selection falls back to majority voting.
     None,
 }
@@ -81,6 +83,9 @@ impl VerifierKind {
     ///   reach the right answer?): its last step already speaks for the whole
     ///   solution, so `last` (the paper's choice for its PRM);
     /// - `oracle` scores only the final step, so `last`;
+    /// - `http` is whatever PRM stands behind the endpoint; the published ones (Math-Shepherd,
+    ///   the RLHFlow PRMs) are trained on whether a prefix still reaches the right answer,
+    ///   like the pocket PRM, so `last`;
     /// - `arith` checks each step's claims on its own, so `min` would fit it too;
     ///   it keeps `last`, the long-standing default of [`crate::spec::RunConfig`],
     ///   until the view's recorded screens (built from that default) move with it;
@@ -88,9 +93,11 @@ impl VerifierKind {
     pub fn default_aggregation(self) -> Aggregation {
         match self {
             VerifierKind::Judge => Aggregation::Min,
-            VerifierKind::Arith | VerifierKind::Prm | VerifierKind::Oracle | VerifierKind::None => {
-                Aggregation::Last
-            }
+            VerifierKind::Arith
+            | VerifierKind::Prm
+            | VerifierKind::Http
+            | VerifierKind::Oracle
+            | VerifierKind::None => Aggregation::Last,
         }
     }
 
@@ -100,6 +107,7 @@ impl VerifierKind {
             VerifierKind::Judge => "a step-local judge",
             VerifierKind::Arith => "a step-local arithmetic check",
             VerifierKind::Prm => "a reward-to-go PRM",
+            VerifierKind::Http => "a PRM behind an HTTP endpoint",
             VerifierKind::Oracle => "a final-answer check",
             VerifierKind::None => "no verifier",
         }
@@ -113,6 +121,7 @@ impl std::fmt::Display for VerifierKind {
             VerifierKind::Arith => "arith",
             VerifierKind::Oracle => "oracle",
             VerifierKind::Prm => "prm",
+            VerifierKind::Http => "http",
             VerifierKind::None => "none",
         })
     }

@@ -4,7 +4,9 @@
 //! the reply is `{"scores": [0.9, 0.2, null, ...]}`, one score in [0, 1] per step, `null`
 //! for a step the model leaves unscored. Anything else (no reply within the timeout, a
 //! non-2xx status, another number of scores, a score outside [0, 1] or not a number) fails
-//! the call with a [`VerifyError`] naming the URL, its credentials hidden.
+//! the call with a [`VerifyError`] naming the URL, its credentials hidden; in a run
+//! ([`HttpVerifier::leaving_failures_unscored`]) it leaves the steps unscored with that
+//! reason instead, and the run goes on.
 
 use std::time::Duration;
 
@@ -26,6 +28,8 @@ pub struct HttpVerifier {
     url: reqwest::Url,
     shown: String,
     timeout: Duration,
+    /// A failed call leaves its steps unscored (with the reason) instead of failing.
+    tolerant: bool,
 }
 
 impl HttpVerifier {
@@ -45,7 +49,15 @@ impl HttpVerifier {
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .build()
             .map_err(|e| VerifyError::Setup(format!("cannot set up an HTTP client: {e}")))?;
-        Ok(Self { client, url: parsed, shown: for_display(&shown, 200), timeout })
+        Ok(Self { client, url: parsed, shown: for_display(&shown, 200), timeout, tolerant: false })
+    }
+
+    /// The same verifier, but a failed call (unreachable, a timeout, a bad reply) leaves
+    /// each of its steps unscored, the reason naming the URL: for runs, which go on
+    /// without the scores. `ttc verifier eval` keeps the failure, to stop and say so.
+    pub fn leaving_failures_unscored(mut self) -> Self {
+        self.tolerant = true;
+        self
     }
 
     /// The URL as it may be shown: credentials hidden.
@@ -129,9 +141,25 @@ impl Verifier for HttpVerifier {
     ) -> Result<Vec<StepScore>, VerifyError> {
         let start = req.start.min(req.steps.len());
         let ask = tokio::time::timeout(self.timeout, self.ask(&req.problem.text, req.steps));
-        let scores = tokio::select! {
+        let asked = tokio::select! {
             _ = cancel.cancelled() => return Err(VerifyError::Cancelled),
-            r = ask => r.map_err(|_| self.fail(format!("no reply within {:.1} s", self.timeout.as_secs_f64())))??,
+            r = ask => r.map_err(|_| self.fail(format!("no reply within {:.1} s", self.timeout.as_secs_f64()))).and_then(|r| r),
+        };
+        let scores = match asked {
+            Ok(scores) => scores,
+            Err(VerifyError::Setup(why)) if self.tolerant => {
+                return Ok((start..req.steps.len())
+                    .map(|k| {
+                        let requests = u64::from(k == start);
+                        StepScore::unscored(
+                            why.clone(),
+                            StepDetail::None,
+                            Usage { requests, ..Usage::default() },
+                        )
+                    })
+                    .collect())
+            }
+            Err(e) => return Err(e),
         };
         Ok(scores[start..]
             .iter()
@@ -181,5 +209,28 @@ mod tests {
         let Err(VerifyError::Setup(e)) = HttpVerifier::new("ftp://h/x", DEFAULT_TIMEOUT) else { panic!() };
         assert!(e.contains("http:// or https://"), "{e}");
         assert!(HttpVerifier::new("not a url", DEFAULT_TIMEOUT).is_err());
+    }
+
+    #[tokio::test]
+    async fn in_a_run_a_failed_call_leaves_the_steps_unscored() {
+        let problem = crate::problem::Problem::inline("p", None);
+        let steps: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let req = ScoreRequest { problem: &problem, steps: &steps, start: 1, finished: false };
+        let url = "http://me:secret@127.0.0.1:1/score";
+        let strict = HttpVerifier::new(url, Duration::from_secs(5)).unwrap();
+        let Err(VerifyError::Setup(e)) = strict.score(req, CancellationToken::new()).await else { panic!() };
+        assert!(e.contains("cannot reach it"), "{e}");
+        let lenient = HttpVerifier::new(url, Duration::from_secs(5)).unwrap().leaving_failures_unscored();
+        let out = lenient.score(req, CancellationToken::new()).await.unwrap();
+        assert_eq!(out.len(), 2);
+        for s in &out {
+            let why = s.unscored.as_deref().unwrap();
+            assert!(
+                s.score.is_none() && why.starts_with("the http verifier at http://***@127.0.0.1:1/score"),
+                "{why}"
+            );
+            assert!(!why.contains("secret"), "{why}");
+        }
+        assert_eq!((out[0].usage.requests, out[1].usage.requests), (1, 0));
     }
 }

@@ -11,7 +11,12 @@
 //! conversational PRMs (RLHFlow's Llama-3.1 PRMs, which search-and-learn uses): the first
 //! step is the first user turn (`template`, with the problem), every later step its own user
 //! turn (`turn`), each earlier step answered by the assistant turn `assistant` (the yes token
-//! by default), and the score of step k is p(yes) of the reply after step k's turn.
+//! by default), and the score of step k is p(yes) of the reply after step k's turn;
+//! `step-tag` is the format of step-tag PRMs (Math-Shepherd): the solution as one raw prompt,
+//! no chat template (`raw_template`, with `{problem}` and `{steps}`), each step written
+//! `Step i: TEXT` followed by the tag token (`tag`); for step k the prompt runs up to and
+//! including step k's tag, and the score is p(yes) of the next token (sent with
+//! [`GenRequest::raw`]: Ollama's `/api/generate`, `raw: true`).
 //!
 //! How a step gets its score ([`JudgeMethod`]):
 //! - `logprobs`: the verdict tokens are among the reply's alternatives;
@@ -49,10 +54,19 @@ pub struct JudgeTemplate {
     pub sample_temperature: f32,
     #[serde(default)]
     pub system: String,
+    /// The user message (single) or the first user turn (conversation); unused by step-tag.
+    #[serde(default)]
     pub template: String,
-    /// `single` (one user message per step) or `conversation` (one user turn per step).
+    /// `single` (one user message per step), `conversation` (one user turn per step) or
+    /// `step-tag` (one raw prompt, a tag after each step).
     #[serde(default)]
     pub format: JudgeFormat,
+    /// Step-tag format: the token after each step whose next token is the verdict (` ки`).
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// Step-tag format: the raw prompt (`{problem}`, `{steps}`: `Step 1: … TAG\nStep 2: … TAG`).
+    #[serde(default)]
+    pub raw_template: Option<String>,
     /// Conversation format: the user turn of every step after the first (`{step}` by default).
     #[serde(default)]
     pub turn: Option<String>,
@@ -70,6 +84,9 @@ pub enum JudgeFormat {
     Single,
     /// The steps as alternating user turns, earlier ones answered by `assistant`.
     Conversation,
+    /// One raw prompt (no chat template), a tag token after each step.
+    #[serde(rename = "step-tag")]
+    StepTag,
 }
 
 fn default_top() -> u8 {
@@ -90,13 +107,32 @@ impl JudgeTemplate {
         if t.yes.trim().is_empty() || t.no.trim().is_empty() {
             return Err(format!("{origin}: `yes` and `no` must be non-empty tokens"));
         }
-        if !t.template.contains("{step}") {
-            return Err(format!("{origin}: `template` must contain the {{step}} placeholder"));
+        if t.format == JudgeFormat::StepTag {
+            if !t.raw_template.as_deref().is_some_and(|r| r.contains("{steps}")) {
+                return Err(format!(
+                    "{origin}: format = \"step-tag\" needs `raw_template` with the {{steps}} placeholder"
+                ));
+            }
+            if t.tag.as_deref().is_none_or(|tag| tag.trim().is_empty()) {
+                return Err(format!("{origin}: format = \"step-tag\" needs a non-empty `tag`"));
+            }
+            if !t.template.is_empty() || !t.system.is_empty() {
+                return Err(format!(
+                    "{origin}: format = \"step-tag\" sends one raw prompt: use `raw_template`, not `template` or `system`"
+                ));
+            }
+        } else {
+            if !t.template.contains("{step}") {
+                return Err(format!("{origin}: `template` must contain the {{step}} placeholder"));
+            }
+            if t.tag.is_some() || t.raw_template.is_some() {
+                return Err(format!("{origin}: `tag` and `raw_template` need format = \"step-tag\""));
+            }
         }
         if t.turn.as_deref().is_some_and(|turn| !turn.contains("{step}")) {
             return Err(format!("{origin}: `turn` must contain the {{step}} placeholder"));
         }
-        if t.format == JudgeFormat::Single && (t.turn.is_some() || t.assistant.is_some()) {
+        if t.format != JudgeFormat::Conversation && (t.turn.is_some() || t.assistant.is_some()) {
             return Err(format!("{origin}: `turn` and `assistant` need format = \"conversation\""));
         }
         Ok(t)
@@ -170,6 +206,30 @@ impl JudgeTemplate {
         (m, shown)
     }
 
+    /// Step-tag format: the raw prompt for step `k` (0-based): `raw_template` with the steps
+    /// up to and including step k, each `Step i: TEXT` and the tag, one per line.
+    pub fn raw_prompt(&self, problem: &str, steps: &[String], k: usize) -> String {
+        let tag = self.tag.as_deref().unwrap_or_default();
+        let written: Vec<String> = steps[..=k]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("Step {}: {}{tag}", i + 1, s.trim()))
+            .collect();
+        let raw = self.raw_template.as_deref().unwrap_or("{problem} {steps}");
+        fill(raw, &[("problem", problem), ("steps", &written.join("\n"))])
+    }
+
+    /// The judge's request for step `k` (0-based) in the template's format, and the prompt as
+    /// shown to the user.
+    pub fn gen_request(&self, problem: &str, steps: &[String], k: usize) -> (GenRequest, String) {
+        if self.format == JudgeFormat::StepTag {
+            let prompt = self.raw_prompt(problem, steps, k);
+            return (GenRequest::raw(prompt.clone()), prompt);
+        }
+        let (messages, shown) = self.request(problem, steps, k);
+        (GenRequest::new(messages), shown)
+    }
+
     fn is(&self, token: &str, verdict: &str) -> bool {
         token.trim().eq_ignore_ascii_case(verdict.trim())
     }
@@ -236,13 +296,13 @@ impl JudgeVerifier {
 
     async fn score_one(
         &self,
-        messages: Vec<Message>,
+        base: GenRequest,
         prompt: String,
         cancel: &CancellationToken,
     ) -> Result<StepScore, VerifyError> {
         let mut usage = Usage::default();
         if self.gen.info().logprobs {
-            let mut req = GenRequest::new(messages.clone());
+            let mut req = base.clone();
             req.options.temperature = Some(0.0);
             req.options.num_predict = Some(1);
             req.top_logprobs = self.template.top_logprobs.clamp(5, 20);
@@ -276,7 +336,7 @@ impl JudgeVerifier {
                                 chosen.token, self.template.yes, self.template.no
                             );
                             return self
-                                .score_sampled(messages, prompt, usage, Some((why, vec![chosen])), cancel)
+                                .score_sampled(base, prompt, usage, Some((why, vec![chosen])), cancel)
                                 .await;
                         }
                         let top = first.top_logprobs.clone();
@@ -296,19 +356,19 @@ impl JudgeVerifier {
                             top.len(),
                             got.join(", ")
                         );
-                        return self.score_sampled(messages, prompt, usage, Some((why, top)), cancel).await;
+                        return self.score_sampled(base, prompt, usage, Some((why, top)), cancel).await;
                     }
                 }
             }
         }
-        self.score_sampled(messages, prompt, usage, None, cancel).await
+        self.score_sampled(base, prompt, usage, None, cancel).await
     }
 
     /// Fallback without usable logprobs: the fraction of K sampled verdicts that say yes.
     /// `after` is why log-probabilities did not decide, with the alternatives that were seen.
     async fn score_sampled(
         &self,
-        messages: Vec<Message>,
+        base: GenRequest,
         prompt: String,
         mut usage: Usage,
         after: Option<(String, Vec<TopLogprob>)>,
@@ -320,7 +380,7 @@ impl JudgeVerifier {
         };
         let k = self.template.samples.max(1);
         let runs = (0..k).map(|i| {
-            let mut req = GenRequest::new(messages.clone());
+            let mut req = base.clone();
             req.options.temperature = Some(self.template.sample_temperature);
             req.options.seed = Some(i as i64 + 1);
             req.options.num_predict = Some(4);
@@ -402,8 +462,8 @@ impl Verifier for JudgeVerifier {
     ) -> Result<Vec<StepScore>, VerifyError> {
         let start = req.start.min(req.steps.len());
         let jobs = (start..req.steps.len()).map(|k| {
-            let (messages, prompt) = self.template.request(&req.problem.text, req.steps, k);
-            self.score_one(messages, prompt, &cancel)
+            let (base, prompt) = self.template.gen_request(&req.problem.text, req.steps, k);
+            self.score_one(base, prompt, &cancel)
         });
         futures::future::join_all(jobs).await.into_iter().collect()
     }
@@ -505,6 +565,48 @@ mod tests {
         let (m, shown) = JudgeTemplate::bundled().request("Q", &steps, 1);
         assert_eq!(m.last().unwrap().content, shown);
         assert_eq!(m.iter().filter(|x| x.role == Role::User).count(), 1);
+    }
+
+    const STEP_TAG: &str = include_str!("../../assets/verifiers/step-tag.toml");
+
+    #[test]
+    fn the_step_tag_format_is_one_raw_prompt_up_to_the_steps_tag() {
+        let t = JudgeTemplate::parse(STEP_TAG, "step-tag.toml").unwrap();
+        assert_eq!(t.format, JudgeFormat::StepTag);
+        let steps: Vec<String> =
+            ["12 + 30 = 42", "42 * 2 = 84\n", "The answer is 84."].map(String::from).into();
+        let (req, shown) = t.gen_request("What is (12 + 30) * 2?", &steps, 1);
+        assert_eq!(
+            req.raw.as_deref(),
+            Some("What is (12 + 30) * 2? Step 1: 12 + 30 = 42 ки\nStep 2: 42 * 2 = 84 ки")
+        );
+        assert!(req.messages.is_empty());
+        assert_eq!(req.raw.as_deref(), Some(shown.as_str()));
+        assert_eq!(t.raw_prompt("Q", &steps, 0), "Q Step 1: 12 + 30 = 42 ки");
+        // Text that looks like a placeholder stays as written.
+        assert_eq!(t.raw_prompt("{steps}?", &steps[..1], 0), "{steps}? Step 1: 12 + 30 = 42 ки");
+        // The other formats send chat messages, as before.
+        assert!(JudgeTemplate::bundled().gen_request("Q", &steps, 0).0.raw.is_none());
+    }
+
+    #[test]
+    fn a_step_tag_template_needs_its_keys_and_only_its_keys() {
+        let ok =
+            "format=\"step-tag\"\nyes=\"+\"\nno=\"-\"\ntag=\" ки\"\nraw_template=\"{problem} {steps}\"\n";
+        assert!(JudgeTemplate::parse(ok, "t.toml").is_ok());
+        for (bad, says) in [
+            (ok.replace("{steps}", "{step}"), "raw_template"),
+            (ok.replace("tag=\" ки\"\n", ""), "non-empty `tag`"),
+            (format!("{ok}template=\"{{step}}\"\n"), "not `template` or `system`"),
+            (format!("{ok}turn=\"{{step}}\"\n"), "conversation"),
+            (
+                "yes=\"+\"\nno=\"-\"\ntemplate=\"{step}\"\ntag=\"x\"\n".to_string(),
+                "need format = \"step-tag\"",
+            ),
+        ] {
+            let e = JudgeTemplate::parse(&bad, "t.toml").unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //! * `base-judge` – like `judge` with logprobs but answers "Step" (no Yes/No in top_logprobs);
 //! * `prm-chat`   – a conversational PRM: steps as user turns, earlier ones answered "+", the
 //!   reply "+"/"-" by the last step's arithmetic ("?" for a conversation of another shape);
+//! * `prm-tag`    – a step-tag PRM (Math-Shepherd's format) on `/api/generate` with `raw: true`:
+//!   "+"/"-" by the arithmetic of the step before the prompt's final tag ` ки` (`raw.rs`);
 //! * `bench`      – fast arithmetic-looking stream of `num_predict` pieces (default 2000);
 //! * `busy`       – always HTTP 503.
 //!
@@ -25,7 +27,8 @@
 //! By concern: `http.rs` serves HTTP (the accept loop, routing, the chat endpoint's statuses
 //! and streamed bodies), `wire.rs` speaks Ollama's wire format (chat requests, the
 //! `/api/tags` and `/api/show` JSON, NDJSON chunk and final lines), `script.rs` decides what
-//! each model says, and `faults.rs` injects misbehaviour; this file holds the public API.
+//! each model says, `raw.rs` serves `/api/generate` (raw prompts, `prm-tag`), and `faults.rs`
+//! injects misbehaviour; this file holds the public API.
 //!
 //! Self-contained: included via `#[path = "../support/ollama_server.rs"] mod ollama_server;`
 //! from integration tests and via `#[path = "../tests/support/ollama_server.rs"]` from benches.
@@ -54,6 +57,8 @@ use tokio::task::{JoinHandle, JoinSet};
 pub mod faults;
 #[path = "ollama_server/http.rs"]
 mod http;
+#[path = "ollama_server/raw.rs"]
+mod raw;
 #[path = "ollama_server/script.rs"]
 mod script;
 #[path = "ollama_server/wire.rs"]
@@ -62,6 +67,9 @@ mod wire;
 #[allow(unused_imports)]
 pub use faults::{ChatFault, Faults, PathFault, SilentServer};
 use http::*;
+use raw::*;
+#[allow(unused_imports)]
+pub use raw::{prm_tag_verdict, PRM_TAG};
 use script::*;
 #[allow(unused_imports)]
 pub use script::{bench_text_pieces, judge_verdict, math_script, split_pieces};
@@ -77,8 +85,18 @@ pub const BUSY_ERROR: &str = "server busy, please try again.  maximum pending re
 /// Error line sent mid-stream by `flaky-math`.
 pub const FLAKY_ERROR: &str = "an error was encountered while running the model: unexpected EOF";
 /// Every behaviour model, as listed by default in `/api/tags`.
-pub const BEHAVIOUR_MODELS: [&str; 9] =
-    ["tiny-math", "flaky-math", "slow-math", "drop-math", "judge", "base-judge", "prm-chat", "bench", "busy"];
+pub const BEHAVIOUR_MODELS: [&str; 10] = [
+    "tiny-math",
+    "flaky-math",
+    "slow-math",
+    "drop-math",
+    "judge",
+    "base-judge",
+    "prm-chat",
+    "prm-tag",
+    "bench",
+    "busy",
+];
 /// Default temperature when a request does not set one (Ollama's default).
 pub const DEFAULT_TEMPERATURE: f64 = 0.8;
 /// Lines of the `bench` model grouped into one HTTP chunk.

@@ -221,7 +221,9 @@ impl App {
                     VerifierKind::Arith => VerifierKind::Oracle,
                     VerifierKind::Oracle => VerifierKind::Prm,
                     VerifierKind::Prm => VerifierKind::None,
-                    VerifierKind::None => VerifierKind::Judge,
+                    // `http` needs its URL from the flags or the config: it is chosen
+                    // there, and cycling leaves it for the judge.
+                    VerifierKind::None | VerifierKind::Http => VerifierKind::Judge,
                 });
                 if self.problem.is_some() && self.model.is_some() {
                     return self.start();

@@ -83,6 +83,7 @@ async fn handle(st: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>
         "/api/tags" if get => json_resp(StatusCode::OK, &tags(&st.cfg)),
         "/api/show" if method == Method::POST => show(&st, parsed),
         "/api/chat" if method == Method::POST => return chat(&st, parsed).await,
+        "/api/generate" if method == Method::POST => raw_generate(&st, parsed),
         _ => full(StatusCode::NOT_FOUND, "text/plain; charset=utf-8", "404 page not found"),
     };
     Ok(resp)

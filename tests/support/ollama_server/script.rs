@@ -15,6 +15,7 @@ pub(super) enum Behaviour {
     Judge,
     BaseJudge,
     PrmChat,
+    PrmTag,
     Bench,
     Busy,
 }
@@ -27,6 +28,7 @@ pub(super) fn behaviour_of(name: &str) -> Behaviour {
         "judge" => Behaviour::Judge,
         "base-judge" => Behaviour::BaseJudge,
         "prm-chat" => Behaviour::PrmChat,
+        "prm-tag" => Behaviour::PrmTag,
         "bench" => Behaviour::Bench,
         "busy" => Behaviour::Busy,
         _ => Behaviour::TinyMath,
