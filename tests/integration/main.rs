@@ -11,6 +11,7 @@ mod cli;
 mod engine;
 mod faults;
 mod faults_cli;
+mod lesson;
 mod ollama;
 mod search_pool;
 mod throughput;
