@@ -12,6 +12,7 @@ mod engine;
 mod faults;
 mod faults_cli;
 mod http_run;
+mod lesson;
 mod ollama;
 mod search_pool;
 mod step_tag;
