@@ -6,7 +6,7 @@
 //! live changes to C and D apply at the next round. The answer is picked
 //! hierarchically — the best attempt within each chain, then the selection
 //! rule across chains — or by one flat majority vote over every attempt.
-//! About a third of correct answers get revised into wrong ones, so the last
+//! The paper counts about 38% of correct answers revised into wrong ones, so the last
 //! revision is never simply taken.
 //!
 //! What each side sees:
