@@ -12,6 +12,7 @@ mod engine;
 mod faults;
 mod faults_cli;
 mod ollama;
+mod rescore;
 mod search_pool;
 mod throughput;
 mod traces;
