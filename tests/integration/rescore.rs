@@ -231,3 +231,56 @@ fn bad_input_is_refused_clearly() {
     assert!(!h.join("plain.rescored-prm.jsonl").exists());
     let _ = std::fs::remove_dir_all(h);
 }
+
+#[test]
+fn the_recorded_verifier_again_changes_nothing_and_tree_search_is_rescored_whole() {
+    let h = home("same");
+    for strategy in ["best-of-n", "beam", "revise"] {
+        let file = h.join(format!("{strategy}.jsonl"));
+        let f = file.to_str().unwrap();
+        ok(&ttc(
+            &h,
+            &["run", "--backend", "pocket", "--strategy", strategy, "-n", "4", "--json", "--trace", f],
+        ));
+        // The pocket PRM again, over whole solutions at once: the verdicts the run gave step by step.
+        let out = h.join(format!("{strategy}-prm.jsonl"));
+        let c: Value = serde_json::from_str(&ok(&ttc(
+            &h,
+            &["rescore", f, "--verifier", "prm", "--json", "--out", out.to_str().unwrap()],
+        )))
+        .unwrap();
+        assert_eq!(c["answer_changed"], false, "{strategy}: {c}");
+        assert_eq!(c["rank_changed"], serde_json::json!([]), "{strategy}");
+        assert_eq!(c["steps_moved"], serde_json::json!([]), "{strategy}");
+        for n in c["nodes"].as_array().unwrap() {
+            assert_eq!(n["score"]["before"], n["score"]["after"], "{strategy}: {n}");
+        }
+        // The replay is the recorded run's, but for the verifier's spend (one request per node
+        // instead of one per step).
+        let spendless = |mut v: Value| {
+            for key in
+                ["verifier_calls", "verifier_requests", "verifier_prompt_tokens", "verifier_generated_tokens"]
+            {
+                v["budget"][key] = Value::Null;
+            }
+            for c in v["candidates"].as_array_mut().unwrap() {
+                for s in c["steps"].as_array_mut().unwrap() {
+                    s["verdict"]["usage"] = Value::Null;
+                }
+            }
+            v
+        };
+        assert_eq!(spendless(replay(&h, &out)), spendless(replay(&h, &file)), "{strategy}");
+        // Arith: every step of every node (inherited steps of tree search too) carries its verdict.
+        let arith = h.join(format!("{strategy}-arith.jsonl"));
+        ok(&ttc(&h, &["rescore", f, "--verifier", "arith", "--out", arith.to_str().unwrap()]));
+        let after = replay(&h, &arith);
+        for c in after["candidates"].as_array().unwrap() {
+            for s in c["steps"].as_array().unwrap() {
+                assert_eq!(s["verdict"]["detail"]["kind"], "arith", "{strategy}: {c}");
+            }
+        }
+        assert_eq!(lines_of(&arith, "text_delta"), lines_of(&file, "text_delta"), "{strategy}");
+    }
+    let _ = std::fs::remove_dir_all(h);
+}
