@@ -284,3 +284,34 @@ fn the_recorded_verifier_again_changes_nothing_and_tree_search_is_rescored_whole
     }
     let _ = std::fs::remove_dir_all(h);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_judge_asks_its_own_model_and_nothing_generates_a_solution() {
+    let h = home("judge");
+    let original = record(&h);
+    let server = super::ollama_server::TestServer::start(super::ollama_server::ServerConfig::default()).await;
+    let (hh, f, url) = (h.clone(), original.to_str().unwrap().to_string(), server.url.clone());
+    let o = tokio::task::spawn_blocking(move || {
+        ttc(
+            &hh,
+            &["rescore", &f, "--verifier", "judge", "--verifier-model", "judge", "--host", &url, "--json"],
+        )
+    })
+    .await
+    .unwrap();
+    let c: Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(c["verifier"]["after"], "judge:judge", "{c}");
+    assert_eq!(c["aggregation"]["after"], "min", "a judge's default, as nobody chose one");
+    let after = replay(&h, &h.join("run.rescored-judge.jsonl"));
+    let steps: usize =
+        after["candidates"].as_array().unwrap().iter().map(|c| c["steps"].as_array().unwrap().len()).sum();
+    let chats = server.chat_requests();
+    assert!(chats.len() >= steps, "{} requests for {steps} steps", chats.len());
+    assert!(chats.iter().all(|b| b["model"] == "judge"), "only the judge was asked");
+    for c in after["candidates"].as_array().unwrap() {
+        for s in c["steps"].as_array().unwrap() {
+            assert_eq!(s["verdict"]["detail"]["kind"], "judge", "{c}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(h);
+}
