@@ -1,10 +1,11 @@
 //! The command line: `ttc run`, `ttc bench`, `ttc models`, `ttc grade`, `ttc verifier`,
-//! `ttc traces`, `ttc replay`.
+//! `ttc traces`, `ttc replay`, `ttc rescore`.
 
 mod bench;
 mod grade;
 mod models;
 mod replay;
+mod rescore;
 mod run;
 mod traces;
 mod verifier;
@@ -59,6 +60,9 @@ pub enum Command {
     /// Replay a recorded run with no model: in the view at its recorded speed, or its final
     /// state as `ttc run` printed it (--json, --text).
     Replay(replay::ReplayArgs),
+    /// Score a recorded run's steps again with another verifier (no generation), select
+    /// again, write a new trace and print what changed.
+    Rescore(rescore::RescoreArgs),
     /// List the models installed on the Ollama server.
     Models {
         /// Print JSON instead of a table.
@@ -154,6 +158,7 @@ fn dispatch(cli: Cli, log: Option<PathBuf>) -> Result<ExitCode, Failure> {
         Some(Command::Bench(b)) => rt.block_on(bench::bench(&cli.global, *b)),
         Some(Command::Traces(a)) => traces::traces(&a),
         Some(Command::Replay(a)) => rt.block_on(replay::replay(&cli.global, &a)),
+        Some(Command::Rescore(a)) => rt.block_on(rescore::rescore(&cli.global, &a)),
         Some(Command::Models { json }) => rt.block_on(models::models(&cli.global, json)),
         Some(Command::Grade { jsonl, extract, answers }) => {
             let mode = match (extract, answers) {

@@ -9,9 +9,12 @@
 //! - [`writer`]: [`Recorder`] writes a trace off the event path, on its own thread.
 //! - [`reader`]: [`read`] reads one back, skipping what a kill or a bad disk left behind.
 //! - [`list`]: the traces in a folder, newest first, and pruning them.
+//! - [`rescore`]: a recorded run under another verifier, as a new trace; [`compare`]: what changed.
 
+pub mod compare;
 pub mod list;
 pub mod reader;
+pub mod rescore;
 pub mod writer;
 
 use std::path::PathBuf;

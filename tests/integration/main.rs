@@ -14,6 +14,7 @@ mod faults_cli;
 mod http_run;
 mod lesson;
 mod ollama;
+mod rescore;
 mod search_pool;
 mod step_tag;
 mod throughput;
