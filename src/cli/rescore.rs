@@ -7,11 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use tokio_util::sync::CancellationToken;
-
 use super::{build_verifier, default_model, Failure, GlobalArgs, MESSAGE_CHARS};
-use crate::model::{ChunkStream, GenError, GenRequest, Generator, GeneratorInfo};
+use crate::launch::VerifierSettings;
 use crate::problem::Problem;
 use crate::safe::for_display;
 use crate::spec::{Aggregation, RunConfig, SelectionRule, VerifierKind};
@@ -46,6 +43,10 @@ pub struct RescoreArgs {
     /// A judge template file (TOML, like assets/verifiers/judge.toml).
     #[arg(long, value_name = "FILE")]
     pub judge_template: Option<PathBuf>,
+    /// The endpoint of --verifier http (POST {problem, steps} → {scores}; see the README)
+    /// [config: verifier_url].
+    #[arg(long, value_name = "URL", env = "TTC_VERIFIER_URL", hide_env_values = true)]
+    pub verifier_url: Option<String>,
     /// Print the comparison as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -131,11 +132,16 @@ async fn choose(
         _ => {}
     }
     let say = !args.json;
+    let resolved = global.resolve_quietly();
+    let mut settings = VerifierSettings {
+        judge_template: args.judge_template.clone(),
+        url: args.verifier_url.clone().or(resolved.config.verifier_url.clone()),
+        ..VerifierSettings::default()
+    };
     if args.verifier != VerifierKind::Judge {
         // Nothing generates here: the verifiers other than the judge never ask a model.
-        return build_verifier(args.verifier, None, Arc::new(NoGeneration), None, None, say).await;
+        return build_verifier(args.verifier, None, None, &settings, say).await;
     }
-    let resolved = global.resolve_quietly();
     let client = resolved.client()?;
     let recorded = &trace.header.run.generator;
     let model = match args.verifier_model.clone().or(resolved.config.verifier_model.clone()) {
@@ -143,9 +149,8 @@ async fn choose(
         None if recorded.backend == "ollama" && !recorded.model.is_empty() => recorded.model.clone(),
         None => default_model(&client).await?,
     };
-    let judge: Arc<dyn Generator> = Arc::new(client.generator(&model).await?);
-    client.show(&model).await?;
-    build_verifier(VerifierKind::Judge, Some(&client), judge, None, args.judge_template.as_ref(), say).await
+    settings.judge_model = Some(model);
+    build_verifier(VerifierKind::Judge, Some(&client), None, &settings, say).await
 }
 
 /// The embedded PRM reads only pocket problems ("Start at 27. Add 48. …"): refuse another
@@ -157,24 +162,6 @@ fn check_pocket_problem(problem: &Problem) -> Result<(), Failure> {
             "the embedded pocket PRM reads only the pocket task's arithmetic chains (\"Start at 27. Add 48. …\"), and this trace's problem ({}) is not one; its scores would be noise. Use --verifier arith, judge or oracle",
             for_display(&problem.text, 80)
         ))),
-    }
-}
-
-/// The policy a verifier is built with when nothing may generate: it refuses every request.
-struct NoGeneration;
-
-#[async_trait]
-impl Generator for NoGeneration {
-    fn info(&self) -> GeneratorInfo {
-        GeneratorInfo {
-            backend: "none".into(),
-            model: String::new(),
-            location: String::new(),
-            logprobs: false,
-        }
-    }
-    async fn generate(&self, _req: GenRequest, _cancel: CancellationToken) -> Result<ChunkStream, GenError> {
-        Err(GenError::Stream("ttc rescore generates nothing".into()))
     }
 }
 
