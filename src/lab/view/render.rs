@@ -40,7 +40,8 @@ pub fn render(frame: &mut Frame, state: &State) {
 
 fn header(state: &State) -> Line<'static> {
     let d = &state.data;
-    let mut text = format!(" {} items", d.records.len());
+    let n = d.records.len();
+    let mut text = format!(" {n} item{}", if n == 1 { "" } else { "s" });
     if let Some(v) = &d.verifier {
         text += &format!(" · verifier {v}");
     }
