@@ -72,7 +72,8 @@ pub enum Command {
     /// Train or evaluate the embedded pocket model.
     #[command(subcommand)]
     Pocket(PocketCommand),
-    /// Measure verifiers: `verifier eval` scores ProcessBench items against human step labels.
+    /// Measure verifiers: `verifier eval` scores ProcessBench items against human step labels;
+    /// `verifier view` browses the result.
     #[command(subcommand)]
     Verifier(verifier::VerifierCommand),
     /// Grade predicted answers against gold answers.

@@ -1,4 +1,5 @@
-//! `ttc verifier eval`: measure a verifier against ProcessBench's human step labels.
+//! `ttc verifier eval`: measure a verifier against ProcessBench's human step labels;
+//! `ttc verifier view`: look at the result in the terminal.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,6 +20,17 @@ pub enum VerifierCommand {
     /// Score every step of ProcessBench items and report ProcessBench's metrics (error/correct
     /// accuracy, F1, a threshold sweep, step AUROC) into --out (resumable).
     Eval(Box<EvalArgs>),
+    /// Browse an eval's --out directory: items, steps, scores and the human labels, with a
+    /// threshold that moves the predictions and the metrics live.
+    View(ViewArgs),
+}
+
+/// Flags of `ttc verifier view`.
+#[derive(Debug, Args)]
+pub struct ViewArgs {
+    /// The --out directory of a `ttc verifier eval` run.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 /// Flags of `ttc verifier eval`.
@@ -63,6 +75,9 @@ fn parse_threshold(s: &str) -> Result<f64, String> {
 pub async fn verifier(global: &GlobalArgs, command: VerifierCommand) -> Result<ExitCode, Failure> {
     match command {
         VerifierCommand::Eval(args) => eval_command(global, &args).await,
+        VerifierCommand::View(args) => {
+            crate::lab::view::view(&args.dir).map(|()| ExitCode::SUCCESS).map_err(Failure::new)
+        }
     }
 }
 

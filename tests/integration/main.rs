@@ -21,6 +21,7 @@ mod throughput;
 mod traces;
 mod tui;
 mod verifier_eval;
+mod verifier_view;
 
 use std::time::Duration;
 
