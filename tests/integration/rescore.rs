@@ -315,3 +315,38 @@ async fn a_judge_asks_its_own_model_and_nothing_generates_a_solution() {
     }
     let _ = std::fs::remove_dir_all(h);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_http_verifier_rescores_through_its_server_without_showing_credentials() {
+    let server = super::prm_server::PrmServer::start().await;
+    let url = server.url.replacen("http://", "http://user:secret@", 1) + "/good";
+    let h = home("http");
+    let (out, replayed, seen_steps) = tokio::task::spawn_blocking({
+        let h = h.clone();
+        move || {
+            let file = record(&h);
+            let steps = lines_of(&file, "step_completed").len();
+            let o =
+                ttc(&h, &["rescore", file.to_str().unwrap(), "--verifier", "http", "--verifier-url", &url]);
+            let out = ok(&o);
+            assert!(!String::from_utf8_lossy(&o.stderr).contains("secret"));
+            let new = h.join("run.rescored-http.jsonl");
+            assert!(!std::fs::read_to_string(&new).unwrap().contains("secret"), "credentials in the trace");
+            (out, replay(&h, &new), steps)
+        }
+    })
+    .await
+    .unwrap();
+    assert!(!out.contains("secret"), "{out}");
+    assert!(out.contains("***@"), "the URL is shown redacted: {out}");
+    // The server scores every pocket step 0.9: every candidate's score is its score now.
+    for c in replayed["candidates"].as_array().unwrap() {
+        assert_eq!(c["score"], 0.9, "{c}");
+    }
+    // One request per recorded candidate, over all its steps; nothing generated.
+    let seen = server.seen();
+    assert_eq!(seen.len(), 8, "one request per candidate");
+    let posted: usize = seen.iter().map(|r| r.body["steps"].as_array().unwrap().len()).sum();
+    assert_eq!(posted, seen_steps);
+    std::fs::remove_dir_all(&h).ok();
+}
