@@ -92,6 +92,13 @@ pub struct BenchConfig {
 
 impl BenchConfig {
     /// The keys whose values differ from `other`'s (the version is not compared).
+    /// Whether `new` is this configuration with strategies added (every old one kept, in
+    /// any order) and nothing else changed.
+    pub fn is_extended_by(&self, new: &BenchConfig) -> bool {
+        self.differing_keys(new) == ["strategies"]
+            && self.strategies.iter().all(|s| new.strategies.contains(s))
+    }
+
     pub fn differing_keys(&self, other: &BenchConfig) -> Vec<&'static str> {
         let mut keys = Vec::new();
         let mut check = |k: &'static str, same: bool| {
@@ -120,6 +127,8 @@ pub struct ResultsDir {
     pub dir: PathBuf,
     /// The lines already there.
     pub done: HashSet<Key>,
+    /// Strategies this run added to the directory's configuration.
+    pub added: Vec<String>,
     out: BufWriter<File>,
 }
 
@@ -146,6 +155,21 @@ impl ResultsDir {
     /// Open (or create) `dir` for `config`: refuse a directory from another configuration,
     /// write `bench.json` when new, cut a broken last line off `results.jsonl`.
     pub fn open(dir: &Path, config: &BenchConfig) -> Result<ResultsDir, String> {
+        // More strategies than the directory holds, all else the same: the new list is its
+        // configuration from now on, and only the new strategies' lines are run.
+        let mut added = Vec::new();
+        if let Ok(text) = std::fs::read_to_string(config_path(dir)) {
+            if let Ok(old) = serde_json::from_str::<BenchConfig>(&text) {
+                if old.is_extended_by(config) {
+                    added =
+                        config.strategies.iter().filter(|s| !old.strategies.contains(s)).cloned().collect();
+                    let text = serde_json::to_string_pretty(config).map_err(|e| e.to_string())?;
+                    let path = config_path(dir);
+                    std::fs::write(&path, text + "\n")
+                        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                }
+            }
+        }
         let words = IdentityWords {
             file_is: "a bench configuration",
             holds: "results of another configuration",
@@ -165,6 +189,7 @@ impl ResultsDir {
         Ok(ResultsDir {
             dir: dir.to_path_buf(),
             done: records.iter().map(Record::key).collect(),
+            added,
             out: BufWriter::new(file),
         })
     }
@@ -264,8 +289,20 @@ mod tests {
         let other = BenchConfig { budgets: vec![1], seeds: vec![0, 1], ..config() };
         let e = ResultsDir::open(&dir, &other).err().unwrap();
         assert!(e.contains("differing: budgets, seeds"), "{e}");
+        // Strategies added: accepted, and the directory's configuration says so; dropping one
+        // is still another configuration.
+        let mut more = config();
+        more.strategies.push("beam:m=2".into());
+        let r = ResultsDir::open(&dir, &more).unwrap();
+        assert_eq!((r.done.len(), r.added.clone()), (1, vec!["beam:m=2".to_string()]));
+        drop(r);
+        let stored: BenchConfig =
+            serde_json::from_str(&std::fs::read_to_string(config_path(&dir)).unwrap()).unwrap();
+        assert_eq!(stored.strategies, more.strategies);
+        let e = ResultsDir::open(&dir, &config()).err().unwrap();
+        assert!(e.contains("differing: strategies"), "{e}");
         std::fs::write(&path, "{\"x\":1}\n{}\n").unwrap();
-        assert!(ResultsDir::open(&dir, &config()).err().unwrap().contains("line 1"));
+        assert!(ResultsDir::open(&dir, &more).err().unwrap().contains("line 1"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

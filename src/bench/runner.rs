@@ -171,6 +171,13 @@ pub async fn run(launch: &Launch, plan: BenchPlan) -> Result<ExitCode, Failure> 
         subsample: plan.subsample,
     };
     let mut dir = ResultsDir::open(&plan.out, &bench_config).map_err(Failure::new)?;
+    if !dir.added.is_empty() {
+        eprintln!(
+            "ttc: bench: adding {} to {}; the lines already there are kept",
+            crate::safe::for_display(&dir.added.join(", "), 200),
+            plan.out.display()
+        );
+    }
     let shared = Arc::new(Shared {
         generator: prepared.generator,
         verifier: prepared.verifier,

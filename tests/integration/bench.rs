@@ -261,3 +261,43 @@ fn subsampled_best_of_n_matches_a_run_per_budget_and_reports_the_variance() {
     assert_eq!(config["subsample"], 4);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn strategies_can_be_added_to_a_results_directory() {
+    let dir = fresh_dir("extend");
+    let d = dir.to_str().unwrap().to_string();
+    let run = |strategies: &str| {
+        ttc(&[
+            "bench",
+            "--backend",
+            "pocket",
+            "--dataset",
+            "pocket",
+            "--problems",
+            "2",
+            "--budgets",
+            "1",
+            "--strategies",
+            strategies,
+            "--out",
+            &d,
+        ])
+    };
+    let o = run("beam:m=4");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let results = dir.join("results.jsonl");
+    let first = std::fs::read_to_string(&results).unwrap();
+    let o = run("best-of-n:weighted,beam:m=4");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("adding best-of-n:weighted"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("2 new, 2 already done"), "{}", stderr(&o));
+    // The old lines stay as they were; the configuration now lists both.
+    assert!(std::fs::read_to_string(&results).unwrap().starts_with(&first));
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("bench.json")).unwrap()).unwrap();
+    assert_eq!(config["strategies"], serde_json::json!(["best-of-n:weighted", "beam:m=4"]));
+    // Dropping one is another configuration.
+    let o = run("beam:m=4");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("differing: strategies"), "{}", stderr(&o));
+}
