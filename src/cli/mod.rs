@@ -7,7 +7,7 @@ mod models;
 mod replay;
 mod rescore;
 mod run;
-mod traces;
+pub mod traces;
 mod verifier;
 
 use std::path::PathBuf;

@@ -86,8 +86,9 @@ pub fn traces(args: &TracesArgs) -> Result<ExitCode, Failure> {
 }
 
 /// One listing line: date, strategy, model, answer with ✓/✗, size, problem. Every text
-/// from a model or a file is one line, sanitised and clipped.
-fn row(e: &Entry) -> String {
+/// from a model or a file is one line, sanitised and clipped (`ttc replay`'s browser
+/// shows the same lines).
+pub fn row(e: &Entry) -> String {
     let (y, mo, d, h, mi, _) = crate::trace::utc(e.started_ms);
     let date = format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}");
     let (strategy, model, problem) = match &e.header {

@@ -17,6 +17,7 @@ pub mod view;
 
 mod effects;
 mod replay;
+pub mod trace_browser;
 
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,7 @@
 //! Traces end to end on the real binary: `ttc run` records one, `ttc replay --json` prints
 //! what the run printed, `--no-trace` and `trace = false` record nothing, `ttc bench`
-//! never records, `ttc traces` lists safely and `prune` deletes.
+//! never records, `ttc traces` lists safely and `prune` deletes, `ttc replay` with no FILE
+//! browses (an empty data dir is said without taking the terminal).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -225,4 +226,24 @@ fn an_unwritable_data_dir_warns_once_and_the_run_goes_on() {
     assert_eq!(err.matches("cannot write the trace").count(), 1, "{err}");
     assert!(err.contains("the run goes on without it"), "{err}");
     std::fs::remove_dir_all(&h).ok();
+}
+
+#[test]
+fn replay_with_no_file_browses_and_needs_a_terminal_only_when_there_are_traces() {
+    let h = home("browse");
+    let o = ttc(&h, &["replay"]);
+    let out = ok(&o);
+    assert!(out.contains("no traces yet in") && out.contains("records one"), "{out}");
+    assert!(!out.contains('\x1b'), "the terminal was not taken: {out:?}");
+
+    let traces = h.join("data/ttc/traces");
+    std::fs::create_dir_all(&traces).unwrap();
+    let asset = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/traces/01-greedy.jsonl");
+    std::fs::copy(asset, traces.join("01-greedy.jsonl")).unwrap();
+    let o = ttc(&h, &["replay"]);
+    assert_eq!(o.status.code(), Some(1), "stdout: {}", String::from_utf8_lossy(&o.stdout));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("needs a terminal"), "{err}");
+    let o = ttc(&h, &["replay", "--json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
 }
