@@ -7,7 +7,7 @@ mod models;
 mod replay;
 mod rescore;
 mod run;
-pub mod traces;
+mod traces;
 mod verifier;
 
 use std::path::PathBuf;

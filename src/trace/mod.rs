@@ -15,6 +15,7 @@ pub mod compare;
 pub mod list;
 pub mod reader;
 pub mod rescore;
+pub mod row;
 pub mod writer;
 
 use std::path::PathBuf;

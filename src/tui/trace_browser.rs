@@ -14,10 +14,10 @@ use ratatui::widgets::{List, ListItem, ListState, Paragraph};
 use ratatui::Frame;
 
 use super::terminal::TerminalGuard;
-use crate::cli::traces::row;
 use crate::launch::{Failure, GlobalArgs};
 use crate::safe::for_display;
 use crate::trace::list::list;
+use crate::trace::row::row;
 
 /// The keys, on the footer line.
 const FOOTER: &str = "↑/↓ j/k move · Enter replay · q/Esc quit";
