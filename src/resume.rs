@@ -10,6 +10,27 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+/// Check that `dir` is an output directory of `command` holding `file`, before reading it:
+/// a missing path, a plain file or a directory without `file` gets a message naming the path
+/// and what to do (`kind` names the directory, e.g. "a bench results"). Returns `dir/file`.
+pub fn output_file(dir: &Path, file: &str, kind: &str, command: &str) -> Result<std::path::PathBuf, String> {
+    let shown = crate::safe::for_display(&dir.display().to_string(), 200);
+    let what = format!("give the --out directory of a `{command}` run");
+    if !dir.exists() {
+        return Err(format!("{shown}: no such directory; {what}"));
+    }
+    if !dir.is_dir() {
+        return Err(format!("{shown} is not a directory; {what}"));
+    }
+    let path = dir.join(file);
+    if !path.is_file() {
+        return Err(format!(
+            "{shown} is not {kind} directory: it has no {file}; run `{command} --out {shown} …` first"
+        ));
+    }
+    Ok(path)
+}
+
 /// What an identity file is called in messages.
 pub struct IdentityWords<'a> {
     /// What the file is, e.g. "a bench configuration".

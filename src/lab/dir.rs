@@ -52,9 +52,12 @@ pub struct EvalDir {
     out: BufWriter<std::fs::File>,
 }
 
+/// The per-item results file's name in an eval directory.
+pub const ITEMS_FILE: &str = "items.jsonl";
+
 /// `DIR/items.jsonl`.
 pub fn items_path(dir: &Path) -> PathBuf {
-    dir.join("items.jsonl")
+    dir.join(ITEMS_FILE)
 }
 
 impl EvalDir {

@@ -605,15 +605,7 @@ impl Generator for OllamaGenerator {
             logprobs: want_logprobs,
             top_logprobs: want_logprobs.then_some(req.top_logprobs.min(20)),
         };
-        let resp = self.client.post_stream("api/chat", &self.model, &body, &cancel).await?;
-        let state = StreamState::new(
-            Box::pin(resp.bytes_stream()),
-            self.client.inner.settings.stall_timeout,
-            self.client.shown_url("api/chat"),
-            cancel,
-            Some(slot),
-        );
-        Ok(Box::pin(futures::stream::unfold(state, next_chunk)))
+        self.stream("api/chat", &body, slot, cancel).await
     }
 
     fn load(&self) -> Option<tokio::sync::watch::Receiver<Load>> {

@@ -1,7 +1,8 @@
 //! Raw prompts over Ollama's `/api/generate` (`raw: true`): the prompt is sent as written, with
 //! no chat template, for models that read a format of their own (step-tag PRMs such as
 //! Math-Shepherd). The reply streams like `/api/chat`'s, its text in `response`, and carries
-//! the same `logprobs` (Ollama 0.12.11 or newer).
+//! the same `logprobs` (Ollama 0.12.11 or newer). [`OllamaGenerator::stream`] streams both
+//! endpoints' replies.
 
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -43,11 +44,23 @@ impl OllamaGenerator {
             logprobs: want_logprobs,
             top_logprobs: want_logprobs.then_some(req.top_logprobs.min(20)),
         };
-        let resp = self.client.post_stream("api/generate", &self.model, &body, &cancel).await?;
+        self.stream("api/generate", &body, slot, cancel).await
+    }
+
+    /// POST `body` to `path` and stream the reply as chunks (`/api/chat` and `/api/generate`
+    /// reply alike), bounded by the stall timeout; `slot` is held until the stream is dropped.
+    pub(super) async fn stream(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+        slot: crate::model::limiter::Slot,
+        cancel: CancellationToken,
+    ) -> Result<ChunkStream, GenError> {
+        let resp = self.client.post_stream(path, &self.model, body, &cancel).await?;
         let state = StreamState::new(
             Box::pin(resp.bytes_stream()),
             self.client.inner.settings.stall_timeout,
-            self.client.shown_url("api/generate"),
+            self.client.shown_url(path),
             cancel,
             Some(slot),
         );

@@ -9,6 +9,7 @@ pub mod app;
 #[cfg(any(test, feature = "test-doubles"))]
 pub mod fixture;
 pub mod keymap;
+pub mod keys_help;
 pub mod layout;
 pub mod terminal;
 pub mod text;

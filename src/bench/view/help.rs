@@ -1,10 +1,10 @@
 //! The keys: a footer line always on screen and a help overlay on `?`.
 
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::layout::Rect;
+use ratatui::text::Line;
 use ratatui::Frame;
+
+use crate::tui::keys_help;
 
 /// Every key and what it does.
 pub const KEYS: [(&str, &str); 9] = [
@@ -21,37 +21,29 @@ pub const KEYS: [(&str, &str); 9] = [
 
 /// The footer: the keys in one line.
 pub fn footer() -> Line<'static> {
-    let key = Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD);
-    let mut spans = Vec::new();
-    for (k, what) in
-        [("←→", "budget"), ("Tab/1-6", "panel"), ("b", "bins"), ("g", "grid"), ("?", "help"), ("q", "quit")]
-    {
-        spans.push(Span::styled(k, key));
-        spans.push(Span::raw(format!(" {what}  ")));
-    }
-    Line::from(spans)
+    keys_help::footer(&[
+        ("←→", "budget"),
+        ("Tab/1-6", "panel"),
+        ("b", "bins"),
+        ("g", "grid"),
+        ("?", "help"),
+        ("q", "quit"),
+    ])
 }
 
 /// The help overlay, centred in `area`.
 pub fn draw(frame: &mut Frame, area: Rect) {
-    let key = Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD);
-    let mut lines: Vec<Line> = KEYS
-        .iter()
-        .map(|(k, what)| Line::from(vec![Span::styled(format!("{k:>12}  "), key), Span::raw(*what)]))
-        .collect();
-    lines.push(Line::raw(""));
-    lines.push(Line::raw("Lines: compute-optimal (•, bold yellow) is the strategy chosen per bin and"));
-    lines.push(Line::raw("budget on one half of the problems, scored on the other; best-of-N is cyan."));
-    lines.push(Line::raw("Efficiency ratio: the best-of-N budget that matches compute-optimal's"));
-    lines.push(Line::raw("accuracy, divided by the budget under the cursor."));
-    let high = lines.len() as u16 + 2;
-    let [row] = Layout::vertical([Constraint::Length(high)]).flex(Flex::Center).areas(area);
-    let [rect] = Layout::horizontal([Constraint::Length(80)]).flex(Flex::Center).areas(row);
-    frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(Block::default().borders(Borders::ALL).title(" ttc bench view: keys ")),
-        rect,
+    keys_help::draw(
+        frame,
+        area,
+        &KEYS,
+        12,
+        &[
+            "Lines: compute-optimal (•, bold yellow) is the strategy chosen per bin and",
+            "budget on one half of the problems, scored on the other; best-of-N is cyan.",
+            "Efficiency ratio: the best-of-N budget that matches compute-optimal's",
+            "accuracy, divided by the budget under the cursor.",
+        ],
+        " ttc bench view: keys ",
     );
 }

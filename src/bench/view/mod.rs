@@ -30,19 +30,7 @@ pub const POLL: Duration = Duration::from_millis(500);
 
 /// Read DIR, or say what is wrong with it and what to do.
 pub fn open(dir: &Path) -> Result<State, String> {
-    let shown = crate::safe::for_display(&dir.display().to_string(), 200);
-    if !dir.exists() {
-        return Err(format!("{shown}: no such directory; give the --out directory of a `ttc bench` run"));
-    }
-    if !dir.is_dir() {
-        return Err(format!("{shown} is not a directory; give the --out directory of a `ttc bench` run"));
-    }
-    let results = dir.join("results.jsonl");
-    if !results.is_file() {
-        return Err(format!(
-            "{shown} is not a bench results directory: it has no results.jsonl; run `ttc bench --out {shown} …` first"
-        ));
-    }
+    let results = crate::resume::output_file(dir, "results.jsonl", "a bench results", "ttc bench")?;
     let loaded = Results::load(dir)?;
     if loaded.rows.is_empty() {
         let file = crate::safe::for_display(&results.display().to_string(), 200);

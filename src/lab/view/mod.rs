@@ -21,7 +21,7 @@ use std::path::Path;
 
 use crossterm::event::{self, Event};
 
-use crate::lab::dir::items_path;
+use crate::lab::dir::ITEMS_FILE;
 use crate::tui::terminal::TerminalGuard;
 use data::Data;
 use state::{Flow, State};
@@ -29,19 +29,7 @@ use state::{Flow, State};
 /// Read DIR, or say what is wrong with it and what to do.
 pub fn open(dir: &Path) -> Result<State, String> {
     let shown = crate::safe::for_display(&dir.display().to_string(), 200);
-    let what = "give the --out directory of a `ttc verifier eval` run";
-    if !dir.exists() {
-        return Err(format!("{shown}: no such directory; {what}"));
-    }
-    if !dir.is_dir() {
-        return Err(format!("{shown} is not a directory; {what}"));
-    }
-    let items = items_path(dir);
-    if !items.is_file() {
-        return Err(format!(
-            "{shown} is not a verifier-eval directory: it has no items.jsonl; run `ttc verifier eval --out {shown} …` first"
-        ));
-    }
+    let items = crate::resume::output_file(dir, ITEMS_FILE, "a verifier-eval", "ttc verifier eval")?;
     let data = Data::load(dir)?;
     if data.records.is_empty() {
         let file = crate::safe::for_display(&items.display().to_string(), 200);
