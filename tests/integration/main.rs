@@ -12,6 +12,7 @@ mod engine;
 mod faults;
 mod faults_cli;
 mod http_run;
+mod isolated;
 mod lesson;
 mod ollama;
 mod rescore;

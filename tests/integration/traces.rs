@@ -4,35 +4,14 @@
 //! browses (an empty data dir is said without taking the terminal).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use super::ollama_server::{ServerConfig, TestServer};
 
+use super::isolated::{ok, ttc};
+
 /// A home of its own for one test: config and data directories inside it.
 fn home(tag: &str) -> PathBuf {
-    let h = std::env::temp_dir().join(format!("ttc-traces-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&h);
-    std::fs::create_dir_all(&h).unwrap();
-    h
-}
-
-/// Run `ttc` with `args` in `home`, isolated from the user's config and environment.
-fn ttc(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ttc"))
-        .args(args)
-        .env_remove("OLLAMA_HOST")
-        .env_remove("TTC_CONFIG")
-        .env_remove("TTC_BACKEND")
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .output()
-        .unwrap()
-}
-
-fn ok(o: &Output) -> String {
-    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout.clone()).unwrap()
+    super::isolated::home(&format!("traces-{tag}"))
 }
 
 /// The traces recorded by default in `home`.
