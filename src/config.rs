@@ -30,6 +30,11 @@ pub struct Config {
     pub theme: Option<String>,
     /// Record every run as a trace in the data directory (`false` turns it off).
     pub trace: Option<bool>,
+    /// The OpenAI-compatible server's base URL for `--backend openai`.
+    pub openai_host: Option<String>,
+    /// The API key sent to an OpenAI-compatible server when neither `TTC_API_KEY` nor
+    /// `OPENAI_API_KEY` is set (never printed).
+    pub api_key: Option<crate::model::openai::ApiKey>,
     /// Defaults for runs.
     pub run: RunDefaults,
     /// Key remapping for the interactive view: `action = "key"` or `action = ["k1", "k2"]`.
