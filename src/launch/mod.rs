@@ -171,8 +171,12 @@ impl Resolved {
 
     /// A client for the OpenAI-compatible server of `--backend openai`.
     pub fn openai_client(&self) -> Result<crate::model::openai::OpenAiClient, Failure> {
-        crate::model::openai::OpenAiClient::new(&self.openai_host, self.settings.clone(), self.api_key.clone())
-            .map_err(Failure::from)
+        crate::model::openai::OpenAiClient::new(
+            &self.openai_host,
+            self.settings.clone(),
+            self.api_key.clone(),
+        )
+        .map_err(Failure::from)
     }
 }
 
@@ -459,7 +463,10 @@ impl Launch {
             None => {
                 let m = site.default_model().await?;
                 if say && site.backend == Backend::Openai {
-                    eprintln!("ttc: using model {} (the first the server lists)", for_display(&m, SHOWN_CHARS));
+                    eprintln!(
+                        "ttc: using model {} (the first the server lists)",
+                        for_display(&m, SHOWN_CHARS)
+                    );
                 }
                 m
             }

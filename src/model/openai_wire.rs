@@ -345,8 +345,10 @@ impl StreamState {
         if ev.is_error() {
             let detail = serde_json::from_str::<Value>(data)
                 .ok()
-                .and_then(|v| error_of(&v))
-                .unwrap_or(data.to_string());
+                .and_then(|v| {
+                    error_of(&v).or_else(|| v.get("message").and_then(Value::as_str).map(str::to_string))
+                })
+                .unwrap_or_else(|| data.to_string());
             self.pending.push_back(Err(GenError::Stream(self.scrub(&detail))));
             return true;
         }
