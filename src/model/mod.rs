@@ -176,7 +176,7 @@ pub enum GenError {
     ServerUnreachable { host: String, detail: String },
     #[error("the server at {} did not answer {} within {secs:.1} s. Check that it is running and not stuck, that --host names an OpenAI-compatible server, or raise --stall-timeout", shown(.host), shown(.what))]
     ServerNoAnswer { host: String, what: String, secs: f64 },
-    #[error("the server at {} refused the request (HTTP {status}): {}. Set the API key it expects in TTC_API_KEY (or OPENAI_API_KEY, or api_key in the config file)", shown(.host), body_text(.detail))]
+    #[error("the server at {} refused the request (HTTP {status}: {}). Set the API key it expects in TTC_API_KEY (or OPENAI_API_KEY, or api_key in the config file)", shown(.host), body_text(.detail))]
     Unauthorized { host: String, status: u16, detail: String },
     #[error("model \"{}\" is not served by {}{}. Pick one with --model", name(.model), shown(.host), served_list(.served))]
     NotServed { model: String, host: String, served: Vec<String> },

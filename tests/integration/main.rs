@@ -18,6 +18,7 @@ mod isolated;
 mod lesson;
 mod ollama;
 mod openai;
+mod openai_cli;
 mod rescore;
 mod search_pool;
 mod step_tag;
