@@ -431,6 +431,22 @@ impl OpenAiClient {
         }
     }
 
+    /// A success that is one JSON body instead of a stream: its error, or a protocol error.
+    async fn unstreamed(&self, path: &str, resp: reqwest::Response) -> GenError {
+        let wait = self.inner.settings.stall_timeout;
+        let body = match tokio::time::timeout(wait, read_capped(resp, MAX_ERROR_BODY)).await {
+            Ok(Ok((b, _))) => b,
+            _ => Vec::new(),
+        };
+        match serde_json::from_slice::<serde_json::Value>(&body).ok().as_ref().and_then(wire::error_of) {
+            Some(e) => GenError::Stream(self.scrub(&e)),
+            None => GenError::Protocol {
+                url: self.shown_url(path),
+                detail: "the server answered with one JSON body, not a stream of server-sent events (is it OpenAI-compatible?)".into(),
+            },
+        }
+    }
+
     /// A 404: the model is not served (listing those that are), or the path is wrong.
     async fn not_found(&self, model: &str, path: &str, detail: String) -> GenError {
         match self.list_models().await {
@@ -503,6 +519,14 @@ impl Generator for OpenAiGenerator {
                 )
             }
         };
+        let json = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.contains("json"));
+        if json {
+            return Err(self.client.unstreamed(path, resp).await);
+        }
         let state = wire::StreamState::new(
             kind,
             resp,

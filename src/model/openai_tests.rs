@@ -2,8 +2,11 @@
 
 use serde_json::json;
 
-use super::wire::{chat_logprobs, completion_logprobs, error_detail, ChatBody, CompletionBody};
+use super::wire::{
+    chat_logprobs, completion_logprobs, error_detail, read_event, ChatBody, CompletionBody, Kind, Read, Usage,
+};
 use super::*;
+use crate::model::openai_sse::{SseDecoder, SseEvent};
 use crate::model::{GenOptions, Message};
 
 #[test]
@@ -103,4 +106,65 @@ fn refusals_of_the_continuation_fields_are_recognised() {
     assert!(refuses_continuation("continue_final_message is not supported"));
     assert!(refuses_continuation("Unrecognized request argument supplied: add_generation_prompt"));
     assert!(!refuses_continuation("prompt is too long"));
+}
+
+fn data(d: &str) -> SseEvent {
+    SseEvent { event: "message".into(), data: d.into() }
+}
+
+#[test]
+fn events_of_every_shape_are_read() {
+    let role_only = r#"{"choices":[{"index":0,"delta":{"role":"assistant"},"finish_reason":null}]}"#;
+    assert_eq!(
+        read_event(Kind::Chat, &data(role_only)),
+        Read::Piece { text: String::new(), logprobs: None, finish: None, usage: None }
+    );
+    let text =
+        r#"{"choices":[{"delta":{"content":"中"},"logprobs":null,"finish_reason":"length"}],"usage":null}"#;
+    let Read::Piece { text, finish, .. } = read_event(Kind::Chat, &data(text)) else { panic!() };
+    assert_eq!((text.as_str(), finish.as_deref()), ("中", Some("length")));
+    let usage = r#"{"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":null}}"#;
+    let Read::Piece { usage, .. } = read_event(Kind::Chat, &data(usage)) else { panic!() };
+    assert_eq!(usage, Some(Usage { prompt_tokens: 7, completion_tokens: 0 }));
+    let comp = r#"{"choices":[{"text":"+","finish_reason":null}]}"#;
+    assert!(matches!(read_event(Kind::Completion, &data(comp)), Read::Piece { text, .. } if text == "+"));
+    assert_eq!(read_event(Kind::Chat, &data("[DONE]")), Read::Done);
+    assert_eq!(read_event(Kind::Chat, &data(r#"{"error":{"message":"oom"}}"#)), Read::Error("oom".into()));
+    let ev = SseEvent { event: "error".into(), data: "plain words".into() };
+    assert_eq!(read_event(Kind::Chat, &ev), Read::Error("plain words".into()));
+    assert!(matches!(read_event(Kind::Chat, &data("{not json")), Read::Bad(_)));
+    assert_eq!(read_event(Kind::Chat, &data(r#"{"choices":"odd"}"#)), Read::Nothing);
+}
+
+proptest::proptest! {
+    #[test]
+    fn hostile_streams_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600), cut in 0usize..600) {
+        let mut d = SseDecoder::new(256);
+        let cut = cut.min(bytes.len());
+        for part in [&bytes[..cut], &bytes[cut..]] {
+            d.push(part);
+            while let Ok(Some(ev)) = d.next_event() {
+                let _ = read_event(Kind::Chat, &ev);
+                let _ = read_event(Kind::Completion, &ev);
+            }
+        }
+        if let Ok(Some(ev)) = d.finish() {
+            let _ = read_event(Kind::Chat, &ev);
+        }
+    }
+
+    #[test]
+    fn any_json_chunk_reads_without_panic(text in "\\PC{0,40}", lp in proptest::option::of(-1e308f64..1.0)) {
+        let v = json!({"choices": [{"delta": {"content": text}, "text": text, "logprobs": {
+            "content": [{"token": text, "logprob": lp, "top_logprobs": [{"token": text, "logprob": lp}]}],
+            "tokens": [text], "token_logprobs": [lp], "top_logprobs": [{"a": lp}]}}]});
+        let ev = data(&v.to_string());
+        for kind in [Kind::Chat, Kind::Completion] {
+            let Read::Piece { text: got, logprobs, .. } = read_event(kind, &ev) else { panic!("{v}") };
+            proptest::prop_assert_eq!(&got, &text);
+            for t in logprobs.unwrap_or_default() {
+                proptest::prop_assert!(t.logprob.is_finite());
+            }
+        }
+    }
 }

@@ -141,7 +141,7 @@ pub fn error_detail(body: &[u8]) -> String {
 }
 
 /// The error a JSON value carries, if it is one.
-fn error_of(v: &Value) -> Option<String> {
+pub fn error_of(v: &Value) -> Option<String> {
     match v.get("error") {
         Some(Value::String(s)) => return Some(s.clone()),
         Some(e @ Value::Object(_)) => {
@@ -163,33 +163,11 @@ pub enum Kind {
     Completion,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct StreamChunk {
-    choices: Vec<Choice>,
-    usage: Option<Usage>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Choice {
-    delta: Option<Delta>,
-    text: Option<String>,
-    logprobs: Option<Value>,
-    finish_reason: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Delta {
-    content: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Usage {
-    prompt_tokens: u64,
-    completion_tokens: u64,
+/// The token counts of a response.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
 }
 
 #[derive(Deserialize)]
@@ -341,62 +319,106 @@ impl StreamState {
 
     /// Apply one event; true when the response is over.
     fn event(&mut self, ev: SseEvent) -> bool {
-        let data = ev.data.trim();
-        if ev.is_error() {
-            let detail = serde_json::from_str::<Value>(data)
-                .ok()
-                .and_then(|v| {
-                    error_of(&v).or_else(|| v.get("message").and_then(Value::as_str).map(str::to_string))
-                })
-                .unwrap_or_else(|| data.to_string());
-            self.pending.push_back(Err(GenError::Stream(self.scrub(&detail))));
-            return true;
-        }
-        if data == "[DONE]" {
-            self.pending.push_back(Ok(Chunk::Done(self.stats())));
-            return true;
-        }
-        if data.is_empty() {
-            return false;
-        }
-        let value: Value = match serde_json::from_str(data) {
-            Ok(v) => v,
-            Err(e) => {
-                let detail = format!("bad stream event {}: {e}", crate::safe::clip(data, 120));
+        match read_event(self.kind, &ev) {
+            Read::Nothing => false,
+            Read::Done => {
+                self.pending.push_back(Ok(Chunk::Done(self.stats())));
+                true
+            }
+            Read::Error(detail) => {
+                self.pending.push_back(Err(GenError::Stream(self.scrub(&detail))));
+                true
+            }
+            Read::Bad(detail) => {
+                let detail = self.scrub(&detail);
                 self.pending.push_back(Err(GenError::Protocol { url: self.url.clone(), detail }));
-                return true;
+                true
             }
-        };
-        if let Some(err) = error_of(&value) {
-            self.pending.push_back(Err(GenError::Stream(self.scrub(&err))));
-            return true;
-        }
-        let chunk: StreamChunk = serde_json::from_value(value).unwrap_or_default();
-        if let Some(u) = chunk.usage {
-            self.usage = Some(u);
-        }
-        if let Some(choice) = chunk.choices.into_iter().next() {
-            let text = match self.kind {
-                Kind::Chat => choice.delta.and_then(|d| d.content),
-                Kind::Completion => choice.text,
-            }
-            .unwrap_or_default();
-            let logprobs = choice.logprobs.as_ref().and_then(|v| match self.kind {
-                Kind::Chat => chat_logprobs(v),
-                Kind::Completion => completion_logprobs(v),
-            });
-            if !text.is_empty() || logprobs.as_ref().is_some_and(|l| !l.is_empty()) {
-                self.first_text.get_or_insert_with(Instant::now);
-                self.deltas += 1;
-                self.pending
-                    .push_back(Ok(Chunk::Delta { text, logprobs: logprobs.filter(|l| !l.is_empty()) }));
-            }
-            if let Some(r) = choice.finish_reason {
-                self.finish_reason = Some(r);
+            Read::Piece { text, logprobs, finish, usage } => {
+                if let Some(u) = usage {
+                    self.usage = Some(u);
+                }
+                if !text.is_empty() || logprobs.is_some() {
+                    self.first_text.get_or_insert_with(Instant::now);
+                    self.deltas += 1;
+                    self.pending.push_back(Ok(Chunk::Delta { text, logprobs }));
+                }
+                if let Some(r) = finish {
+                    self.finish_reason = Some(r);
+                }
+                false
             }
         }
-        false
     }
+}
+
+/// What one event says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Read {
+    /// Nothing to pass on (an empty event, a role-only delta).
+    Nothing,
+    /// `[DONE]`: the response is over.
+    Done,
+    /// The server's error (an `error` event, or a chunk carrying one).
+    Error(String),
+    /// Not a chunk at all (not JSON).
+    Bad(String),
+    /// Text (perhaps empty), its log-probabilities, a finish reason, token counts.
+    Piece { text: String, logprobs: Option<Vec<TokenLogprob>>, finish: Option<String>, usage: Option<Usage> },
+}
+
+/// Read one event of a `kind` stream. Any field may be missing, null or of another type: what
+/// cannot be read is left out, never a panic.
+pub fn read_event(kind: Kind, ev: &SseEvent) -> Read {
+    let data = ev.data.trim();
+    if ev.is_error() {
+        let detail = serde_json::from_str::<Value>(data)
+            .ok()
+            .and_then(|v| {
+                error_of(&v).or_else(|| v.get("message").and_then(Value::as_str).map(str::to_string))
+            })
+            .unwrap_or_else(|| data.to_string());
+        return Read::Error(detail);
+    }
+    if data == "[DONE]" {
+        return Read::Done;
+    }
+    if data.is_empty() {
+        return Read::Nothing;
+    }
+    let value: Value = match serde_json::from_str(data) {
+        Ok(v) => v,
+        Err(e) => return Read::Bad(format!("bad stream event {}: {e}", crate::safe::clip(data, 120))),
+    };
+    if let Some(err) = error_of(&value) {
+        return Read::Error(err);
+    }
+    let usage = value.get("usage").filter(|u| u.is_object()).map(|u| Usage {
+        prompt_tokens: u.get("prompt_tokens").and_then(Value::as_u64).unwrap_or(0),
+        completion_tokens: u.get("completion_tokens").and_then(Value::as_u64).unwrap_or(0),
+    });
+    let Some(choice) = value.get("choices").and_then(Value::as_array).and_then(|c| c.first()) else {
+        return match usage {
+            Some(_) => Read::Piece { text: String::new(), logprobs: None, finish: None, usage },
+            None => Read::Nothing,
+        };
+    };
+    let text = match kind {
+        Kind::Chat => choice.get("delta").and_then(|d| d.get("content")),
+        Kind::Completion => choice.get("text"),
+    }
+    .and_then(Value::as_str)
+    .unwrap_or_default()
+    .to_string();
+    let logprobs = choice
+        .get("logprobs")
+        .and_then(|v| match kind {
+            Kind::Chat => chat_logprobs(v),
+            Kind::Completion => completion_logprobs(v),
+        })
+        .filter(|l| !l.is_empty());
+    let finish = choice.get("finish_reason").and_then(Value::as_str).map(str::to_string);
+    Read::Piece { text, logprobs, finish, usage }
 }
 
 /// The next chunk of a stream (for [`futures::stream::unfold`]).

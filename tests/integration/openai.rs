@@ -206,6 +206,8 @@ async fn server_errors_and_broken_streams_fail_with_clear_messages() {
     assert!(matches!(e, GenError::Dropped(_)), "{e:?}");
     let e = run(&client, "huge-math", ask(1)).await.unwrap_err();
     assert!(matches!(e, GenError::Protocol { .. }) && message(&e).contains("exceeded"), "{e:?}");
+    let e = run(&client, "no-stream", ask(0)).await.unwrap_err();
+    assert!(matches!(e, GenError::Protocol { .. }) && message(&e).contains("not a stream"), "{e:?}");
 }
 
 #[tokio::test]

@@ -289,3 +289,19 @@ async fn the_key_never_leaves_in_output_events_or_traces() {
     let err = stderr(&o);
     assert!(err.contains("401") && !err.contains("SECRET"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn commands_without_the_backend_yet_say_so() {
+    for (tag, args) in [
+        ("view", vec!["--backend", "openai"]),
+        ("bench", vec!["bench", "--backend", "openai", "--dataset", "pocket", "--out", "/nonexistent/x"]),
+    ] {
+        let o = ttc_env(tag, &args, &[]).await;
+        assert_eq!(o.status.code(), Some(1), "{tag}");
+        let err = stderr(&o);
+        assert!(
+            err.contains("cannot use --backend openai yet") && err.contains("ttc run --backend openai"),
+            "{tag}: {err}"
+        );
+    }
+}

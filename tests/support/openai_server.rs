@@ -19,7 +19,8 @@
 //! * `drop-math`   – `seed % 4 == 1`: two deltas, then the connection breaks;
 //! * `huge-math`   – `seed % 4 == 1`: two deltas, then a 2 MiB line without a newline;
 //! * `crash`       – always HTTP 500;
-//! * `busy`        – always HTTP 429 with `Retry-After: 0`.
+//! * `busy`        – always HTTP 429 with `Retry-After: 0`;
+//! * `no-stream`   – ignores `stream: true`: one JSON chat completion.
 //!
 //! `ServerConfig::rate_limit_first` answers the first generations 429 (`Retry-After: 0`);
 //! `ServerConfig::api_key` makes every request without `Authorization: Bearer KEY` a 401 that
@@ -49,7 +50,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Body = UnsyncBoxBody<Bytes, BoxError>;
 
 /// Every model served by default.
-pub const MODELS: [&str; 12] = [
+pub const MODELS: [&str; 13] = [
     "tiny-math",
     "no-continue",
     "unicode",
@@ -62,6 +63,7 @@ pub const MODELS: [&str; 12] = [
     "huge-math",
     "crash",
     "busy",
+    "no-stream",
 ];
 /// The mid-stream error of `flaky-math` and `evil-math`.
 pub const STREAM_ERROR: &str = "CUDA out of memory while decoding";
@@ -244,6 +246,13 @@ fn generate(st: &State, body: &Value, chat: bool) -> Response<Body> {
         return json_resp(
             StatusCode::INTERNAL_SERVER_ERROR,
             &json!({"error": {"message": "Internal server error: engine dead", "type": "InternalServerError"}}),
+        );
+    }
+    if model == "no-stream" {
+        let message = json!({"role": "assistant", "content": "The answer is \\boxed{42}."});
+        return json_resp(
+            StatusCode::OK,
+            &json!({"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}),
         );
     }
     let continuing = body["continue_final_message"].as_bool() == Some(true);
