@@ -19,6 +19,7 @@ mod lesson;
 mod ollama;
 mod openai;
 mod openai_cli;
+mod openai_load;
 mod openai_real;
 mod rescore;
 mod search_pool;
