@@ -116,7 +116,15 @@ impl GlobalArgs {
         let api_key = crate::model::openai::ApiKey::from_env().or_else(|| config.api_key.clone());
         match self.backend {
             Backend::Pocket => {}
-            Backend::Openai => warnings.extend(host_warning(&openai_host)),
+            Backend::Openai => {
+                warnings.extend(host_warning(&openai_host));
+                if api_key.is_some() && is_plain_remote(&openai_host) {
+                    warnings.push(format!(
+                        "the API key goes to {} over plain http://, readable on the way; use https://",
+                        redact_host(&openai_host)
+                    ));
+                }
+            }
             _ => warnings.extend(host_warning(&host)),
         }
         Resolved { config, host, settings, warnings, openai_host, api_key }

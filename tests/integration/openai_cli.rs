@@ -277,6 +277,10 @@ async fn the_key_never_leaves_in_output_events_or_traces() {
         assert!(!all.contains(key) && !all.contains("SECRET"), "{env}: the key leaked");
         assert!(std::fs::metadata(&trace).is_ok(), "the trace was written");
     }
+    // TTC_API_KEY comes before OPENAI_API_KEY.
+    let args = run_args(&server.url, "tiny-math", &["-n", "1"]);
+    let o = ttc_env("key-order", &args, &[("TTC_API_KEY", key), ("OPENAI_API_KEY", "sk-other-key")]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let sent = server.requests();
     assert!(sent.iter().all(|r| r.authorization.as_deref() == Some(&format!("Bearer {key}"))));
     // A wrong key in the config file: refused, and not shown even though the server echoes it.
@@ -304,4 +308,15 @@ async fn commands_without_the_backend_yet_say_so() {
             "{tag}: {err}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_bound_for_a_remote_plain_http_host_is_warned_about() {
+    // 192.0.2.0/24 is reserved for documentation: nothing answers, within the short stall.
+    let args = ["models", "--backend", "openai", "--host", "http://192.0.2.1:9", "--stall-timeout", "0.3"];
+    let o = ttc_env("remote", &args, &[("TTC_API_KEY", "sk-remote-SECRET")]).await;
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("API key goes to http://192.0.2.1:9 over plain http://"), "{err}");
+    assert!(!err.contains("SECRET"), "{err}");
 }
