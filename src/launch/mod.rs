@@ -346,6 +346,16 @@ impl Launch {
         self.resolved.client()
     }
 
+    /// Where models run on `backend` (resolved from `auto` already): [`Site::new`], or on
+    /// [`Backend::Openai`] the OpenAI-compatible server of the settings. An exposed host was
+    /// warned about when the settings were resolved.
+    pub fn site(&self, backend: Backend, client: OllamaClient) -> Result<Site, Failure> {
+        Ok(match backend {
+            Backend::Openai => Site::openai(self.resolved.openai_client()?, client),
+            _ => Site::new(backend, client),
+        })
+    }
+
     /// The run configuration from flags over config defaults, before the backend is known:
     /// the verifier is the flag's or the config's, else arith (see [`Launch::verifier`]).
     pub fn run_config(&self) -> RunConfig {
@@ -530,11 +540,7 @@ impl Launch {
         };
         // The verifier is known now; an aggregation nobody named follows it.
         config.set_verifier(self.verifier(backend));
-        let site = match backend {
-            // An exposed host was warned about when the settings were resolved.
-            Backend::Openai => Site::openai(self.resolved.openai_client()?, client),
-            _ => Site::new(backend, client),
-        };
+        let site = self.site(backend, client)?;
         self.prepare(&site, files, RunRequest { problem, config, model: None }, true).await
     }
 }

@@ -60,15 +60,9 @@ impl SseDecoder {
                 None => return Ok(None),
             };
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if line.is_empty() {
-                if let Some(ev) = self.dispatch() {
-                    return Ok(Some(ev));
-                }
-                continue;
-            }
-            let line = String::from_utf8_lossy(line).into_owned();
-            if self.field(&line)? {
-                // An `error:` line stands alone: dispatch it without waiting for a blank line.
+            let dispatch = line.is_empty() || field(line, &mut self.event, &mut self.data, self.limit)?;
+            // A blank line ends an event; an `error:` line stands alone.
+            if dispatch {
                 if let Some(ev) = self.dispatch() {
                     return Ok(Some(ev));
                 }
@@ -81,55 +75,61 @@ impl SseDecoder {
         let rest = self.lines.take_rest();
         let rest = rest.strip_suffix(b"\r").unwrap_or(&rest);
         if !rest.is_empty() {
-            let line = String::from_utf8_lossy(rest).into_owned();
-            self.field(&line)?;
+            field(rest, &mut self.event, &mut self.data, self.limit)?;
         }
         Ok(self.dispatch())
-    }
-
-    /// Apply one line; true when it was an `error:` line (dispatched at once).
-    fn field(&mut self, line: &str) -> Result<bool, LineTooLong> {
-        if line.starts_with(':') {
-            return Ok(false);
-        }
-        let (name, value) = match line.split_once(':') {
-            Some((n, v)) => (n, v.strip_prefix(' ').unwrap_or(v)),
-            None => (line, ""),
-        };
-        match name {
-            "data" => {
-                let held = self.data.as_ref().map_or(0, |d| d.len() + 1);
-                if held + value.len() > self.limit {
-                    self.data = None;
-                    self.event = None;
-                    return Err(LineTooLong { limit: self.limit });
-                }
-                match &mut self.data {
-                    Some(data) => {
-                        data.push('\n');
-                        data.push_str(value);
-                    }
-                    None => self.data = Some(value.to_string()),
-                }
-                Ok(false)
-            }
-            "event" => {
-                self.event = Some(value.to_string());
-                Ok(false)
-            }
-            "error" => {
-                self.event = Some("error".into());
-                self.data = Some(value.to_string());
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
     }
 
     fn dispatch(&mut self) -> Option<SseEvent> {
         let event = self.event.take();
         let data = self.data.take()?;
         Some(SseEvent { event: event.filter(|e| !e.is_empty()).unwrap_or_else(|| "message".into()), data })
+    }
+}
+
+/// Apply one line (bytes, split before any decoding: a field name is ASCII); true when it was
+/// an `error:` line, dispatched at once. Invalid UTF-8 in a value becomes U+FFFD.
+fn field(
+    line: &[u8],
+    event: &mut Option<String>,
+    data: &mut Option<String>,
+    limit: usize,
+) -> Result<bool, LineTooLong> {
+    if line.first() == Some(&b':') {
+        return Ok(false);
+    }
+    let (name, value) = match line.iter().position(|&b| b == b':') {
+        Some(i) => (&line[..i], line[i + 1..].strip_prefix(b" ").unwrap_or(&line[i + 1..])),
+        None => (line, &b""[..]),
+    };
+    let value = String::from_utf8_lossy(value);
+    match name {
+        b"data" => {
+            let held = data.as_ref().map_or(0, |d| d.len() + 1);
+            if held + value.len() > limit {
+                *data = None;
+                *event = None;
+                return Err(LineTooLong { limit });
+            }
+            match data {
+                Some(d) => {
+                    d.push('\n');
+                    d.push_str(&value);
+                }
+                None => *data = Some(value.into_owned()),
+            }
+            Ok(false)
+        }
+        b"event" => {
+            *event = Some(value.into_owned());
+            Ok(false)
+        }
+        b"error" => {
+            *event = Some("error".into());
+            *data = Some(value.into_owned());
+            Ok(true)
+        }
+        _ => Ok(false),
     }
 }
 
