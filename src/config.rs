@@ -254,4 +254,19 @@ mod tests {
         assert!(w[0].0.contains("cannot read config file"));
         std::fs::remove_dir_all(&dir).ok();
     }
+
+    #[test]
+    fn an_api_key_is_read_and_never_shown() {
+        let c = Config::parse("api_key = \"sk-secret-1\"\nopenai_host = \"http://gpu:8000\"\n", "c.toml")
+            .unwrap();
+        assert_eq!(c.api_key, crate::model::openai::ApiKey::new("sk-secret-1"));
+        assert_eq!(c.openai_host.as_deref(), Some("http://gpu:8000"));
+        assert!(!format!("{c:?}").contains("secret"));
+        for broken in
+            ["api_key = sk-secret-1\n", "api_key = [\"sk-secret-1\"]\n", "api_key = \"sk-secret-1\n"]
+        {
+            let e = Config::parse(broken, "c.toml").unwrap_err();
+            assert!(!e.contains("secret"), "{e}");
+        }
+    }
 }
