@@ -30,6 +30,11 @@ pub struct Config {
     pub theme: Option<String>,
     /// Record every run as a trace in the data directory (`false` turns it off).
     pub trace: Option<bool>,
+    /// The OpenAI-compatible server's base URL for `--backend openai`.
+    pub openai_host: Option<String>,
+    /// The API key sent to an OpenAI-compatible server when neither `TTC_API_KEY` nor
+    /// `OPENAI_API_KEY` is set (never printed).
+    pub api_key: Option<crate::model::openai::ApiKey>,
     /// Defaults for runs.
     pub run: RunDefaults,
     /// Key remapping for the interactive view: `action = "key"` or `action = ["k1", "k2"]`.
@@ -248,5 +253,20 @@ mod tests {
         let (_, w) = Config::load(Some(&dir.join("missing.toml")));
         assert!(w[0].0.contains("cannot read config file"));
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn an_api_key_is_read_and_never_shown() {
+        let c = Config::parse("api_key = \"sk-secret-1\"\nopenai_host = \"http://gpu:8000\"\n", "c.toml")
+            .unwrap();
+        assert_eq!(c.api_key, crate::model::openai::ApiKey::new("sk-secret-1"));
+        assert_eq!(c.openai_host.as_deref(), Some("http://gpu:8000"));
+        assert!(!format!("{c:?}").contains("secret"));
+        for broken in
+            ["api_key = sk-secret-1\n", "api_key = [\"sk-secret-1\"]\n", "api_key = \"sk-secret-1\n"]
+        {
+            let e = Config::parse(broken, "c.toml").unwrap_err();
+            assert!(!e.contains("secret"), "{e}");
+        }
     }
 }

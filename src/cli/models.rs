@@ -13,6 +13,9 @@ const MAX_DATE_CHARS: usize = 40;
 /// List the server's models.
 pub async fn models(global: &GlobalArgs, json: bool) -> Result<ExitCode, Failure> {
     let resolved = global.resolve();
+    if global.backend == crate::launch::Backend::Openai {
+        return openai_models(&resolved, json).await;
+    }
     let client = resolved.client()?;
     if let Some(w) = client.transport_warning() {
         eprintln!("ttc: warning: {w}");
@@ -32,6 +35,22 @@ pub async fn models(global: &GlobalArgs, json: bool) -> Result<ExitCode, Failure
         println!("{:width$}  {:>9}  MODIFIED", "NAME", "SIZE");
         for ((name, modified), m) in rows.iter().zip(&models) {
             println!("{name:width$}  {:>9}  {modified}", human_size(m.size));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// List the models of the OpenAI-compatible server (`/v1/models`): names only, one a line.
+async fn openai_models(resolved: &crate::launch::Resolved, json: bool) -> Result<ExitCode, Failure> {
+    let client = resolved.openai_client()?;
+    let models = client.list_models().await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&models)?);
+    } else if models.is_empty() {
+        eprintln!("the server at {} lists no models", client.host());
+    } else {
+        for m in &models {
+            println!("{}", for_display(m, MAX_NAME_CHARS));
         }
     }
     Ok(ExitCode::SUCCESS)

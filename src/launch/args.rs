@@ -13,7 +13,9 @@ use crate::verify::Aggregation;
 /// Options every command accepts.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// Ollama server URL [env: OLLAMA_HOST; config: host; default: http://127.0.0.1:11434]
+    /// Ollama server URL [env: OLLAMA_HOST; config: host; default: http://127.0.0.1:11434];
+    /// with --backend openai the server's base URL [env: TTC_OPENAI_HOST; config: openai_host;
+    /// default: http://127.0.0.1:8000]
     #[arg(long, global = true)]
     pub host: Option<String>,
     /// Config file [default: the platform config dir, e.g. ~/.config/ttc/config.toml]
@@ -27,8 +29,9 @@ pub struct GlobalArgs {
     /// which never wait more than 30 s) [config: stall_timeout_secs; default: 120]
     #[arg(long, global = true, value_name = "SECS", value_parser = parse_stall_timeout)]
     pub stall_timeout: Option<f64>,
-    /// Where models run: ollama, pocket (the embedded model), or auto (Ollama when it answers,
-    /// else the embedded model)
+    /// Where models run: ollama, pocket (the embedded model), auto (Ollama when it answers,
+    /// else the embedded model), or openai (an OpenAI-compatible server: vLLM, SGLang,
+    /// llama.cpp's server; key from TTC_API_KEY or OPENAI_API_KEY)
     #[arg(long, global = true, value_enum, default_value_t = Backend::Auto, env = "TTC_BACKEND")]
     pub backend: Backend,
 }
@@ -41,6 +44,8 @@ pub enum Backend {
     Ollama,
     /// The embedded pocket model and PRM: arithmetic chains, no server needed.
     Pocket,
+    /// An OpenAI-compatible server (vLLM, SGLang, llama.cpp's server) at --host.
+    Openai,
 }
 
 /// Flags of `ttc run` (the interactive view accepts the same ones).

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::{read_file, Backend, Failure};
 use crate::model::ollama::OllamaClient;
+use crate::model::openai::OpenAiClient;
 use crate::model::Generator;
 use crate::safe::redact;
 use crate::strategy::VerifierKind;
@@ -116,11 +117,6 @@ pub async fn build_verifier(
             }
         }
         VerifierKind::Judge => {
-            let Some(client) = client else {
-                return Err(Failure::new(
-                    "the judge verifier asks an Ollama model; with the embedded model use --verifier prm or arith",
-                ));
-            };
             let template = match &settings.judge_template {
                 Some(p) => JudgeTemplate::parse(&read_file(p, "judge template")?, &p.display().to_string())?,
                 None => JudgeTemplate::bundled(),
@@ -129,6 +125,11 @@ pub async fn build_verifier(
                 (Some(m), Some(p)) if p.info().model == m => p,
                 (None, Some(p)) => p,
                 (Some(m), _) => {
+                    let Some(client) = client else {
+                        return Err(Failure::new(
+                            "the judge verifier asks an Ollama model; with the embedded model use --verifier prm or arith",
+                        ));
+                    };
                     client.show(m).await?;
                     Arc::new(client.generator(m).await?)
                 }
@@ -136,10 +137,16 @@ pub async fn build_verifier(
                     return Err(Failure::new("the judge verifier needs a model: pass --verifier-model"))
                 }
             };
-            if say && !judge.info().logprobs {
+            let info = judge.info();
+            if info.backend == "pocket" {
+                return Err(Failure::new(
+                    "the judge verifier asks a server's model; with the embedded model use --verifier prm or arith",
+                ));
+            }
+            if say && !info.logprobs {
                 eprintln!(
                     "ttc: note: the server at {} returns no logprobs (Ollama 0.12.11 or newer does); the judge samples {} verdicts per step instead",
-                    redact(client.host()),
+                    redact(&info.location),
                     template.samples
                 );
             }
@@ -159,20 +166,43 @@ pub async fn default_model(client: &OllamaClient) -> Result<String, Failure> {
     })
 }
 
-/// Where a run's models run, once chosen: the embedded model, or the server of `client`.
+/// The first model an OpenAI-compatible server lists (`/v1/models`).
+pub async fn default_openai_model(client: &OpenAiClient) -> Result<String, Failure> {
+    let models = client.list_models().await?;
+    models.into_iter().next().ok_or_else(|| {
+        Failure::new(format!("the server at {} lists no models; pass --model", redact(client.host())))
+    })
+}
+
+/// Where a run's models run, once chosen: the embedded model, the Ollama server of `client`,
+/// or the OpenAI-compatible server of `openai`.
 #[derive(Clone)]
 pub struct Site {
-    /// [`Backend::Ollama`] or [`Backend::Pocket`]; `auto` is resolved before a site exists.
+    /// [`Backend::Ollama`], [`Backend::Pocket`] or [`Backend::Openai`]; `auto` is resolved
+    /// before a site exists.
     pub backend: Backend,
-    /// The server (unused on the embedded model, and for warnings only).
+    /// The Ollama server (unused on the embedded model, and for warnings only).
     pub client: OllamaClient,
+    /// The OpenAI-compatible server, on [`Backend::Openai`] (see [`Site::openai`]).
+    pub openai: Option<OpenAiClient>,
 }
 
 impl Site {
     /// A site on `backend`; `auto` counts as Ollama (resolve it first with [`probe_backend`]).
+    /// [`Backend::Openai`] needs [`Site::openai`]: here it has no server and fails to build a
+    /// generator.
     pub fn new(backend: Backend, client: OllamaClient) -> Self {
-        let backend = if backend == Backend::Pocket { Backend::Pocket } else { Backend::Ollama };
-        Self { backend, client }
+        let backend = match backend {
+            Backend::Pocket | Backend::Openai => backend,
+            _ => Backend::Ollama,
+        };
+        Self { backend, client, openai: None }
+    }
+
+    /// A site on the OpenAI-compatible server of `openai` (`client` is kept for the callers
+    /// that show an Ollama host; nothing is sent to it).
+    pub fn openai(openai: OpenAiClient, client: OllamaClient) -> Self {
+        Self { backend: Backend::Openai, client, openai: Some(openai) }
     }
 
     /// Whether models run on the embedded model.
@@ -180,13 +210,30 @@ impl Site {
         self.backend == Backend::Pocket
     }
 
-    /// The server, when models run on one.
+    /// The Ollama server, when models run on one.
     pub fn server(&self) -> Option<&OllamaClient> {
-        (!self.is_pocket()).then_some(&self.client)
+        (self.backend == Backend::Ollama).then_some(&self.client)
     }
 
-    /// The policy generator: the embedded model, or `model` on the server (checked to exist).
+    /// The policy model when none is named: nothing on the embedded model, else the first
+    /// model the server lists.
+    pub async fn default_model(&self) -> Result<String, Failure> {
+        match (self.backend, self.server(), &self.openai) {
+            (Backend::Openai, _, Some(o)) => default_openai_model(o).await,
+            (Backend::Openai, _, None) => Err(no_openai()),
+            (_, Some(client), _) => default_model(client).await,
+            _ => Ok(String::new()),
+        }
+    }
+
+    /// The policy generator: the embedded model, or `model` on the server (checked to exist
+    /// on Ollama; on an OpenAI-compatible server the list is fetched, so an unreachable
+    /// server or a refused key is said here).
     pub async fn generator(&self, model: &str) -> Result<Arc<dyn Generator>, Failure> {
+        if self.backend == Backend::Openai {
+            let Some(o) = &self.openai else { return Err(no_openai()) };
+            return Ok(Arc::new(o.generator(model).await?));
+        }
         match self.server() {
             None => Ok(Arc::new(crate::pocket::PocketGenerator::new(embedded_pocket()?))),
             Some(client) => {
@@ -196,4 +243,16 @@ impl Site {
             }
         }
     }
+
+    /// The judge's generator when it is not the policy model: `model` on the site's server.
+    /// `None` where [`build_verifier`] builds it (Ollama) or there is no server.
+    pub fn judge_generator(&self, model: &str) -> Option<Arc<dyn Generator>> {
+        let o = self.openai.as_ref().filter(|_| self.backend == Backend::Openai)?;
+        Some(Arc::new(o.generator_unchecked(model)))
+    }
+}
+
+/// A command that builds its site without the OpenAI-compatible client.
+fn no_openai() -> Failure {
+    Failure::new("this command cannot use --backend openai yet; `ttc run --backend openai` can")
 }

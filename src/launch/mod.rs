@@ -71,6 +71,11 @@ pub struct Resolved {
     pub settings: OllamaSettings,
     /// What a person should know: a broken or out-of-range config, an exposed host.
     pub warnings: Vec<String>,
+    /// The OpenAI-compatible server of `--backend openai`: `--host`, else `TTC_OPENAI_HOST`,
+    /// else `openai_host` in the config, else [`crate::model::openai::DEFAULT_HOST`].
+    pub openai_host: String,
+    /// Its API key: `TTC_API_KEY`, else `OPENAI_API_KEY`, else `api_key` in the config.
+    pub api_key: Option<crate::model::openai::ApiKey>,
 }
 
 impl GlobalArgs {
@@ -102,10 +107,27 @@ impl GlobalArgs {
             // In range by now (flags by their parser, config by `Config::load`), so this cannot panic.
             settings.stall_timeout = Duration::from_secs_f64(s);
         }
-        if self.backend != Backend::Pocket {
-            warnings.extend(host_warning(&host));
+        let openai_host = self
+            .host
+            .clone()
+            .or_else(|| std::env::var(crate::model::openai::HOST_ENV).ok().filter(|h| !h.trim().is_empty()))
+            .or_else(|| config.openai_host.clone())
+            .unwrap_or_else(|| crate::model::openai::DEFAULT_HOST.to_string());
+        let api_key = crate::model::openai::ApiKey::from_env().or_else(|| config.api_key.clone());
+        match self.backend {
+            Backend::Pocket => {}
+            Backend::Openai => {
+                warnings.extend(host_warning(&openai_host));
+                if api_key.is_some() && is_plain_remote(&openai_host) {
+                    warnings.push(format!(
+                        "the API key goes to {} over plain http://, readable on the way; use https://",
+                        redact_host(&openai_host)
+                    ));
+                }
+            }
+            _ => warnings.extend(host_warning(&host)),
         }
-        Resolved { config, host, settings, warnings }
+        Resolved { config, host, settings, warnings, openai_host, api_key }
     }
 }
 
@@ -153,6 +175,16 @@ impl Resolved {
     /// A client for the resolved host.
     pub fn client(&self) -> Result<OllamaClient, Failure> {
         OllamaClient::new(&self.host, self.settings.clone()).map_err(Failure::from)
+    }
+
+    /// A client for the OpenAI-compatible server of `--backend openai`.
+    pub fn openai_client(&self) -> Result<crate::model::openai::OpenAiClient, Failure> {
+        crate::model::openai::OpenAiClient::new(
+            &self.openai_host,
+            self.settings.clone(),
+            self.api_key.clone(),
+        )
+        .map_err(Failure::from)
     }
 }
 
@@ -314,6 +346,16 @@ impl Launch {
         self.resolved.client()
     }
 
+    /// Where models run on `backend` (resolved from `auto` already): [`Site::new`], or on
+    /// [`Backend::Openai`] the OpenAI-compatible server of the settings. An exposed host was
+    /// warned about when the settings were resolved.
+    pub fn site(&self, backend: Backend, client: OllamaClient) -> Result<Site, Failure> {
+        Ok(match backend {
+            Backend::Openai => Site::openai(self.resolved.openai_client()?, client),
+            _ => Site::new(backend, client),
+        })
+    }
+
     /// The run configuration from flags over config defaults, before the backend is known:
     /// the verifier is the flag's or the config's, else arith (see [`Launch::verifier`]).
     pub fn run_config(&self) -> RunConfig {
@@ -433,16 +475,30 @@ impl Launch {
             config.policy = Some(policy);
         }
         check_gold(&config, &problem)?;
-        let model = match (site.server(), model.or_else(|| self.model())) {
-            (None, _) => String::new(),
-            (Some(_), Some(m)) => m,
-            (Some(client), None) => default_model(client).await?,
+        let model = match model.or_else(|| self.model()) {
+            _ if site.is_pocket() => String::new(),
+            Some(m) => m,
+            None => {
+                let m = site.default_model().await?;
+                if say && site.backend == Backend::Openai {
+                    eprintln!(
+                        "ttc: using model {} (the first the server lists)",
+                        for_display(&m, SHOWN_CHARS)
+                    );
+                }
+                m
+            }
         };
         let generator = site.generator(&model).await?;
+        // On an OpenAI-compatible server a judge model of its own is built here.
+        let judge = match self.judge_model() {
+            Some(m) if m != model && config.verifier == VerifierKind::Judge => site.judge_generator(&m),
+            _ => None,
+        };
         let verifier = build_verifier(
             config.verifier,
             site.server(),
-            Some(generator.clone()),
+            Some(judge.unwrap_or_else(|| generator.clone())),
             &self.verifier_settings(),
             say,
         )
@@ -484,7 +540,7 @@ impl Launch {
         };
         // The verifier is known now; an aggregation nobody named follows it.
         config.set_verifier(self.verifier(backend));
-        let site = Site::new(backend, client);
+        let site = self.site(backend, client)?;
         self.prepare(&site, files, RunRequest { problem, config, model: None }, true).await
     }
 }

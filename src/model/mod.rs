@@ -3,6 +3,8 @@
 pub mod limiter;
 pub mod ndjson;
 pub mod ollama;
+pub mod openai;
+pub mod openai_sse;
 
 use std::pin::Pin;
 
@@ -170,6 +172,18 @@ pub enum GenError {
     Protocol { url: String, detail: String },
     #[error("cancelled")]
     Cancelled,
+    #[error("cannot reach the OpenAI-compatible server at {}: {}. Start it (e.g. `vllm serve MODEL`, `llama-server -m FILE.gguf`), or point ttc at it with --host URL (or TTC_OPENAI_HOST)", shown(.host), body_text(.detail))]
+    ServerUnreachable { host: String, detail: String },
+    #[error("the server at {} did not answer {} within {secs:.1} s. Check that it is running and not stuck, that --host names an OpenAI-compatible server, or raise --stall-timeout", shown(.host), shown(.what))]
+    ServerNoAnswer { host: String, what: String, secs: f64 },
+    #[error("the server at {} refused the request (HTTP {status}: {}). Set the API key it expects in TTC_API_KEY (or OPENAI_API_KEY, or api_key in the config file)", shown(.host), body_text(.detail))]
+    Unauthorized { host: String, status: u16, detail: String },
+    #[error("model \"{}\" is not served by {}{}. Pick one with --model", name(.model), shown(.host), served_list(.served))]
+    NotServed { model: String, host: String, served: Vec<String> },
+    #[error("server {} is overloaded (HTTP {status}) after {attempts} attempts: {}. Lower --concurrency, or raise the server's limits", shown(.host), body_text(.detail))]
+    Overloaded { host: String, status: u16, attempts: u32, detail: String },
+    #[error("the server at {} cannot continue a partial answer of model \"{}\" ({}); step-wise search (beam, lookahead, dvts) needs that: use --strategy best-of-n or revise, or a server that accepts `continue_final_message` (vLLM)", shown(.host), name(.model), body_text(.detail))]
+    NoContinuation { host: String, model: String, detail: String },
 }
 
 /// How many characters of a server's error text an error message shows.
@@ -201,6 +215,17 @@ fn installed_list(installed: &[String]) -> String {
         names.push(format!("and {} more", installed.len() - INSTALLED_SHOWN));
     }
     format!(" (installed: {})", names.join(", "))
+}
+
+fn served_list(served: &[String]) -> String {
+    if served.is_empty() {
+        return " (it lists no models)".to_string();
+    }
+    let mut names: Vec<String> = served.iter().take(INSTALLED_SHOWN).map(|n| name(n)).collect();
+    if served.len() > INSTALLED_SHOWN {
+        names.push(format!("and {} more", served.len() - INSTALLED_SHOWN));
+    }
+    format!(" (served: {})", names.join(", "))
 }
 
 /// A model that writes text: async, streaming, cancellable.

@@ -2,6 +2,8 @@
 
 #[path = "../support/ollama_server.rs"]
 mod ollama_server;
+#[path = "../support/openai_server.rs"]
+mod openai_server;
 #[path = "../support/prm_server.rs"]
 mod prm_server;
 
@@ -15,6 +17,10 @@ mod http_run;
 mod isolated;
 mod lesson;
 mod ollama;
+mod openai;
+mod openai_cli;
+mod openai_load;
+mod openai_real;
 mod rescore;
 mod search_pool;
 mod step_tag;
