@@ -129,6 +129,15 @@ fn draw_pane(
         score.map(|s| format!(" {s:.2} ")).unwrap_or_else(|| " – ".into()),
         Style::default().fg(t.score_color(score)).add_modifier(Modifier::BOLD),
     ));
+    // Re-scored beside the original: the new solution score after an arrow.
+    let rescore = app.run().and_then(|r| r.rescore.as_deref());
+    if let Some(new) = rescore.and_then(|r| r.nodes.get(&node.node)) {
+        title.push(Span::styled("→", Style::default().fg(t.dim)));
+        title.push(Span::styled(
+            new.map(|s| format!("{s:.2} ")).unwrap_or_else(|| "– ".into()),
+            Style::default().fg(t.score_color(*new)).add_modifier(Modifier::BOLD),
+        ));
+    }
     let border = if focused {
         t.border_focused
     } else if look.beyond {
@@ -174,6 +183,14 @@ fn draw_pane(
             None if scoring => Span::styled("  └ … queued for scoring", Style::default().fg(t.dim)),
             None => Span::styled("  └ …", Style::default().fg(t.dim)),
         };
+        let mut tag = vec![tag];
+        if let Some(new) = rescore.and_then(|r| r.step(node.node, k)) {
+            tag.push(Span::styled("→", Style::default().fg(t.dim)));
+            tag.push(match new {
+                Some(x) => Span::styled(format!("{x:.2}"), Style::default().fg(t.score_color(Some(x)))),
+                None => Span::styled("unscored", Style::default().fg(t.dim)),
+            });
+        }
         out.push(Line::from(tag));
         if selected == Some(k) {
             for l in &mut out {
