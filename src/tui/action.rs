@@ -146,8 +146,8 @@ impl Action {
             Action::ToggleTree => "show or hide the search tree",
             Action::Fork => "fork a run from the focused node",
             Action::TogglePace => "pace the embedded model / full speed",
-            Action::BrowseTraces => "browse the recorded traces and replay one here",
-            Action::Rescore => "re-score the finished run with the next verifier (Esc clears)",
+            Action::BrowseTraces => "browse the recorded traces, replay one",
+            Action::Rescore => "re-score: next verifier (Esc clears)",
         }
     }
 }

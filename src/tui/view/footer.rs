@@ -69,10 +69,11 @@ pub(super) fn draw_footer(f: &mut Frame, area: Rect, app: &App) {
             (k(Action::Quit), back),
         ];
     } else if app.mode == Mode::Normal {
-        keys.insert(keys.len() - 1, (k(Action::BrowseTraces), "traces"));
+        // Last, where a wide terminal shows them and a narrow one keeps quit.
         if app.run().is_some_and(|r| r.tree.finished) {
-            keys.insert(keys.len() - 1, (k(Action::Rescore), "re-score"));
+            keys.push((k(Action::Rescore), "re-score"));
         }
+        keys.push((k(Action::BrowseTraces), "traces"));
     }
     // The tree and revision views' own keys come first, where they are not cut off.
     if app.mode == Mode::Normal && app.replay().is_none() {
