@@ -25,6 +25,8 @@ pub mod trace_list;
 mod tests;
 #[cfg(test)]
 mod tests_live;
+#[cfg(test)]
+mod tests_replay;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
