@@ -282,7 +282,9 @@ impl Ctx {
                             Setup::Pocket { .. } => Site::new(Backend::Pocket, client),
                             Setup::Ollama { models: Ok(_), .. } => Site::new(Backend::Ollama, client),
                             Setup::Ollama { models: Err(e), .. } | Setup::Failed(e) => {
-                                return fail(format!("cannot start a live run: no backend ({e})"))
+                                let e = format!("cannot start a live run: no backend ({e})");
+                                let _ = tx.send(Msg::Note(e.clone()));
+                                return fail(e);
                             }
                         };
                     }

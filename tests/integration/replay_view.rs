@@ -107,3 +107,21 @@ async fn r_rescores_a_replayed_run_beside_its_own_scores_and_esc_clears() {
     s.quit_and_check_restored().await;
     std::fs::remove_dir_all(h).ok();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fork_with_no_backend_to_set_up_says_why_and_the_replay_stays() {
+    let (h, file) = recorded("fork-none");
+    let args = ["replay", file.to_str().unwrap(), "--backend", "ollama", "--host", "http://127.0.0.1:1"];
+    let mut s = spawn(&args, "replay-fork-none");
+    s.screen.wait_for("replay of run.jsonl").await;
+    s.press(b"\x1b[F");
+    s.screen.wait_for("▶ ").await;
+    s.press(b"f");
+    s.screen.wait_for("fork of #0").await;
+    s.screen.wait_for_within("ended with an error", Duration::from_secs(30)).await;
+    s.screen.wait_for("cannot start a live run: no backend").await;
+    s.press(b"<");
+    s.screen.wait_for("replay of run.jsonl").await;
+    s.quit_and_check_restored().await;
+    std::fs::remove_dir_all(h).ok();
+}
