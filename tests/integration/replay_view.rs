@@ -117,7 +117,7 @@ async fn a_fork_with_no_backend_to_set_up_says_why_and_the_replay_stays() {
     s.press(b"\x1b[F");
     s.screen.wait_for("▶ ").await;
     s.press(b"f");
-    s.screen.wait_for("fork of #0").await;
+    s.screen.wait_for("run 2/2").await;
     s.screen.wait_for_within("ended with an error", Duration::from_secs(30)).await;
     s.screen.wait_for("cannot start a live run: no backend").await;
     s.press(b"<");
