@@ -260,3 +260,20 @@ fn rescoring_selects_again_among_the_same_candidates() {
     assert_eq!(view.comparison.verifier.after, "oracle");
     assert_eq!(view.selection.selected.as_deref(), own.nodes[right as usize].answer.as_deref());
 }
+
+#[test]
+fn the_tree_and_revision_views_show_re_scored_values_after_the_original() {
+    use super::fixture::revise_events;
+    for (name, events) in [("beam", beam_events(4, 2, 3)), ("revise", revise_events(2, 2))] {
+        let mut a = app();
+        a.open_replay(&trace_of(events, "x.jsonl"), false);
+        a.replay_key(&key(KeyCode::End));
+        let before = text(&a);
+        assert!(!before.contains("→0.95"), "{name}: {before}");
+        let best = a.focused_node().unwrap();
+        let view = rescored(&a.runs[0].tree, VerifierKind::None, "none".into(), &verdicts(&a, best));
+        a.runs[0].rescore = Some(Box::new(view));
+        let after = text(&a);
+        assert!(after.contains("→0.95"), "{name}: {after}");
+    }
+}

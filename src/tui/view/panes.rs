@@ -131,12 +131,10 @@ fn draw_pane(
     ));
     // Re-scored beside the original: the new solution score after an arrow.
     let rescore = app.run().and_then(|r| r.rescore.as_deref());
-    if let Some(new) = rescore.and_then(|r| r.nodes.get(&node.node)) {
-        title.push(Span::styled("→", Style::default().fg(t.dim)));
-        title.push(Span::styled(
-            new.map(|s| format!("{s:.2} ")).unwrap_or_else(|| "– ".into()),
-            Style::default().fg(t.score_color(*new)).add_modifier(Modifier::BOLD),
-        ));
+    let new = rescore.and_then(|r| r.nodes.get(&node.node)).copied();
+    if new.is_some() {
+        title.extend(super::rescore::arrow(new, t));
+        title.push(Span::raw(" "));
     }
     let border = if focused {
         t.border_focused
@@ -184,13 +182,7 @@ fn draw_pane(
             None => Span::styled("  └ …", Style::default().fg(t.dim)),
         };
         let mut tag = vec![tag];
-        if let Some(new) = rescore.and_then(|r| r.step(node.node, k)) {
-            tag.push(Span::styled("→", Style::default().fg(t.dim)));
-            tag.push(match new {
-                Some(x) => Span::styled(format!("{x:.2}"), Style::default().fg(t.score_color(Some(x)))),
-                None => Span::styled("unscored", Style::default().fg(t.dim)),
-            });
-        }
+        tag.extend(super::rescore::arrow(rescore.and_then(|r| r.step(node.node, k)), t));
         out.push(Line::from(tag));
         if selected == Some(k) {
             for l in &mut out {

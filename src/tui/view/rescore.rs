@@ -18,6 +18,18 @@ fn picked(p: &Picked) -> String {
     }
 }
 
+/// `→0.41` after an original score: the re-scored value, when there is one.
+pub(super) fn arrow(new: Option<Option<f64>>, t: &Theme) -> Vec<Span<'static>> {
+    let Some(new) = new else { return vec![] };
+    vec![
+        Span::styled("→", Style::default().fg(t.dim)),
+        match new {
+            Some(x) => Span::styled(format!("{x:.2}"), Style::default().fg(t.score_color(Some(x)))),
+            None => Span::styled("–", Style::default().fg(t.dim)),
+        },
+    ]
+}
+
 /// Lines under the answers: `re-scored: VERIFIER`, `selected A → B (changed)`, and the
 /// new ranking's first answers.
 pub(super) fn rescore_lines(r: &RescoreView, t: &Theme) -> Vec<Line<'static>> {
