@@ -301,7 +301,9 @@ pub(crate) async fn view_session(
             ev = input.next() => match ev {
                 Some(Ok(TermEvent::Key(k))) if k.kind != KeyEventKind::Release => {
                     key_pressed = true;
-                    let fx = if matches!(app.mode, Mode::TraceBrowser { .. }) {
+                    // Ctrl-C quits from the trace browser too.
+                    let ctrl_c = k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
+                    let fx = if matches!(app.mode, Mode::TraceBrowser { .. }) && !ctrl_c {
                         app.on_browser_key(k.code)
                     } else if app.wants_text() {
                         text_key(&k).map(|tk| app.on_text_key(tk)).unwrap_or_default()
