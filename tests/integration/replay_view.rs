@@ -125,3 +125,38 @@ async fn a_fork_with_no_backend_to_set_up_says_why_and_the_replay_stays() {
     s.quit_and_check_restored().await;
     std::fs::remove_dir_all(h).ok();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r_on_a_live_run_asks_the_judge_on_the_server_and_generates_nothing() {
+    use super::ollama_server::{ServerConfig, TestServer};
+    let server = TestServer::start(ServerConfig::default()).await;
+    let args = [
+        "--host",
+        &server.url,
+        "--model",
+        "tiny-math",
+        "--problem",
+        "What is 12 + 30?",
+        "--gold",
+        "42",
+        "-n",
+        "2",
+        "--verifier",
+        "arith",
+        "--verifier-model",
+        "judge",
+    ];
+    let mut s = spawn(&args, "rescore-judge");
+    s.screen.wait_for("finished").await;
+    s.screen.wait_for("▶ 42").await;
+    let generated = server.chat_requests().len();
+    // On a server, the judge comes first after arith; its own model judges.
+    s.press(b"R");
+    s.screen.wait_for("re-scored with judge").await;
+    s.screen.wait_for("re-scored judge").await;
+    let judged = server.chat_requests();
+    assert!(judged.len() > generated, "the judge asked the server");
+    assert!(judged[..generated].iter().all(|b| b["model"] == "tiny-math"), "the run generated");
+    assert!(judged[generated..].iter().all(|b| b["model"] == "judge"), "re-scoring only judged");
+    s.quit_and_check_restored().await;
+}
