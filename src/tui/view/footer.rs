@@ -59,14 +59,14 @@ pub(super) fn draw_footer(f: &mut Frame, area: Rect, app: &App) {
         keys = vec![
             (k(Action::PauseResume), "play/pause"),
             (format!("{}/{}", k(Action::NUp), k(Action::NDown)), "speed"),
-            (",/.".into(), "event"),
             ("</>".into(), "step"),
-            ("P".into(), "presenter"),
-            (k(Action::Fork), "fork live"),
+            (k(Action::Fork), "fork"),
             (k(Action::Rescore), "re-score"),
+            (k(Action::Quit), back),
+            (",/.".into(), "event"),
+            ("P".into(), "presenter"),
             (k(Action::BrowseTraces), "traces"),
             (k(Action::Help), "help"),
-            (k(Action::Quit), back),
         ];
     } else if app.mode == Mode::Normal {
         // Last, where a wide terminal shows them and a narrow one keeps quit.
