@@ -90,6 +90,7 @@ fn b_lists_the_traces_and_enter_replays_the_chosen_one_beside_the_live_run() {
     assert_eq!(a.mode, Mode::Normal);
     assert_eq!((a.runs.len(), a.current), (2, 1));
     assert!(text(&a).contains("replay of old.jsonl"), "{}", text(&a));
+    assert!(text(&a).contains("Space play/pause") && text(&a).contains("f fork"), "{}", text(&a));
     // It plays to the recorded end: the same final state as the trace folded at once.
     assert!(a.tick_replays(Duration::from_millis(5)));
     assert!(!a.tick_replays(Duration::from_secs(60)), "ended: nothing plays");
@@ -276,4 +277,13 @@ fn the_tree_and_revision_views_show_re_scored_values_after_the_original() {
         let after = text(&a);
         assert!(after.contains("→0.95"), "{name}: {after}");
     }
+}
+
+#[test]
+fn a_replay_opened_before_any_run_goes_back_to_the_problem_picker() {
+    let mut a = app();
+    a.open_replay(&trace_of(best_of_n_events(2, 20, Stage::Finished, false), "t.jsonl"), true);
+    assert_eq!(a.replay_key(&key(KeyCode::Esc)), Some(vec![]));
+    assert!(matches!(a.mode, Mode::ProblemPicker { .. }));
+    assert!(!a.quit);
 }
