@@ -25,6 +25,14 @@ pub(super) enum Msg {
     Models(Result<Vec<String>, String>),
     /// Something to show on the status line (a trace that cannot be written).
     Note(String),
+    /// The recorded traces, for the trace browser (or why there are none).
+    Traces(Result<crate::tui::trace_list::Browser, String>),
+    /// A trace chosen in the browser, read.
+    Trace(Box<Result<crate::trace::Trace, String>>),
+    /// A run scored again with another verifier.
+    Rescored(usize, crate::strategy::VerifierKind, Box<Result<crate::tui::app::RescoreView, String>>),
+    /// The backend the first run of a replay session set up.
+    LateSetup(Setup),
 }
 
 /// Handles to the runs of this session, by index.
@@ -38,6 +46,56 @@ pub(super) struct RunControl {
     offset: Arc<Mutex<usize>>,
     /// The run's trace, once it started; extra candidates record into it too.
     pub(super) trace: Arc<Mutex<Option<crate::trace::Recorder>>>,
+}
+
+impl RunControl {
+    /// The place of a run nothing drives (a replay): commands and cancels go nowhere.
+    fn inert() -> Self {
+        Self {
+            commands: Arc::new(Mutex::new(mpsc::unbounded_channel().0)),
+            cancel: CancellationToken::new(),
+            prepared: Arc::default(),
+            offset: Arc::default(),
+            trace: Arc::default(),
+        }
+    }
+}
+
+/// The data directory's traces, for the browser; none is said as an error.
+fn list_traces() -> Result<crate::tui::trace_list::Browser, String> {
+    let Some(dir) = crate::trace::default_dir() else {
+        return Err("no data directory on this system: traces are not recorded".into());
+    };
+    let shown = crate::safe::for_display(&dir.display().to_string(), 200);
+    let browser =
+        crate::tui::trace_list::Browser::open(&dir).map_err(|e| format!("cannot list {shown}: {e}"))?;
+    if browser.rows.is_empty() {
+        return Err(format!("no traces yet in {shown}: every run records one"));
+    }
+    Ok(browser)
+}
+
+/// Score `tree`'s recorded steps again with `kind`, with no generation: the verifier built
+/// as runs build it ([`crate::launch::build_verifier`]; the judge asks `model` on the
+/// server unless the settings name its own model).
+async fn rescore(
+    launch: &Launch,
+    client: &OllamaClient,
+    kind: crate::strategy::VerifierKind,
+    tree: &crate::tree::RunTree,
+    model: String,
+) -> Result<crate::tui::app::RescoreView, String> {
+    use crate::strategy::VerifierKind;
+    let Some(info) = tree.info.as_ref() else { return Err("the run never said its problem".into()) };
+    let mut settings = launch.verifier_settings();
+    settings.judge_model = settings.judge_model.or(Some(model));
+    let server = (kind == VerifierKind::Judge).then_some(client);
+    let verifier =
+        crate::launch::build_verifier(kind, server, None, &settings, false).await.map_err(|e| e.message)?;
+    let name = verifier.name();
+    let concurrency = launch.resolved.settings.concurrency;
+    let verdicts = crate::trace::rescore::score_nodes(tree, &info.problem, verifier, concurrency).await?;
+    Ok(crate::tui::app::rescore::rescored(tree, kind, name, &verdicts))
 }
 
 /// A run's inputs, kept to start more candidates in it.
@@ -171,6 +229,11 @@ pub(super) struct Ctx {
     pub(super) tx: mpsc::UnboundedSender<Msg>,
     /// Runs use the embedded model.
     pub(super) pocket: bool,
+    /// The backend the flags ask for (`auto` resolved by the setup).
+    pub(super) backend: Backend,
+    /// A session that began with no backend (`ttc replay FILE`): the first run sets one up,
+    /// once, for every run that waits on it.
+    pub(super) late: Option<Arc<tokio::sync::OnceCell<Setup>>>,
 }
 
 impl Ctx {
@@ -197,8 +260,9 @@ impl Ctx {
                     trace: trace_slot.clone(),
                 });
                 let launch = self.launch.clone();
-                let site = self.site();
+                let mut site = self.site();
                 let tx = self.tx.clone();
+                let late = self.late.clone().map(|cell| (cell, self.backend, self.client.clone()));
                 tokio::spawn(async move {
                     let fail = |e: String| {
                         let _ = tx.send(Msg::Run(
@@ -211,6 +275,19 @@ impl Ctx {
                             },
                         ));
                     };
+                    if let Some((cell, backend, client)) = late {
+                        let setup = cell.get_or_init(|| setup(backend, client.clone())).await.clone();
+                        let _ = tx.send(Msg::LateSetup(setup.clone()));
+                        site = match setup {
+                            Setup::Pocket { .. } => Site::new(Backend::Pocket, client),
+                            Setup::Ollama { models: Ok(_), .. } => Site::new(Backend::Ollama, client),
+                            Setup::Ollama { models: Err(e), .. } | Setup::Failed(e) => {
+                                let e = format!("cannot start a live run: no backend ({e})");
+                                let _ = tx.send(Msg::Note(e.clone()));
+                                return fail(e);
+                            }
+                        };
+                    }
                     // The same path as `ttc run`: files, the gold check, generator, verifier.
                     let request = RunRequest { problem, config, model: Some(model) };
                     let prepared = match launch.files() {
@@ -313,6 +390,26 @@ impl Ctx {
                 });
             }
             Effect::RememberModel(m) => remember_model(&m),
+            Effect::Watch => runs.push(RunControl::inert()),
+            Effect::ListTraces => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.send(Msg::Traces(list_traces()));
+                });
+            }
+            Effect::OpenTrace(path) => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.send(Msg::Trace(Box::new(crate::trace::read(&path))));
+                });
+            }
+            Effect::Rescore { run, kind, tree, model } => {
+                let (launch, client, tx) = (self.launch.clone(), self.client.clone(), self.tx.clone());
+                tokio::spawn(async move {
+                    let result = rescore(&launch, &client, kind, &tree, model).await;
+                    let _ = tx.send(Msg::Rescored(run, kind, Box::new(result)));
+                });
+            }
             Effect::SetPace(p) => crate::pocket::generator::set_pace(p),
             Effect::Quit => {}
         }

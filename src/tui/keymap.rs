@@ -162,6 +162,8 @@ const DEFAULTS: &[(&str, Action)] = &[
     ("g", Action::ToggleTree),
     ("f", Action::Fork),
     ("F", Action::TogglePace),
+    ("b", Action::BrowseTraces),
+    ("R", Action::Rescore),
 ];
 
 impl Default for Keymap {

@@ -19,11 +19,14 @@ pub mod view;
 mod effects;
 mod replay;
 pub mod trace_browser;
+pub mod trace_list;
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_live;
+#[cfg(test)]
+mod tests_replay;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,6 +54,9 @@ pub const FRAME: Duration = Duration::from_millis(16);
 
 /// How often a running run's clock is redrawn when nothing else happens.
 const TICK: Duration = Duration::from_millis(250);
+
+/// How often a playing replay's status line (its clock and scrub bar) is redrawn.
+const REPLAY_FRAME: Duration = Duration::from_millis(64);
 
 /// The longest the loop spends folding queued run events before it looks at keys again.
 const DRAIN: Duration = Duration::from_millis(4);
@@ -153,6 +159,31 @@ pub fn apply_setup(
     (pocket, fx)
 }
 
+/// The backend a run started from a replay set up (see [`Start::Replay`]): the header and
+/// the model list follow it, and later runs go straight to it.
+fn apply_late_setup(app: &mut App, ctx: &mut Ctx, setup: Setup) {
+    app.dirty = true;
+    match setup {
+        Setup::Pocket { reason } => {
+            ctx.pocket = true;
+            ctx.late = None;
+            app.backend = "pocket (embedded, no server)".into();
+            app.models = vec![POCKET_MODEL.to_string()];
+            if let Some(why) = reason {
+                app.message = Some(why);
+            }
+        }
+        Setup::Ollama { models: Ok(models), .. } => {
+            ctx.pocket = false;
+            ctx.late = None;
+            app.backend = format!("ollama {}", redact(ctx.client.host()));
+            app.models = models;
+        }
+        // The run that asked says why it could not start; the replays stay.
+        Setup::Ollama { models: Err(_), .. } | Setup::Failed(_) => {}
+    }
+}
+
 /// The host part of the header's backend label.
 fn backend_host(app: &App) -> &str {
     app.backend.strip_prefix("ollama ").unwrap_or(&app.backend)
@@ -183,10 +214,6 @@ pub async fn run(
     app.paced = args.pace.filter(|p| *p > 0).unwrap_or(crate::launch::VIEW_PACE);
     app.pace = args.pace.unwrap_or(crate::launch::VIEW_PACE);
     crate::pocket::generator::set_pace(app.pace);
-    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
-    let mut runs: Vec<RunControl> = Vec::new();
-    let mut ctx = Ctx { launch: launch.clone(), client: client.clone(), tx: tx.clone(), pocket: false };
-
     // The first frame comes at once; the server is asked in the background.
     app.message = Some(match global.backend {
         Backend::Pocket => "starting the embedded model…".to_string(),
@@ -195,11 +222,55 @@ pub async fn run(
     if let Some(w) = startup_message(&warnings) {
         app.message = Some(format!("{w} · {}", app.message.take().unwrap_or_default()));
     }
-    let backend = global.backend;
-    let setup_tx = tx.clone();
-    tokio::spawn(async move {
-        let _ = setup_tx.send(Msg::Setup(effects::setup(backend, client).await));
-    });
+    let code =
+        view_session(app, launch, client, global.backend, warnings, Start::Live { explicit_start }).await?;
+    if let Some(p) = log {
+        tracing::info!("session ended; log at {}", p.display());
+    }
+    Ok(code)
+}
+
+/// How a view session begins.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Start {
+    /// The live view: the backend is set up at once; `explicit_start` when the flags named
+    /// a problem (its run starts as soon as the backend is known).
+    Live { explicit_start: bool },
+    /// `ttc replay FILE`: the app holds the replay; a backend is set up only when a run
+    /// is first started (a fork).
+    Replay,
+}
+
+/// The view's loop over `app`, until the user quits: keys, run events, replays' clocks
+/// and frames. Both the live view and `ttc replay FILE` run it.
+pub(crate) async fn view_session(
+    mut app: App,
+    launch: Arc<Launch>,
+    client: OllamaClient,
+    backend: Backend,
+    warnings: Vec<String>,
+    start: Start,
+) -> Result<ExitCode, Failure> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let mut runs: Vec<RunControl> = Vec::new();
+    let late = (start == Start::Replay).then(|| Arc::new(tokio::sync::OnceCell::new()));
+    let mut ctx =
+        Ctx { launch: launch.clone(), client: client.clone(), tx: tx.clone(), pocket: false, backend, late };
+    let explicit_start = start == (Start::Live { explicit_start: true });
+    match start {
+        Start::Live { .. } => {
+            let setup_tx = tx.clone();
+            tokio::spawn(async move {
+                let _ = setup_tx.send(Msg::Setup(effects::setup(backend, client).await));
+            });
+        }
+        // The replays the app opened with keep their places among the runs.
+        Start::Replay => {
+            for _ in 0..app.runs.len() {
+                ctx.effect(Effect::Watch, &mut runs);
+            }
+        }
+    }
 
     let mut term = terminal::TerminalGuard::enter().map_err(|e| {
         Failure::new(format!("cannot take over the terminal: {e} (is this an interactive terminal?)"))
@@ -207,13 +278,21 @@ pub async fn run(
     let mut cache = view::ViewCache::new();
     let mut input = EventStream::new();
     let mut last_draw = Instant::now() - FRAME;
+    let mut last_tick = Instant::now();
     let mut key_pressed = false;
     loop {
+        // Replays move on by the wall time since the last turn.
+        let now = Instant::now();
+        let playing = app.tick_replays(now - last_tick);
+        last_tick = now;
         // A running run redraws at least every TICK, so its clock and rate move while the
-        // server is silent (a slow first token, a queue at the server).
-        let ticking = app.runs.iter().any(|r| !r.tree.finished);
+        // server is silent (a slow first token, a queue at the server); a playing replay
+        // moves its status line more often.
+        let ticking = app.runs.iter().any(|r| !r.tree.finished && r.replay.is_none());
         let deadline = if app.dirty {
             Some(tokio::time::Instant::from_std(last_draw + FRAME))
+        } else if playing {
+            Some(tokio::time::Instant::from_std(last_draw + REPLAY_FRAME))
         } else {
             ticking.then(|| tokio::time::Instant::from_std(last_draw + TICK))
         };
@@ -222,8 +301,14 @@ pub async fn run(
             ev = input.next() => match ev {
                 Some(Ok(TermEvent::Key(k))) if k.kind != KeyEventKind::Release => {
                     key_pressed = true;
-                    let fx = if app.wants_text() {
+                    // Ctrl-C quits from the trace browser too.
+                    let ctrl_c = k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
+                    let fx = if matches!(app.mode, Mode::TraceBrowser { .. }) && !ctrl_c {
+                        app.on_browser_key(k.code)
+                    } else if app.wants_text() {
                         text_key(&k).map(|tk| app.on_text_key(tk)).unwrap_or_default()
+                    } else if let Some(fx) = app.replay_key(&k) {
+                        fx
                     } else {
                         match app.keymap.action(&k) {
                             Some(a) => app.update(a),
@@ -284,9 +369,6 @@ pub async fn run(
         }
     }
     drop(term);
-    if let Some(p) = log {
-        tracing::info!("session ended; log at {}", p.display());
-    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -351,6 +433,14 @@ fn on_msg(
             app.message = Some(note);
             app.dirty = true;
         }
+        Msg::Traces(listed) => app.on_traces(listed),
+        Msg::Trace(read) => {
+            for e in app.on_trace(*read) {
+                ctx.effect(e, runs);
+            }
+        }
+        Msg::Rescored(run, kind, result) => app.on_rescored(run, kind, *result),
+        Msg::LateSetup(setup) => apply_late_setup(app, ctx, setup),
         Msg::Models(Err(e)) => {
             if let Mode::NoServer { message } = &mut app.mode {
                 *message = e;

@@ -10,23 +10,23 @@ use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 
 use super::ollama_server::{ServerConfig, TestServer};
 
-struct Screen {
+pub(super) struct Screen {
     parser: Arc<Mutex<vt100::Parser>>,
     raw: Arc<Mutex<Vec<u8>>>,
 }
 
 impl Screen {
-    fn text(&self) -> String {
+    pub(super) fn text(&self) -> String {
         self.parser.lock().unwrap().screen().contents()
     }
 
     /// Wait until the screen shows `what`.
-    async fn wait_for(&self, what: &str) {
+    pub(super) async fn wait_for(&self, what: &str) {
         self.wait_for_within(what, Duration::from_secs(20)).await;
     }
 
     /// Wait at most `limit` until the screen shows `what`.
-    async fn wait_for_within(&self, what: &str, limit: Duration) {
+    pub(super) async fn wait_for_within(&self, what: &str, limit: Duration) {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             if self.text().contains(what) {
@@ -39,19 +39,19 @@ impl Screen {
 }
 
 /// The real binary in a 140×36 pseudo-terminal, isolated from the user's files.
-struct Session {
-    screen: Screen,
+pub(super) struct Session {
+    pub(super) screen: Screen,
     keys: Box<dyn Write + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
     home: std::path::PathBuf,
 }
 
-fn spawn(args: &[&str], tag: &str) -> Session {
+pub(super) fn spawn(args: &[&str], tag: &str) -> Session {
     spawn_with_env(args, tag, &[])
 }
 
 /// [`spawn`] with extra environment variables.
-fn spawn_with_env(args: &[&str], tag: &str, env: &[(&str, &str)]) -> Session {
+pub(super) fn spawn_with_env(args: &[&str], tag: &str, env: &[(&str, &str)]) -> Session {
     let home = std::env::temp_dir().join(format!("ttc-pty-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&home).unwrap();
     let pty = native_pty_system();
@@ -92,13 +92,13 @@ fn spawn_with_env(args: &[&str], tag: &str, env: &[(&str, &str)]) -> Session {
 }
 
 impl Session {
-    fn press(&mut self, k: &[u8]) {
+    pub(super) fn press(&mut self, k: &[u8]) {
         self.keys.write_all(k).unwrap();
         self.keys.flush().unwrap();
     }
 
     /// Quit with `q` and check the terminal was left as it was found.
-    async fn quit_and_check_restored(self) {
+    pub(super) async fn quit_and_check_restored(self) {
         self.quit_within_and_check_restored(Duration::from_secs(10)).await;
     }
 
@@ -110,7 +110,7 @@ impl Session {
 
     /// [`Session::quit_within_and_check_restored`], leaving the session's home for a look;
     /// returns it.
-    async fn quit_within_keeping_home(mut self, limit: Duration) -> std::path::PathBuf {
+    pub(super) async fn quit_within_keeping_home(mut self, limit: Duration) -> std::path::PathBuf {
         self.press(b"q");
         let deadline = Instant::now() + limit;
         let status = loop {

@@ -4,8 +4,13 @@
 //! return [`Effect`]s that the runtime carries out, so the app can be tested headless
 //! by feeding actions and events.
 
+mod browse;
+pub mod replay;
+pub mod rescore;
 mod update;
 
+pub use replay::ReplayState;
+pub use rescore::RescoreView;
 pub use update::PARALLEL_HINT;
 
 use std::time::Instant;
@@ -64,6 +69,20 @@ pub enum Effect {
     /// Remember the model for next time.
     RememberModel(String),
     Quit,
+    /// List the recorded traces (for the trace browser).
+    ListTraces,
+    /// Read the trace at this path (to replay it in the view).
+    OpenTrace(std::path::PathBuf),
+    /// A replay became run `runs.len() - 1`: keep its place among the runs (nothing runs).
+    Watch,
+    /// Score the recorded steps of finished run `run` (its `tree`) again with `kind`; the
+    /// judge asks `model` unless the settings name another. No generation.
+    Rescore {
+        run: usize,
+        kind: crate::strategy::VerifierKind,
+        tree: Box<RunTree>,
+        model: String,
+    },
 }
 
 /// One run of this session, as the view sees it.
@@ -88,6 +107,12 @@ pub struct RunView {
     /// Candidates that have waited for the server to say anything, since when
     /// (a server that runs one request at a time makes the others wait).
     pub waiting_since: Option<Instant>,
+    /// A recorded run played back: its trace and where the replay is.
+    pub replay: Option<Box<ReplayState>>,
+    /// The run scored again with another verifier, shown beside its own scores.
+    pub rescore: Option<Box<RescoreView>>,
+    /// The verifier re-scoring it now.
+    pub rescore_pending: Option<crate::strategy::VerifierKind>,
 }
 
 impl RunView {
@@ -103,6 +128,9 @@ impl RunView {
             carry_ms: 0,
             extended: false,
             waiting_since: None,
+            replay: None,
+            rescore: None,
+            rescore_pending: None,
         }
     }
 
@@ -146,6 +174,10 @@ pub enum Mode {
     /// No server answered: what was tried and how to fix it.
     NoServer {
         message: String,
+    },
+    /// The recorded traces, to replay one in the view.
+    TraceBrowser {
+        browser: crate::tui::trace_list::Browser,
     },
 }
 

@@ -78,7 +78,8 @@ impl App {
         }
         // One request at a time at the server: a candidate finished while another, admitted,
         // has not had a token. Say once how to run them side by side.
-        if ollama && !self.told_parallel && matches!(e, Event::NodeFinished { .. }) {
+        let replayed = self.runs[run].replay.is_some();
+        if ollama && !replayed && !self.told_parallel && matches!(e, Event::NodeFinished { .. }) {
             let r = &self.runs[run];
             if !waiting_for_server(&r.tree).is_empty() {
                 self.told_parallel = true;
@@ -127,6 +128,10 @@ impl App {
     /// Apply one action.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         self.dirty = true;
+        // Esc on a re-scored run goes back to its own scores first.
+        if action == Action::Back && self.mode == Mode::Normal && self.clear_rescore() {
+            return vec![];
+        }
         // Panels take Back/Help/Quit first.
         match (&self.mode, action) {
             (Mode::Help, Action::Help | Action::Back) | (Mode::Inspector, Action::Back | Action::Inspect) => {
@@ -270,6 +275,8 @@ impl App {
                 }
             }
             Action::Fork => return self.fork(),
+            Action::BrowseTraces => return self.browse_traces(),
+            Action::Rescore => return self.rescore_next(),
             Action::TogglePace => {
                 if !self.backend.starts_with("pocket") {
                     self.message = Some(

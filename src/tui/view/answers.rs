@@ -57,6 +57,9 @@ pub(super) fn draw_answers(f: &mut Frame, area: Rect, app: &App, run: &RunView) 
         }
         _ => lines.push(Line::from(Span::styled("no answers yet", Style::default().fg(t.dim)))),
     }
+    if let Some(r) = &run.rescore {
+        lines.extend(super::rescore::rescore_lines(r, t));
+    }
     if let Some(g) = run.tree.info.as_ref().and_then(|i| i.problem.gold.as_ref()) {
         lines.push(Line::from(vec![
             Span::styled("gold ", Style::default().fg(t.dim)),

@@ -49,9 +49,34 @@ pub(super) fn draw_footer(f: &mut Frame, area: Rect, app: &App) {
             vec![("C-s".into(), "run it"), ("Enter".into(), "new line"), ("Esc".into(), "cancel")]
         }
         Mode::NoServer { .. } => vec![(k(Action::Rerun), "retry"), (k(Action::Quit), "quit")],
+        Mode::TraceBrowser { .. } => {
+            vec![("↑↓".into(), "move"), ("Enter".into(), "replay here"), ("Esc".into(), "close")]
+        }
     };
+    // A replay on screen: its own keys, then the ones that look.
+    if app.mode == Mode::Normal && app.replay().is_some() {
+        let back = if app.replay().is_some_and(|r| r.from_view) { "back" } else { "quit" };
+        keys = vec![
+            (k(Action::PauseResume), "play/pause"),
+            (format!("{}/{}", k(Action::NUp), k(Action::NDown)), "speed"),
+            ("</>".into(), "step"),
+            (k(Action::Fork), "fork"),
+            (k(Action::Rescore), "re-score"),
+            (k(Action::Quit), back),
+            (",/.".into(), "event"),
+            ("P".into(), "presenter"),
+            (k(Action::BrowseTraces), "traces"),
+            (k(Action::Help), "help"),
+        ];
+    } else if app.mode == Mode::Normal {
+        // Last, where a wide terminal shows them and a narrow one keeps quit.
+        if app.run().is_some_and(|r| r.tree.finished) {
+            keys.push((k(Action::Rescore), "re-score"));
+        }
+        keys.push((k(Action::BrowseTraces), "traces"));
+    }
     // The tree and revision views' own keys come first, where they are not cut off.
-    if app.mode == Mode::Normal {
+    if app.mode == Mode::Normal && app.replay().is_none() {
         let updown = format!("{}/{}", k(Action::TreeUp), k(Action::TreeDown));
         let extra: Vec<(String, &str)> = match app.run().map(|r| body_of(&r.tree)) {
             Some(Body::Tree) => {
@@ -72,7 +97,12 @@ pub(super) fn draw_footer(f: &mut Frame, area: Rect, app: &App) {
         }
     }
     let mut spans = Vec::new();
-    if let Some(m) = &app.message {
+    // A replay's status line follows the message.
+    let message = match (&app.message, app.replay_status()) {
+        (Some(m), Some(s)) => Some(format!("{m} · {s}")),
+        (m, s) => m.clone().or(s),
+    };
+    if let Some(m) = &message {
         // Messages quote servers and files: sanitized, and as long as the line allows.
         let room = (area.width as usize).saturating_sub(30).max(100);
         spans.push(Span::styled(

@@ -26,11 +26,16 @@ pub(super) fn draw_header(f: &mut Frame, area: Rect, app: &App) {
     } else {
         format!("run {}/{}", app.current + 1, app.runs.len())
     };
+    // A replay names its trace where a live run names its backend.
+    let backend = match app.replay() {
+        Some(r) => format!("replay of {}", r.name),
+        None => app.backend.clone(),
+    };
     let model = app.run().map(|r| r.model.clone()).or(app.model.clone()).unwrap_or_else(|| "no model".into());
     let mut l1 = vec![
         Span::styled(" ttc ", Style::default().fg(t.bg).bg(t.accent).add_modifier(Modifier::BOLD)),
         // The host may carry credentials (`http://user:pw@host`): never on screen.
-        Span::styled(format!(" {} ", one_line(&sanitize(&redact(&app.backend)), 80)), bar),
+        Span::styled(format!(" {} ", one_line(&sanitize(&redact(&backend)), 80)), bar),
         Span::styled(format!(" {} ", one_line(&sanitize(&model), 60)), bar.add_modifier(Modifier::BOLD)),
         Span::styled(format!(" {run_label} "), bar.fg(t.dim)),
     ];

@@ -7,6 +7,7 @@ mod footer;
 mod header;
 mod panes;
 mod popups;
+mod rescore;
 mod revisions;
 mod tree;
 
@@ -26,6 +27,7 @@ use header::draw_header;
 use panes::{draw_empty, draw_panes};
 use popups::{
     draw_editor, draw_help, draw_inspector, draw_model_picker, draw_no_server, draw_problem_picker,
+    draw_trace_browser,
 };
 use revisions::draw_revisions;
 use tree::draw_tree;
@@ -107,6 +109,7 @@ pub fn draw(f: &mut Frame, app: &App, cache: &mut ViewCache) -> Drawn {
         Mode::ProblemPicker { query, selected } => draw_problem_picker(f, area, app, query, *selected),
         Mode::ModelPicker { selected } => draw_model_picker(f, area, app, *selected),
         Mode::Editor { text } => draw_editor(f, area, app, text),
+        Mode::TraceBrowser { browser } => draw_trace_browser(f, area, app, browser),
         Mode::Normal | Mode::NoServer { .. } => {}
     }
     drawn

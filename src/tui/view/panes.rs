@@ -129,6 +129,13 @@ fn draw_pane(
         score.map(|s| format!(" {s:.2} ")).unwrap_or_else(|| " – ".into()),
         Style::default().fg(t.score_color(score)).add_modifier(Modifier::BOLD),
     ));
+    // Re-scored beside the original: the new solution score after an arrow.
+    let rescore = app.run().and_then(|r| r.rescore.as_deref());
+    let new = rescore.and_then(|r| r.nodes.get(&node.node)).copied();
+    if new.is_some() {
+        title.extend(super::rescore::arrow(new, t));
+        title.push(Span::raw(" "));
+    }
     let border = if focused {
         t.border_focused
     } else if look.beyond {
@@ -174,6 +181,8 @@ fn draw_pane(
             None if scoring => Span::styled("  └ … queued for scoring", Style::default().fg(t.dim)),
             None => Span::styled("  └ …", Style::default().fg(t.dim)),
         };
+        let mut tag = vec![tag];
+        tag.extend(super::rescore::arrow(rescore.and_then(|r| r.step(node.node, k)), t));
         out.push(Line::from(tag));
         if selected == Some(k) {
             for l in &mut out {

@@ -33,6 +33,18 @@ fn popup(f: &mut Frame, r: Rect, t: &Theme, title: String) -> Rect {
     inner
 }
 
+/// The recorded traces over the view (`b`): Enter replays one here.
+pub(super) fn draw_trace_browser(
+    f: &mut Frame,
+    area: Rect,
+    app: &App,
+    browser: &crate::tui::trace_list::Browser,
+) {
+    let r = centered(area, 90, area.height.saturating_sub(4));
+    let inner = popup(f, r, &app.theme, " recorded traces ".into());
+    crate::tui::trace_list::render_in(f, inner, browser, "↑/↓ j/k move · Enter replay here · q/Esc close");
+}
+
 pub(super) fn draw_help(f: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
     let r = centered(area, 96, (Action::ALL.len() as u16).div_ceil(2) + 4);

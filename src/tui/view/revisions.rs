@@ -105,7 +105,8 @@ fn tail_lines(text: &str, width: usize, max: usize) -> Vec<String> {
 }
 
 /// The header line of one revision.
-fn revision_header(n: &NodeView, focused: bool, t: &Theme) -> Line<'static> {
+/// A revision's first line; `new`: its re-scored solution score, when the run was re-scored.
+fn revision_header(n: &NodeView, focused: bool, t: &Theme, new: Option<Option<f64>>) -> Line<'static> {
     let dim = Style::default().fg(t.dim);
     let mut spans = vec![
         Span::styled(
@@ -129,6 +130,7 @@ fn revision_header(n: &NodeView, focused: bool, t: &Theme) -> Line<'static> {
             score.map(|s| format!("  {s:.2}")).unwrap_or_else(|| "  –".into()),
             Style::default().fg(t.score_color(score)).add_modifier(Modifier::BOLD),
         ));
+        spans.extend(super::rescore::arrow(new, t));
     } else {
         let word = match n.status {
             NodeStatus::Queued => "queued",
@@ -170,7 +172,7 @@ pub(super) fn draw_revisions(
         let rect = Rect { x, y: area.y, width: w, height: area.height };
         let here = at.filter(|(ci, _)| *ci == first + i).map(|(_, ri)| ri);
         let nodes: Vec<&NodeView> = revs.iter().filter_map(|&id| run.tree.nodes.get(id as usize)).collect();
-        draw_chain(f, rect, t, *chain, &nodes, here, planned);
+        draw_chain(f, rect, app, *chain, &nodes, here, planned);
     }
     if chains.len() > cols {
         let label = format!(
@@ -194,12 +196,14 @@ pub(super) fn draw_revisions(
 fn draw_chain(
     f: &mut Frame,
     area: Rect,
-    t: &Theme,
+    app: &App,
     chain: u32,
     revs: &[&NodeView],
     focused: Option<usize>,
     planned: Option<usize>,
 ) {
+    let t = &app.theme;
+    let rescore = app.run().and_then(|r| r.rescore.as_deref());
     let of = planned.map(|d| format!("/{d}")).unwrap_or_default();
     let block = Block::default()
         .borders(Borders::ALL)
@@ -228,7 +232,8 @@ fn draw_chain(
     for (k, n) in revs[first..first + fit].iter().enumerate() {
         let y = body.y + k as u16 * per;
         let h = if k + 1 == fit { body.y + body.height - y } else { per };
-        let mut lines = vec![revision_header(n, focused == Some(first + k), t)];
+        let new = rescore.and_then(|r| r.nodes.get(&n.node)).copied();
+        let mut lines = vec![revision_header(n, focused == Some(first + k), t, new)];
         let text_rows = h.saturating_sub(1) as usize;
         if n.status == NodeStatus::Queued && n.text.is_empty() {
             lines.push(Line::from(Span::styled("waiting for a free slot…", Style::default().fg(t.dim))));

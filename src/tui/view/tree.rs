@@ -69,7 +69,8 @@ fn digits(x: usize) -> usize {
 }
 
 /// One line about the focused node, for the tree's bottom border.
-fn node_line(n: &NodeView, t: &Theme) -> Line<'static> {
+/// The focused node's line; `new`: its step's re-scored value, when the run was re-scored.
+fn node_line(n: &NodeView, t: &Theme, new: Option<Option<f64>>) -> Line<'static> {
     let dim = Style::default().fg(t.dim);
     let (word, st) = match n.status {
         NodeStatus::Queued => ("queued", t.status_queued),
@@ -96,6 +97,7 @@ fn node_line(n: &NodeView, t: &Theme) -> Line<'static> {
         s.map(|x| format!(" {x:.2}")).unwrap_or_else(|| " –".into()),
         Style::default().fg(t.score_color(s)).add_modifier(Modifier::BOLD),
     ));
+    spans.extend(super::rescore::arrow(new, t));
     if let Some(a) = &n.answer {
         spans.push(Span::styled(format!(" → {}", one_line(&sanitize(a), 12)), Style::default().fg(t.fg)));
         match n.correct {
@@ -136,7 +138,8 @@ pub(super) fn draw_tree(f: &mut Frame, area: Rect, app: &App, run: &RunView, foc
         .title(Span::styled(title, Style::default().fg(t.accent)));
     let focused = focused.and_then(|id| tree.nodes.get(id as usize));
     if let Some(n) = focused {
-        block = block.title_bottom(node_line(n, t));
+        let new = run.rescore.as_ref().and_then(|r| r.step(n.node, n.depth as usize));
+        block = block.title_bottom(node_line(n, t, new));
     }
     let inner = block.inner(area);
     f.render_widget(block, area);
