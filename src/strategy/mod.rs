@@ -12,6 +12,7 @@ pub mod guard;
 pub mod revise;
 pub mod search;
 pub mod select;
+pub mod token_steps;
 
 #[cfg(test)]
 mod tests;

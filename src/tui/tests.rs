@@ -111,6 +111,9 @@ fn the_aggregation_follows_the_verifier_until_the_user_picks_one() {
     // Once the user picks an aggregation, a verifier change keeps it.
     a.update(Action::CycleAggregation);
     let picked = a.knobs.config.aggregation;
+    // prm → confidence → none → judge.
+    a.update(Action::CycleVerifier);
+    assert_eq!(a.knobs.config.verifier, VerifierKind::Confidence);
     a.update(Action::CycleVerifier);
     a.update(Action::CycleVerifier);
     assert_eq!((a.knobs.config.verifier, a.knobs.config.aggregation), (VerifierKind::Judge, picked));
