@@ -17,6 +17,8 @@ pub mod token_steps;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_confidence;
+#[cfg(test)]
 mod tests_panic;
 #[cfg(test)]
 mod tests_search;

@@ -269,3 +269,183 @@ impl Verifier for ConfidenceVerifier {
         Ok(self.score_steps(req.logprobs.unwrap_or(empty), req.steps.len(), req.start))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::problem::Problem;
+    use proptest::prelude::*;
+
+    /// A token whose alternatives have these log-probabilities.
+    fn tok(alts: &[f64]) -> TokenLogprob {
+        TokenLogprob {
+            token: "t".into(),
+            logprob: alts.first().copied().unwrap_or(0.0),
+            top_logprobs: alts.iter().map(|&l| TopLogprob { token: "a".into(), logprob: l }).collect(),
+        }
+    }
+
+    /// A step of tokens with these exact confidences (one alternative at −C each).
+    fn step(confs: &[f64]) -> StepLogprobs {
+        confs.iter().map(|c| tok(&[-c])).collect::<Vec<_>>().into()
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-12
+    }
+
+    #[test]
+    fn token_confidence_is_minus_the_mean_of_the_alternatives() {
+        assert!(close(token_confidence(&tok(&[-0.1, -2.0, -3.0])).unwrap(), 5.1 / 3.0));
+        assert_eq!(token_confidence(&tok(&[])), None);
+        // Uniform over k: the floor ln k, which scores 0.
+        let k = 10;
+        let uniform = tok(&vec![-(k as f64).ln(); k]);
+        assert!(close(token_confidence(&uniform).unwrap(), (k as f64).ln()));
+        assert!(to_score(token_confidence(&uniform).unwrap(), k) < 1e-12);
+    }
+
+    #[test]
+    fn groups_are_full_windows_or_one_short_trace() {
+        let c = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(group_confidences(&c, 2), vec![1.5, 2.5, 3.5]);
+        assert_eq!(group_confidences(&c, 4), vec![2.5]);
+        assert_eq!(group_confidences(&c, 5), vec![2.5]);
+        assert_eq!(group_confidences(&c, 1), c.to_vec());
+        assert_eq!(group_confidences(&c, 0), c.to_vec(), "a window of 0 counts as 1");
+        assert!(group_confidences(&[], 3).is_empty());
+        assert_eq!(lowest_group(&[5.0, 1.0, 9.0, 9.0], 2), Some(3.0));
+        assert_eq!(lowest_group(&[], 2), None);
+    }
+
+    #[test]
+    fn a_step_scores_its_lowest_window_reaching_back_into_earlier_steps() {
+        let steps = [step(&[4.0, 4.0]), step(&[1.0, 7.0])];
+        let per = step_confidences(&steps);
+        // Window 2: step 0 has the window (4, 4); step 1 the windows (4, 1) and (1, 7).
+        assert_eq!(step_lowest_group(&per, 0, 2), Some(4.0));
+        assert_eq!(step_lowest_group(&per, 1, 2), Some(2.5));
+        // Window 3: step 0 is shorter than a window, so its group is everything so far.
+        assert_eq!(step_lowest_group(&per, 0, 3), Some(4.0));
+        assert_eq!(step_lowest_group(&per, 1, 3), Some(3.0));
+        // Window 9: the whole solution is one group, as DeepConf takes a short trace.
+        assert_eq!(step_lowest_group(&per, 1, 9), Some(4.0));
+        let v = ConfidenceVerifier::new(2, true);
+        let out = v.score_steps(&steps, 2, 0);
+        assert!(close(out[0].score.unwrap(), 1.0 - 10f64.ln() / 4.0));
+        assert!(close(out[1].score.unwrap(), 1.0 - 10f64.ln() / 2.5));
+        match &out[1].detail {
+            StepDetail::Confidence { tokens, lowest_group, mean, window, k } => {
+                assert_eq!((*tokens, *window, *k), (2, 2, 10));
+                assert!(close(*lowest_group, 2.5) && close(*mean, 4.0));
+            }
+            d => panic!("{d:?}"),
+        }
+        // Scoring from step 1 gives step 1 alone, the same verdict.
+        assert_eq!(v.score_steps(&steps, 2, 1), vec![out[1].clone()]);
+    }
+
+    #[tokio::test]
+    async fn without_log_probabilities_every_step_is_unscored_with_the_reason() {
+        let v = ConfidenceVerifier::new(4, false);
+        assert!(v.name().contains(NO_LOGPROBS), "{}", v.name());
+        let problem = Problem::inline("1+1", None);
+        let steps = vec!["a".to_string(), "b".to_string()];
+        for logprobs in [None, Some(&[step(&[]), step(&[])][..])] {
+            let req = ScoreRequest { problem: &problem, steps: &steps, start: 0, finished: true, logprobs };
+            let out = v.score(req, CancellationToken::new()).await.unwrap();
+            assert_eq!(out.len(), 2);
+            assert!(out.iter().all(|s| s.score.is_none() && s.unscored.as_deref() == Some(NO_LOGPROBS)));
+        }
+    }
+
+    #[test]
+    fn an_empty_step_is_unscored_and_the_others_are_not() {
+        let v = ConfidenceVerifier::new(2, true);
+        // Fewer token lists than steps (a verifier handed a short slice) reads as empty steps.
+        let out = v.score_steps(&[step(&[3.0]), step(&[])], 3, 0);
+        assert_eq!(out.len(), 3);
+        assert!(out[0].score.is_some());
+        assert_eq!(out[1].unscored.as_deref(), Some("no tokens of this step carry log-probabilities"));
+        assert!(out[2].score.is_none());
+        assert!(v.score_steps(&[], 0, 0).is_empty());
+        assert!(v.score_steps(&[step(&[1.0])], 1, 5).is_empty(), "a start past the end scores nothing");
+    }
+
+    #[test]
+    fn hostile_log_probabilities_never_escape_the_unit_interval() {
+        // NaN is dropped; −∞ counts as the floor; a positive value counts as 0.
+        assert!(close(token_confidence(&tok(&[f64::NAN, -1.0])).unwrap(), 1.0));
+        assert!(close(token_confidence(&tok(&[f64::NEG_INFINITY, -1.0])).unwrap(), 50.5));
+        assert_eq!(token_confidence(&tok(&[3.0, f64::INFINITY])), Some(0.0));
+        assert_eq!(token_confidence(&tok(&[f64::NAN])), None);
+        let v = ConfidenceVerifier::new(2, true);
+        let steps: Vec<StepLogprobs> = vec![
+            vec![tok(&[f64::NAN]), tok(&[f64::NAN, f64::NAN])].into(),
+            vec![tok(&[f64::NEG_INFINITY; 10]), tok(&[f64::INFINITY]), tok(&[-1e308, -f64::MAX])].into(),
+        ];
+        let out = v.score_steps(&steps, 2, 0);
+        assert_eq!(
+            out[0].unscored.as_deref(),
+            Some("no usable log-probability among this step's tokens (NaN from the server)")
+        );
+        let s = out[1].score.unwrap();
+        assert!((0.0..=1.0).contains(&s) && s.is_finite(), "{s}");
+        for c in [f64::NAN, f64::NEG_INFINITY, f64::INFINITY, -1.0, 0.0] {
+            let s = to_score(c, 10);
+            assert!((0.0..=1.0).contains(&s), "{c} → {s}");
+        }
+    }
+
+    #[test]
+    fn the_online_cutoff_fires_on_the_first_full_window_below_it() {
+        let mut w = OnlineCutoff::new(2, 10, 0.5);
+        let hi = tok(&[-20.0]);
+        let lo = tok(&[-1.0]);
+        // A window is not judged before it is full.
+        assert_eq!(w.push(&lo), None);
+        assert_eq!(w.push(&hi), None, "(1 + 20) / 2 = 10.5 scores 0.78");
+        assert_eq!(w.push(&hi), None);
+        assert_eq!(w.push(&tok(&[f64::NAN])), None, "a token with no confidence is skipped");
+        assert_eq!(w.push(&lo), None, "(20 + 1) / 2 again");
+        let cut = w.push(&lo).expect("(1 + 1) / 2 is below the floor ln 10");
+        assert_eq!(cut, 0.0);
+        assert_eq!(cutoff_reason(0.2149, 0.3), "cut off: confidence 0.21 < 0.30");
+    }
+
+    proptest! {
+        #[test]
+        fn the_mapping_is_monotone_and_in_the_unit_interval(a in -10.0f64..200.0, b in -10.0f64..200.0, k in 1usize..40) {
+            let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+            let (s_lo, s_hi) = (to_score(lo, k), to_score(hi, k));
+            prop_assert!((0.0..=1.0).contains(&s_lo) && (0.0..=1.0).contains(&s_hi));
+            prop_assert!(s_lo <= s_hi, "{lo} → {s_lo}, {hi} → {s_hi}");
+            if lo > (k.max(2) as f64).ln() && lo < hi {
+                prop_assert!(s_lo < s_hi, "strictly increasing above the floor");
+            }
+        }
+
+        #[test]
+        fn min_over_steps_is_the_lowest_group_of_the_solution(
+            confs in proptest::collection::vec(0.0f64..30.0, 1..60),
+            cuts in proptest::collection::vec(0usize..60, 0..6),
+            window in 1usize..12,
+        ) {
+            // Steps cut anywhere, the first one holding at least a window (else its prefix
+            // group is one more, as the module comment says).
+            let first = window.min(confs.len());
+            let mut bounds: Vec<usize> = cuts.into_iter().map(|c| first + c % (confs.len() - first + 1)).collect();
+            bounds.extend([first, confs.len()]);
+            bounds.sort_unstable();
+            bounds.dedup();
+            let mut steps = vec![step(&confs[..first])];
+            for w in bounds.windows(2) {
+                steps.push(step(&confs[w[0]..w[1]]));
+            }
+            let per = step_confidences(&steps);
+            let min_steps = (0..steps.len()).filter_map(|j| step_lowest_group(&per, j, window)).reduce(f64::min);
+            let whole = lowest_group(&confs, window).unwrap();
+            prop_assert!((min_steps.unwrap() - whole).abs() < 1e-9, "{min_steps:?} vs {whole}");
+        }
+    }
+}
