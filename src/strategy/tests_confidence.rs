@@ -177,3 +177,44 @@ async fn the_online_cutoff_stops_exactly_the_unsure_candidate() {
     assert_eq!(sel.answers.iter().map(|t| t.votes).sum::<u32>(), 3);
     assert_eq!(tree.budget.cancelled, 1);
 }
+
+#[tokio::test]
+async fn beam_search_ranks_children_by_the_confidence_of_their_own_tokens() {
+    // Children with odd seeds are sure of their tokens, the others are not (every alternative
+    // at −3: confidence 3, score 0.23).
+    let gen =
+        Arc::new(
+            ScriptedGenerator::new(|i: &ScriptInput| {
+                if i.prefix.len() >= 2 {
+                    "The answer is \\boxed{1}.".into()
+                } else {
+                    format!("s{} d{}\n\nmore", i.seed, i.prefix.len())
+                }
+            })
+            .with_logprobs(|i: &ScriptInput, t: &str| {
+                if i.seed % 2 == 1 {
+                    sure(i, t)
+                } else {
+                    vec![-3.0; TOP_K as usize]
+                }
+            }),
+        );
+    let mut c = cfg(StrategyKind::Beam, 4);
+    c.width = 2;
+    let (events, tree) = run_to_end(c, gen.clone(), Arc::new(ConfidenceVerifier::new(2, true))).await;
+    assert_eq!(gen.top_logprobs_asked(), TOP_K as u64);
+    let first_round: Vec<(u32, bool)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::NodeKept { node, .. } if *node < 4 => Some((*node, true)),
+            Event::NodePruned { node, .. } if *node < 4 => Some((*node, false)),
+            _ => None,
+        })
+        .collect();
+    let kept: Vec<u32> = first_round.iter().filter(|(_, k)| *k).map(|(n, _)| *n).collect();
+    assert_eq!(kept.len(), 2, "{first_round:?}");
+    assert!(kept.iter().all(|n| n % 2 == 1), "the sure children (odd seeds) are kept: {first_round:?}");
+    let unsure = &tree.nodes[0].steps[0].verdict.as_ref().unwrap();
+    assert!((unsure.score.unwrap() - (1.0 - 10f64.ln() / 3.0)).abs() < 1e-9, "{unsure:?}");
+    assert_eq!(tree.selected.as_deref(), Some("1"));
+}
