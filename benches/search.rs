@@ -43,7 +43,7 @@ async fn calls_only(gen: &ScriptedGenerator, ver: &ScriptedVerifier, problem: &P
         let out = collect(gen as &dyn Generator, req, Default::default()).await.unwrap();
         let mut p = path.clone();
         p.push(out.text);
-        let r = ScoreRequest { problem, steps: &p, start: p.len() - 1, finished: false };
+        let r = ScoreRequest { problem, steps: &p, start: p.len() - 1, finished: false, logprobs: None };
         ver.score(r, Default::default()).await.unwrap();
     }
 }

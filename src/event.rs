@@ -22,6 +22,8 @@ pub struct RunInfo {
 }
 
 /// One thing that happened in a run.
+// `RunStarted` is sent once a run; boxing it would change every match for no gain.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
@@ -70,6 +72,9 @@ pub enum Event {
     NodeFailed { node: NodeId, error: String },
     /// A node was cancelled (run cancelled, or N lowered).
     NodeCancelled { node: NodeId },
+    /// DeepConf's online cut-off stopped a node: the confidence of its last window of tokens
+    /// (a score in `[0, 1]`) fell below `cutoff`. `NodeCancelled` follows; it does not vote.
+    NodeCutOff { node: NodeId, confidence: f64, cutoff: f64 },
     /// Tree search kept a node for the next round (rank 0 = best).
     NodeKept {
         node: NodeId,

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
-use crate::model::{Chunk, ChunkStream, GenError, GenRequest, GenStats, Generator, GeneratorInfo, Role};
+use crate::model::{
+    Chunk, ChunkStream, GenError, GenRequest, GenStats, Generator, GeneratorInfo, Role, TokenLogprob,
+    TopLogprob,
+};
 use crate::steps::split_steps;
 use crate::verify::{ScoreRequest, StepDetail, StepScore, Usage, Verifier, VerifyError};
 
@@ -24,17 +27,43 @@ pub struct ScriptInput {
 }
 
 type Script = dyn Fn(&ScriptInput) -> String + Send + Sync;
+type Logprobs = dyn Fn(&ScriptInput, &str) -> Vec<f64> + Send + Sync;
 
 /// A generator whose text comes from a closure; stop strings and token limits apply as on a server.
 pub struct ScriptedGenerator {
     script: Arc<Script>,
     requests: AtomicU64,
+    /// The top alternatives' log-probabilities of each token (a piece of up to 4 characters).
+    logprobs: Option<Arc<Logprobs>>,
+    /// The `top_logprobs` of the requests served so far (the largest asked).
+    top_asked: AtomicU64,
 }
 
 impl ScriptedGenerator {
     /// A generator writing `script(input)` for each request.
     pub fn new(script: impl Fn(&ScriptInput) -> String + Send + Sync + 'static) -> Self {
-        Self { script: Arc::new(script), requests: AtomicU64::new(0) }
+        Self {
+            script: Arc::new(script),
+            requests: AtomicU64::new(0),
+            logprobs: None,
+            top_asked: AtomicU64::new(0),
+        }
+    }
+
+    /// Send log-probabilities with each token when a request asks for them: `alternatives(input,
+    /// token)` gives the top alternatives' log-probabilities (the first is the token's own),
+    /// cut to the number asked.
+    pub fn with_logprobs(
+        mut self,
+        alternatives: impl Fn(&ScriptInput, &str) -> Vec<f64> + Send + Sync + 'static,
+    ) -> Self {
+        self.logprobs = Some(Arc::new(alternatives));
+        self
+    }
+
+    /// The most alternatives per token any request asked for.
+    pub fn top_logprobs_asked(&self) -> u64 {
+        self.top_asked.load(Ordering::Relaxed)
     }
 
     /// Requests served so far.
@@ -50,12 +79,13 @@ impl Generator for ScriptedGenerator {
             backend: "scripted".into(),
             model: "script".into(),
             location: "in-process".into(),
-            logprobs: false,
+            logprobs: self.logprobs.is_some(),
         }
     }
 
     async fn generate(&self, req: GenRequest, _cancel: CancellationToken) -> Result<ChunkStream, GenError> {
         self.requests.fetch_add(1, Ordering::Relaxed);
+        self.top_asked.fetch_max(req.top_logprobs as u64, Ordering::Relaxed);
         let user = req
             .messages
             .iter()
@@ -92,8 +122,17 @@ impl Generator for ScriptedGenerator {
             done_reason: reason.into(),
             ..GenStats::default()
         };
+        let lp = |t: &str| -> Option<Vec<TokenLogprob>> {
+            let f = self.logprobs.as_ref().filter(|_| req.top_logprobs > 0)?;
+            let alts: Vec<f64> = f(&input, t).into_iter().take(req.top_logprobs as usize).collect();
+            Some(vec![TokenLogprob {
+                token: t.to_string(),
+                logprob: alts.first().copied().unwrap_or(0.0),
+                top_logprobs: alts.iter().map(|&l| TopLogprob { token: t.to_string(), logprob: l }).collect(),
+            }])
+        };
         let mut items: Vec<Result<Chunk, GenError>> =
-            pieces.into_iter().map(|t| Ok(Chunk::Delta { text: t, logprobs: None })).collect();
+            pieces.into_iter().map(|t| Ok(Chunk::Delta { logprobs: lp(&t), text: t })).collect();
         items.push(Ok(Chunk::Done(stats)));
         Ok(Box::pin(futures::stream::iter(items)))
     }

@@ -66,6 +66,9 @@ pub struct NodeView {
     pub done_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why the online confidence cut-off stopped it ("cut off: confidence 0.21 < 0.30").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut_off: Option<String>,
 }
 
 impl NodeView {
@@ -87,6 +90,7 @@ impl NodeView {
             tokens: 0,
             done_reason: None,
             error: None,
+            cut_off: None,
         }
     }
 
@@ -198,6 +202,11 @@ impl RunTree {
                 n.error = Some(error.clone());
             }
             Event::NodeCancelled { node } => self.node(*node).status = NodeStatus::Cancelled,
+            Event::NodeCutOff { node, confidence, cutoff } => {
+                let n = self.node(*node);
+                n.status = NodeStatus::Cancelled;
+                n.cut_off = Some(crate::verify::confidence::cutoff_reason(*confidence, *cutoff));
+            }
             Event::NodeKept { node, rank, .. } => {
                 let n = self.node(*node);
                 n.status = NodeStatus::Kept;

@@ -104,7 +104,7 @@ fn worked_example() -> (Problem, Vec<String>, Vec<String>) {
 }
 
 async fn prm_scores(prm: &PocketPrm, p: &Problem, steps: &[String], start: usize) -> Vec<f64> {
-    let req = ScoreRequest { problem: p, steps, start, finished: true };
+    let req = ScoreRequest { problem: p, steps, start, finished: true, logprobs: None };
     prm.score(req, CancellationToken::new()).await.unwrap().into_iter().map(|s| s.score.unwrap()).collect()
 }
 

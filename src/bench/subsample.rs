@@ -140,6 +140,7 @@ mod tests {
             tokens,
             done_reason: None,
             error: None,
+            cut_off: None,
         }
     }
 

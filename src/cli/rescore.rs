@@ -123,6 +123,11 @@ async fn choose(
     let problem = &trace.header.run.problem;
     match args.verifier {
         VerifierKind::Prm => check_pocket_problem(problem)?,
+        VerifierKind::Confidence => {
+            return Err(Failure::new(
+                "the confidence verifier reads the policy's token log-probabilities, which a trace does not record; run the problem again with --verifier confidence",
+            ))
+        }
         VerifierKind::Oracle => {
             let config = RunConfig { verifier: VerifierKind::Oracle, ..RunConfig::default() };
             crate::launch::check_gold(&config, problem).map_err(|_| {

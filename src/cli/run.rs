@@ -128,6 +128,9 @@ fn progress_line(event: &Event) -> Option<String> {
             format!("  candidate {node} failed: {}", for_display(error, MESSAGE_CHARS))
         }
         Event::Selection(s) => format!("ttc: note: {}", for_display(s.note.as_deref()?, MESSAGE_CHARS)),
+        Event::NodeCutOff { node, confidence, cutoff } => {
+            format!("  candidate {node} {}", crate::verify::confidence::cutoff_reason(*confidence, *cutoff))
+        }
         _ => return None,
     })
 }

@@ -147,6 +147,9 @@ async fn choose(
         VerifierKind::None => return Err(Failure::new(
             "the none verifier scores no step, so there is nothing to measure. Use --verifier arith, prm, judge or http",
         )),
+        VerifierKind::Confidence => return Err(Failure::new(
+            "the confidence verifier reads the policy's own token log-probabilities while it writes; ProcessBench's steps come with none, so there is nothing to measure here. Use --verifier arith, prm, judge or http",
+        )),
         VerifierKind::Prm => check_pocket_problems(selection, name)?,
         VerifierKind::Arith | VerifierKind::Judge | VerifierKind::Http => {}
     }
@@ -170,6 +173,7 @@ async fn choose(
         url: args.verifier_url.clone().or(resolved.config.verifier_url.clone()),
         http_timeout: Some(http_timeout(global, &resolved.config)),
         http_unscored_on_failure: false,
+        confidence_window: None,
     };
     let v = build_verifier(kind, client.as_ref(), None, &settings, true).await?;
     let identity = match kind {

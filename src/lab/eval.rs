@@ -24,7 +24,8 @@ pub async fn score_item(
 ) -> Result<Vec<Option<f64>>, String> {
     let mut problem = Problem::inline(item.problem.clone(), None);
     problem.id = item.id.clone();
-    let req = ScoreRequest { problem: &problem, steps: &item.steps, start: 0, finished: true };
+    let req =
+        ScoreRequest { problem: &problem, steps: &item.steps, start: 0, finished: true, logprobs: None };
     let scores = verifier.score(req, cancel).await.map_err(|e| e.to_string())?;
     let mut out: Vec<Option<f64>> = scores.iter().map(|s| s.score).collect();
     out.resize(item.steps.len(), None);

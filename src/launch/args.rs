@@ -131,6 +131,13 @@ pub struct RunArgs {
     /// A policy table for --strategy adaptive (TOML, like assets/policy.toml).
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// Tokens per group of --verifier confidence, 1–4096 [default: 32].
+    #[arg(long, value_name = "TOKENS", value_parser = u32_in(*limits::CONFIDENCE_WINDOW.start(), *limits::CONFIDENCE_WINDOW.end()))]
+    pub confidence_window: Option<u32>,
+    /// Stop a best-of-N candidate once the confidence of its last window of tokens falls
+    /// below X, 0–1 (DeepConf's online mode); it does not vote.
+    #[arg(long, value_name = "X", value_parser = parse_confidence_cutoff)]
+    pub confidence_cutoff: Option<f64>,
     /// Sampling options and prompt files (shared with `ttc bench`).
     #[command(flatten)]
     pub extra: ExtraArgs,
@@ -236,6 +243,14 @@ pub fn parse_temperature(s: &str) -> Result<f32, String> {
 
 fn temperature_ok(v: f32) -> bool {
     v.is_finite() && (0.0..=TEMPERATURE_MAX).contains(&v)
+}
+
+/// `--confidence-cutoff`: a number in 0..=1.
+pub fn parse_confidence_cutoff(s: &str) -> Result<f64, String> {
+    let v = parse_f64(s)?;
+    limits::check("--confidence-cutoff", v, &limits::CONFIDENCE_CUTOFF)
+        .map(|_| v)
+        .map_err(|_| format!("{s} is not in 0..=1"))
 }
 
 /// `--top-p`: a number in (0, 1].

@@ -85,6 +85,8 @@ pub struct VerifierSettings {
     pub http_timeout: Option<Duration>,
     /// Whether a failed `http` call leaves its steps unscored (runs) instead of failing (the lab).
     pub http_unscored_on_failure: bool,
+    /// The `confidence` verifier's tokens per group (the run's `confidence_window`).
+    pub confidence_window: Option<u32>,
 }
 
 /// Build the verifier a run asks for. The judge uses `settings.judge_model` when it
@@ -102,6 +104,15 @@ pub async fn build_verifier(
         VerifierKind::Oracle => Arc::new(OracleVerifier),
         VerifierKind::None => Arc::new(NoVerifier),
         VerifierKind::Prm => Arc::new(crate::pocket::PocketPrm::new(embedded_pocket()?)),
+        VerifierKind::Confidence => {
+            use crate::verify::confidence::{ConfidenceVerifier, DEFAULT_WINDOW, NO_LOGPROBS};
+            // Without a policy (the lab, rescoring) there is nothing generated to read.
+            let has = policy.as_ref().is_some_and(|p| p.info().logprobs);
+            if say && policy.is_some() && !has {
+                eprintln!("ttc: note: {NO_LOGPROBS}; every step stays unscored and selection falls back to majority voting");
+            }
+            Arc::new(ConfidenceVerifier::new(settings.confidence_window.unwrap_or(DEFAULT_WINDOW), has))
+        }
         VerifierKind::Http => {
             let Some(url) = settings.url.as_deref().filter(|u| !u.trim().is_empty()) else {
                 return Err(Failure::new(

@@ -248,6 +248,8 @@ pub fn run_config(args: &RunArgs, resolved: &Resolved) -> RunConfig {
         difficulty: args.difficulty.unwrap_or(base.difficulty),
         prefix: Vec::new(),
         policy: None,
+        confidence_window: args.confidence_window.unwrap_or(base.confidence_window),
+        confidence_cutoff: args.confidence_cutoff,
     }
 }
 
@@ -415,6 +417,7 @@ impl Launch {
             url: self.verifier_url(),
             http_timeout: Some(http_timeout(&self.global, &self.resolved.config)),
             http_unscored_on_failure: true,
+            confidence_window: self.args.confidence_window,
         }
     }
 
@@ -499,7 +502,10 @@ impl Launch {
             config.verifier,
             site.server(),
             Some(judge.unwrap_or_else(|| generator.clone())),
-            &self.verifier_settings(),
+            &VerifierSettings {
+                confidence_window: Some(config.confidence_window),
+                ..self.verifier_settings()
+            },
             say,
         )
         .await?;

@@ -72,6 +72,8 @@ pub enum VerifierKind {
     Http,
     /// No verifier: selection falls back to majority voting.
     None,
+    /// DeepConf: the policy's own token log-probabilities (lowest group confidence), no extra call.
+    Confidence,
 }
 
 impl VerifierKind {
@@ -89,10 +91,12 @@ impl VerifierKind {
     /// - `arith` checks each step's claims on its own, so `min` would fit it too;
     ///   it keeps `last`, the long-standing default of [`crate::spec::RunConfig`],
     ///   until the view's recorded screens (built from that default) move with it;
-    /// - `none` scores nothing; `last` is as good as any.
+    /// - `none` scores nothing; `last` is as good as any;
+    /// - `confidence` scores a step by the lowest group of tokens ending in it, so the `min`
+    ///   over steps is DeepConf's lowest group confidence of the whole solution: `min`.
     pub fn default_aggregation(self) -> Aggregation {
         match self {
-            VerifierKind::Judge => Aggregation::Min,
+            VerifierKind::Judge | VerifierKind::Confidence => Aggregation::Min,
             VerifierKind::Arith
             | VerifierKind::Prm
             | VerifierKind::Http
@@ -110,6 +114,7 @@ impl VerifierKind {
             VerifierKind::Http => "a PRM behind an HTTP endpoint",
             VerifierKind::Oracle => "a final-answer check",
             VerifierKind::None => "no verifier",
+            VerifierKind::Confidence => "token confidence (lowest group)",
         }
     }
 }
@@ -123,6 +128,7 @@ impl std::fmt::Display for VerifierKind {
             VerifierKind::Prm => "prm",
             VerifierKind::Http => "http",
             VerifierKind::None => "none",
+            VerifierKind::Confidence => "confidence",
         })
     }
 }

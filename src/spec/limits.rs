@@ -22,6 +22,10 @@ pub const LOOKAHEAD: RangeInclusive<u32> = 0..=200;
 pub const TEMPERATURE: RangeInclusive<f32> = 0.0..=2.0;
 /// Most tokens per candidate.
 pub const MAX_TOKENS: RangeInclusive<u32> = 1..=131_072;
+/// Tokens per group of the `confidence` verifier (DeepConf's sliding window).
+pub const CONFIDENCE_WINDOW: RangeInclusive<u32> = 1..=4096;
+/// The online cut-off of the `confidence` verifier: a mapped score in `[0, 1]`.
+pub const CONFIDENCE_CUTOFF: RangeInclusive<f64> = 0.0..=1.0;
 /// Longest stall timeout in seconds (a day); it must also be more than 0.
 pub const STALL_TIMEOUT_MAX_SECS: f64 = 86_400.0;
 

@@ -64,6 +64,13 @@ pub struct RunConfig {
     /// The adaptive strategy's policy table (the bundled one when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<PolicyTable>,
+    /// Tokens per group of the `confidence` verifier.
+    #[serde(default = "default_confidence_window")]
+    pub confidence_window: u32,
+    /// DeepConf's online mode: stop a candidate once the group confidence of its last
+    /// `confidence_window` tokens (as a score in `[0, 1]`) falls below this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence_cutoff: Option<f64>,
 }
 
 fn default_width() -> usize {
@@ -80,6 +87,11 @@ fn default_chains() -> usize {
 }
 fn default_revisions() -> usize {
     4
+}
+/// Tokens per group of the `confidence` verifier unless set (why 32: `verify/confidence.rs`).
+pub const DEFAULT_CONFIDENCE_WINDOW: u32 = 32;
+fn default_confidence_window() -> u32 {
+    DEFAULT_CONFIDENCE_WINDOW
 }
 
 impl Default for RunConfig {
@@ -107,6 +119,8 @@ impl Default for RunConfig {
             difficulty: DifficultyMethod::Model,
             prefix: Vec::new(),
             policy: None,
+            confidence_window: default_confidence_window(),
+            confidence_cutoff: None,
         }
     }
 }

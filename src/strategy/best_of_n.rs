@@ -16,9 +16,10 @@ use crate::event::Event;
 use crate::grade::{answers_equal, extract_answer};
 use crate::model::{Chunk, GenError, GenRequest, Message};
 use crate::spec::{Candidate, Command, NodeId};
-use crate::steps::StepSplitter;
 use crate::steps::STEP_DELIMITER;
-use crate::verify::{ScoreRequest, VerifyError};
+use crate::verify::{ScoreRequest, StepLogprobs, VerifyError};
+
+use super::token_steps::TokenSteps;
 
 /// How one candidate ended.
 pub(super) enum Outcome {
@@ -203,6 +204,18 @@ async fn sample(
     }
     let mut req = GenRequest::new(messages);
     req.options = cfg.gen_options(seed);
+    // The confidence verifier reads the tokens; the online cut-off watches them (best-of-N
+    // samples only: a revision chain or a probe of another strategy is not cut).
+    let online = cfg.confidence_cutoff.filter(|_| spec.chain.is_none()).map(|x| {
+        crate::verify::confidence::OnlineCutoff::new(
+            cfg.confidence_window as usize,
+            crate::verify::confidence::TOP_K as usize,
+            x,
+        )
+    });
+    let keep = ctx.verifier.top_logprobs() > 0;
+    req.top_logprobs =
+        ctx.verifier.top_logprobs().max(if online.is_some() { crate::verify::confidence::TOP_K } else { 0 });
 
     // `Err(message)`: a failure that is not the model's (the verifier's), said as it is.
     // `spent`: the prompt and generated tokens of the request, as far as they are known.
@@ -246,7 +259,7 @@ async fn sample(
     // Abort the scorer on every early return.
     let mut scorer_guard = AbortOnDrop(Some(scorer.abort_handle()));
 
-    let mut splitter = StepSplitter::new();
+    let mut splitter = TokenSteps::new(keep, online);
     let mut steps: Vec<String> = Vec::new();
     let mut text = String::new();
     let mut chunks: u64 = 0;
@@ -255,8 +268,8 @@ async fn sample(
         let head = format!("{}{STEP_DELIMITER}", prefix.join(STEP_DELIMITER));
         ctx.sink.emit(Event::TextDelta { node, text: head.clone() });
         text.push_str(&head);
-        for step in splitter.feed(&head) {
-            complete_step(ctx, node, &mut steps, step, false, &score_tx);
+        for (step, lp) in splitter.feed(&head, None).steps {
+            complete_step(ctx, node, &mut steps, step, lp, false, &score_tx);
         }
     }
     let mut paused = shared.paused.clone();
@@ -272,16 +285,26 @@ async fn sample(
             n = stream.next() => n,
         };
         match next {
-            Some(Ok(Chunk::Delta { text: delta, .. })) => {
-                if delta.is_empty() {
+            Some(Ok(Chunk::Delta { text: delta, logprobs })) => {
+                if delta.is_empty() && logprobs.is_none() {
                     continue;
                 }
-                chunks += 1;
-                meter.chunks.store(chunks, Ordering::Relaxed);
-                text.push_str(&delta);
-                ctx.sink.emit(Event::TextDelta { node, text: delta.clone() });
-                for step in splitter.feed(&delta) {
-                    complete_step(ctx, node, &mut steps, step, false, &score_tx);
+                if !delta.is_empty() {
+                    chunks += 1;
+                    meter.chunks.store(chunks, Ordering::Relaxed);
+                    text.push_str(&delta);
+                    ctx.sink.emit(Event::TextDelta { node, text: delta.clone() });
+                }
+                let fed = splitter.feed(&delta, logprobs);
+                for (step, lp) in fed.steps {
+                    complete_step(ctx, node, &mut steps, step, lp, false, &score_tx);
+                }
+                if let Some(confidence) = fed.cut {
+                    // DeepConf online: the candidate stops here and its partial text does not vote.
+                    let cutoff = cfg.confidence_cutoff.unwrap_or(0.0);
+                    ctx.sink.emit(Event::NodeCutOff { node, confidence, cutoff });
+                    cancel.cancel();
+                    return fail(Ok(GenError::Cancelled), (0, chunks));
                 }
             }
             Some(Ok(Chunk::Done(stats))) => break stats,
@@ -295,12 +318,12 @@ async fn sample(
         }
     };
     drop(stream);
-    if let Some(step) = splitter.finish() {
-        complete_step(ctx, node, &mut steps, step, true, &score_tx);
+    if let Some((step, lp)) = splitter.finish() {
+        complete_step(ctx, node, &mut steps, step, lp, true, &score_tx);
     } else if ctx.verifier.final_only() && !steps.is_empty() {
         // The last step was sent before the end was known; score it again as final.
         let k = steps.len() - 1;
-        let _ = score_tx.send((Arc::new(steps.clone()), k, true));
+        let _ = score_tx.send((Arc::new(steps.clone()), k, true, StepLogprobs::from(Vec::new())));
     }
     drop(score_tx);
     scorer_guard.disarm();
@@ -354,7 +377,8 @@ impl Drop for AbortOnDrop {
     }
 }
 
-type ScoreJob = (Arc<Vec<String>>, usize, bool);
+/// The steps so far, the index to score, whether the solution is finished, and the step's tokens.
+type ScoreJob = (Arc<Vec<String>>, usize, bool, StepLogprobs);
 
 /// Record a completed step and queue it for scoring.
 fn complete_step(
@@ -362,13 +386,14 @@ fn complete_step(
     node: NodeId,
     steps: &mut Vec<String>,
     step: String,
+    logprobs: StepLogprobs,
     finished: bool,
     score_tx: &mpsc::UnboundedSender<ScoreJob>,
 ) {
     let k = steps.len();
     ctx.sink.emit(Event::StepCompleted { node, step: k as u32, text: step.clone() });
     steps.push(step);
-    let _ = score_tx.send((Arc::new(steps.clone()), k, finished));
+    let _ = score_tx.send((Arc::new(steps.clone()), k, finished, logprobs));
 }
 
 /// Score one candidate's steps in order as they complete.
@@ -380,8 +405,21 @@ async fn scorer(
 ) -> Result<Vec<Option<f64>>, VerifyError> {
     let ctx = &shared.ctx;
     let mut scores: Vec<Option<f64>> = Vec::new();
-    while let Some((steps, k, finished)) = jobs.recv().await {
-        let req = ScoreRequest { problem: &ctx.problem, steps: &steps[..=k], start: k, finished };
+    // Each step's tokens, kept here (not copied into every job) for verifiers that read them.
+    let keep = ctx.verifier.top_logprobs() > 0;
+    let mut tokens: Vec<StepLogprobs> = Vec::new();
+    while let Some((steps, k, finished, lp)) = jobs.recv().await {
+        if keep {
+            if tokens.len() <= k {
+                tokens.resize(k + 1, StepLogprobs::from(Vec::new()));
+            }
+            // A final-only re-score sends no tokens: the first ones stay.
+            if !lp.is_empty() {
+                tokens[k] = lp;
+            }
+        }
+        let logprobs = keep.then(|| &tokens[..=k]);
+        let req = ScoreRequest { problem: &ctx.problem, steps: &steps[..=k], start: k, finished, logprobs };
         let mut out = ctx.verifier.score(req, cancel.clone()).await?;
         let Some(s) = out.pop() else { continue };
         if scores.len() <= k {

@@ -10,10 +10,13 @@ use super::context::RunContext;
 use crate::budget::BudgetTracker;
 use crate::event::Event;
 use crate::grade::{answers_equal, extract_answer};
-use crate::model::{Chunk, GenError, GenOptions, GenRequest, Message};
+use crate::model::{Chunk, GenError, GenOptions, GenRequest, Message, TokenLogprob};
 use crate::spec::{NodeId, Selection};
-use crate::steps::{split_steps, STEP_DELIMITER};
-use crate::verify::{ScoreRequest, StepScore, VerifyError};
+use crate::steps::STEP_DELIMITER;
+use crate::verify::confidence::compact;
+use crate::verify::{ScoreRequest, StepLogprobs, StepScore, VerifyError};
+
+use super::token_steps::TokenSteps;
 
 /// State shared by the tasks of one run.
 pub struct Shared {
@@ -154,6 +157,15 @@ pub struct StepText {
     pub tokens: u64,
     /// The model ended the solution (final answer, end of text or token limit).
     pub finished: bool,
+    /// The step's tokens with their log-probabilities, when the verifier reads them
+    /// ([`wanted_logprobs`]); empty otherwise. The step's own request stops at the step's end,
+    /// so every token it returned belongs to it.
+    pub logprobs: StepLogprobs,
+}
+
+/// Alternatives per token the run's verifier reads from the policy's generation (0: none).
+pub fn wanted_logprobs(shared: &Shared) -> u8 {
+    shared.ctx.verifier.top_logprobs()
 }
 
 /// Generate the next step after `path`, streaming deltas as `node`'s when given.
@@ -168,7 +180,8 @@ pub async fn next_step(
     let g = generate(shared, node, path, seed, temperature, false, cancel).await?;
     let step = g.text.trim().to_string();
     let finished = step.is_empty() || g.done_reason == "length" || is_final_step(&step);
-    Ok(StepText { text: step, prompt_tokens: g.prompt_tokens, tokens: g.tokens, finished })
+    let logprobs = g.logprobs.into();
+    Ok(StepText { text: step, prompt_tokens: g.prompt_tokens, tokens: g.tokens, finished, logprobs })
 }
 
 /// The rest of a solution, generated to its end in one request.
@@ -177,6 +190,8 @@ pub struct Completion {
     pub steps: Vec<String>,
     pub tokens: u64,
     pub done_reason: String,
+    /// Each new step's tokens (aligned with `steps`; empty unless the verifier reads them).
+    pub logprobs: Vec<StepLogprobs>,
 }
 
 /// Generate everything after `path` to the end of the solution (no stop at the step's end, the
@@ -190,7 +205,8 @@ pub async fn complete_path(
     cancel: &CancellationToken,
 ) -> Result<Completion, GenError> {
     let g = generate(shared, Some(node), path, seed, temperature, true, cancel).await?;
-    Ok(Completion { steps: split_steps(&g.text), tokens: g.tokens, done_reason: g.done_reason })
+    let (steps, logprobs) = g.steps.into_iter().unzip();
+    Ok(Completion { steps, tokens: g.tokens, done_reason: g.done_reason, logprobs })
 }
 
 struct Generated {
@@ -198,6 +214,10 @@ struct Generated {
     prompt_tokens: u64,
     tokens: u64,
     done_reason: String,
+    /// One step's request: its tokens (compacted), when the verifier reads them.
+    logprobs: Vec<TokenLogprob>,
+    /// A request to the end: the steps of the text, each with its tokens.
+    steps: Vec<(String, StepLogprobs)>,
 }
 
 /// One request continuing `path`: one step, or (`to_end`) the whole rest of the solution.
@@ -224,6 +244,11 @@ async fn generate(
         stop,
         ..ctx.config.gen_options(seed)
     };
+    let top = wanted_logprobs(shared);
+    req.top_logprobs = top;
+    let mut split = TokenSteps::new(top > 0, None);
+    let mut logprobs: Vec<TokenLogprob> = Vec::new();
+    let mut steps: Vec<(String, StepLogprobs)> = Vec::new();
     let mut stream = ctx.generator.generate(req, cancel.clone()).await?;
     if let Some(node) = node {
         ctx.sink.emit(Event::NodeStreaming { node });
@@ -236,7 +261,12 @@ async fn generate(
             n = stream.next() => n,
         };
         match next {
-            Some(Ok(Chunk::Delta { text: d, .. })) => {
+            Some(Ok(Chunk::Delta { text: d, logprobs: lp })) => {
+                if to_end {
+                    steps.extend(split.feed(&d, lp).steps);
+                } else if top > 0 {
+                    logprobs.extend(lp.unwrap_or_default().into_iter().map(compact));
+                }
                 if d.is_empty() {
                     continue;
                 }
@@ -249,11 +279,14 @@ async fn generate(
             Some(Ok(Chunk::Done(stats))) => {
                 let tokens = if stats.generated_tokens > 0 { stats.generated_tokens } else { chunks };
                 shared.account(|b| b.policy(stats.prompt_tokens, tokens));
+                steps.extend(split.finish());
                 return Ok(Generated {
                     text,
                     prompt_tokens: stats.prompt_tokens,
                     tokens,
                     done_reason: stats.done_reason,
+                    logprobs,
+                    steps,
                 });
             }
             Some(Err(e)) => {
@@ -273,8 +306,20 @@ pub async fn score_from(
     finished: bool,
     cancel: &CancellationToken,
 ) -> Result<Vec<StepScore>, VerifyError> {
+    score_from_with(shared, path, None, start, finished, cancel).await
+}
+
+/// [`score_from`], handing the verifier each step's tokens (`logprobs`, aligned with `path`).
+pub async fn score_from_with(
+    shared: &Shared,
+    path: &[String],
+    logprobs: Option<&[StepLogprobs]>,
+    start: usize,
+    finished: bool,
+    cancel: &CancellationToken,
+) -> Result<Vec<StepScore>, VerifyError> {
     let ctx = &shared.ctx;
-    let req = ScoreRequest { problem: &ctx.problem, steps: path, start, finished };
+    let req = ScoreRequest { problem: &ctx.problem, steps: path, start, finished, logprobs };
     let out = ctx.verifier.score(req, cancel.clone()).await?;
     if ctx.verifier.counts_calls() {
         for s in &out {
@@ -291,9 +336,20 @@ pub async fn score_last(
     finished: bool,
     cancel: &CancellationToken,
 ) -> Result<StepScore, VerifyError> {
+    score_last_with(shared, path, None, finished, cancel).await
+}
+
+/// [`score_last`], handing the verifier each step's tokens (`logprobs`, aligned with `path`).
+pub async fn score_last_with(
+    shared: &Shared,
+    path: &[String],
+    logprobs: Option<&[StepLogprobs]>,
+    finished: bool,
+    cancel: &CancellationToken,
+) -> Result<StepScore, VerifyError> {
     let ctx = &shared.ctx;
     let k = path.len().saturating_sub(1);
-    let req = ScoreRequest { problem: &ctx.problem, steps: path, start: k, finished };
+    let req = ScoreRequest { problem: &ctx.problem, steps: path, start: k, finished, logprobs };
     let mut out = ctx.verifier.score(req, cancel.clone()).await?;
     let s = out.pop().ok_or_else(|| VerifyError::Setup("the verifier returned no score".into()))?;
     if ctx.verifier.counts_calls() {

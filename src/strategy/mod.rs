@@ -12,9 +12,12 @@ pub mod guard;
 pub mod revise;
 pub mod search;
 pub mod select;
+pub mod token_steps;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_confidence;
 #[cfg(test)]
 mod tests_panic;
 #[cfg(test)]

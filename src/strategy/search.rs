@@ -43,14 +43,16 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::context::RunContext;
-use super::engine::{complete_path, next_step, path_answer, score_from, score_last, Shared};
+use super::engine::{
+    complete_path, next_step, path_answer, score_from_with, score_last, score_last_with, Shared,
+};
 use super::guard::guarded;
 use super::select::select_seeded;
 use crate::event::Event;
 use crate::model::GenError;
 use crate::spec::{Candidate, Command, NodeId, StrategyKind};
 use crate::steps::STEP_DELIMITER;
-use crate::verify::{StepDetail, StepScore, Usage, VerifyError};
+use crate::verify::{StepDetail, StepLogprobs, StepScore, Usage, VerifyError};
 
 /// The rank value of a prefix with no scored step: neither evidence for nor against it.
 pub const NEUTRAL: f64 = 0.5;
@@ -66,6 +68,8 @@ struct Beam {
     subtree: usize,
     /// Complete this path to its end next round (a DVTS subtree's last siblings).
     complete: bool,
+    /// Each step's tokens, aligned with `steps`, for a verifier that reads them (shared, not copied).
+    logprobs: Vec<StepLogprobs>,
 }
 
 /// How a child continues its parent.
@@ -163,6 +167,7 @@ impl State {
             tokens: 0,
             subtree,
             complete: false,
+            logprobs: vec![StepLogprobs::from(Vec::new()); self.prefix.len()],
         }
     }
 
@@ -532,6 +537,8 @@ async fn expand(
     };
     let mut beam = Beam { node: Some(node), complete: false, ..parent.clone() };
     let agg = ctx.config.aggregation;
+    // The steps' tokens go to the verifier only when it reads them.
+    let reads = ctx.verifier.top_logprobs() > 0;
     if plan.mode == Mode::ToEnd {
         let c =
             complete_path(&shared, node, &parent.steps, seed, temperature, &cancel).await.map_err(fail)?;
@@ -541,8 +548,11 @@ async fn expand(
             ctx.sink.emit(Event::StepCompleted { node, step: (start + i) as u32, text: s.clone() });
         }
         beam.steps.extend(c.steps);
+        beam.logprobs.extend(c.logprobs);
+        beam.logprobs.resize(beam.steps.len(), StepLogprobs::from(Vec::new()));
         if beam.steps.len() > start {
-            let verdicts = match score_from(&shared, &beam.steps, start, true, &cancel).await {
+            let lp = reads.then_some(&beam.logprobs[..]);
+            let verdicts = match score_from_with(&shared, &beam.steps, lp, start, true, &cancel).await {
                 Ok(v) => v,
                 Err(VerifyError::Cancelled) => return Err(fail(GenError::Cancelled).into()),
                 Err(e) => (start..beam.steps.len())
@@ -573,9 +583,11 @@ async fn expand(
         return Ok(Child { node, beam, finished: true, key, reason: "stop" });
     }
     beam.steps.push(step.text.clone());
+    beam.logprobs.push(step.logprobs.clone());
     ctx.sink.emit(Event::StepCompleted { node, step: depth, text: step.text.clone() });
     // Lookahead: roll out greedily, then score the step by where that leads.
     let mut scored_path = beam.steps.clone();
+    let mut scored_lp = beam.logprobs.clone();
     let mut finished_rollout = step.finished;
     for _ in 0..plan.lookahead {
         if finished_rollout {
@@ -586,12 +598,14 @@ async fn expand(
                 finished_rollout = s.finished;
                 if !s.text.is_empty() {
                     scored_path.push(s.text);
+                    scored_lp.push(s.logprobs);
                 }
             }
             Err(e) => return Err(fail(e).into()),
         }
     }
-    let verdict = match score_last(&shared, &scored_path, finished_rollout, &cancel).await {
+    let lp = reads.then_some(&scored_lp[..]);
+    let verdict = match score_last_with(&shared, &scored_path, lp, finished_rollout, &cancel).await {
         Ok(s) => s,
         Err(VerifyError::Cancelled) => return Err(fail(GenError::Cancelled).into()),
         Err(e) => StepScore::unscored(format!("verifier: {e}"), StepDetail::None, Usage::default()),

@@ -447,10 +447,11 @@ async fn the_oracle_gives_partial_steps_no_signal() {
     let problem = Problem::inline("Count.", Some("1".into()));
     let steps = vec!["We have 1 apple.".to_string(), "The answer is \\boxed{2}.".to_string()];
     let cancel = tokio_util::sync::CancellationToken::new();
-    let partial = ScoreRequest { problem: &problem, steps: &steps, start: 0, finished: false };
+    let partial =
+        ScoreRequest { problem: &problem, steps: &steps, start: 0, finished: false, logprobs: None };
     let out = OracleVerifier.score(partial, cancel.clone()).await.unwrap();
     assert!(out.iter().all(|s| s.score.is_none()), "no score before the solution is finished");
-    let done = ScoreRequest { problem: &problem, steps: &steps, start: 0, finished: true };
+    let done = ScoreRequest { problem: &problem, steps: &steps, start: 0, finished: true, logprobs: None };
     let out = OracleVerifier.score(done, cancel).await.unwrap();
     assert_eq!(out.iter().map(|s| s.score).collect::<Vec<_>>(), vec![None, Some(0.0)]);
 

@@ -413,7 +413,7 @@ async fn judge_one(reply: Reply) -> (crate::verify::StepScore, u64) {
     let judge = JudgeVerifier::new(gen.clone(), JudgeTemplate::bundled());
     let problem = Problem::inline("What is 2 + 2?", None);
     let steps = vec!["2 + 2 = 4".to_string()];
-    let req = ScoreRequest { problem: &problem, steps: &steps, start: 0, finished: false };
+    let req = ScoreRequest { problem: &problem, steps: &steps, start: 0, finished: false, logprobs: None };
     let mut out = judge.score(req, CancellationToken::new()).await.unwrap();
     (out.pop().unwrap(), gen.requests.load(std::sync::atomic::Ordering::Relaxed))
 }

@@ -135,7 +135,7 @@ pub async fn score_nodes(
     let mut results = futures::stream::iter(jobs.into_iter().map(|(node, steps, finished)| {
         let (verifier, cancel) = (verifier.clone(), cancel.clone());
         async move {
-            let req = ScoreRequest { problem, steps: &steps, start: 0, finished };
+            let req = ScoreRequest { problem, steps: &steps, start: 0, finished, logprobs: None };
             let out = verifier.score(req, cancel).await;
             (node, steps.len(), out)
         }

@@ -111,6 +111,9 @@ fn the_aggregation_follows_the_verifier_until_the_user_picks_one() {
     // Once the user picks an aggregation, a verifier change keeps it.
     a.update(Action::CycleAggregation);
     let picked = a.knobs.config.aggregation;
+    // prm → confidence → none → judge.
+    a.update(Action::CycleVerifier);
+    assert_eq!(a.knobs.config.verifier, VerifierKind::Confidence);
     a.update(Action::CycleVerifier);
     a.update(Action::CycleVerifier);
     assert_eq!((a.knobs.config.verifier, a.knobs.config.aggregation), (VerifierKind::Judge, picked));
@@ -568,4 +571,22 @@ fn the_view_warns_about_an_exposed_host_and_never_shows_its_credentials() {
     assert!(!a.backend.contains("secret") && a.backend.contains("***@10.0.0.2"), "{}", a.backend);
     let w = super::startup_message(&warnings).unwrap();
     assert!(w.contains("carries credentials") && w.contains("unencrypted") && !w.contains("secret"), "{w}");
+}
+
+#[test]
+fn a_cut_off_candidate_says_why_in_its_pane_title_and_a_missing_logprob_server_in_the_header() {
+    use crate::event::Event;
+    use crate::verify::confidence::NO_LOGPROBS;
+    let mut events = best_of_n_events(2, 30, Stage::Streaming, false);
+    if let Some(Event::RunStarted(info)) = events.first_mut() {
+        info.config.set_verifier(VerifierKind::Confidence);
+        info.verifier = format!("confidence: {NO_LOGPROBS}; majority vote");
+    }
+    events.push(Event::NodeCutOff { node: 1, confidence: 0.2149, cutoff: 0.3 });
+    events.push(Event::NodeCancelled { node: 1 });
+    let a = app_with(&events);
+    let shown = screen(&render(&a, 140, 24));
+    assert!(shown.contains("cut off: confidence 0.21 < 0.30"), "{shown}");
+    assert_eq!(shown.matches("cut off").count(), 1, "only the cut-off pane: {shown}");
+    assert!(shown.contains("verifier confidence (no log-probabilities: majority vote)"), "{shown}");
 }

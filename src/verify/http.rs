@@ -215,7 +215,8 @@ mod tests {
     async fn in_a_run_a_failed_call_leaves_the_steps_unscored() {
         let problem = crate::problem::Problem::inline("p", None);
         let steps: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
-        let req = ScoreRequest { problem: &problem, steps: &steps, start: 1, finished: false };
+        let req =
+            ScoreRequest { problem: &problem, steps: &steps, start: 1, finished: false, logprobs: None };
         let url = "http://me:secret@127.0.0.1:1/score";
         let strict = HttpVerifier::new(url, Duration::from_secs(5)).unwrap();
         let Err(VerifyError::Setup(e)) = strict.score(req, CancellationToken::new()).await else { panic!() };

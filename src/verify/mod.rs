@@ -1,6 +1,7 @@
 //! Verifiers: score the steps of a (partial) solution.
 
 pub mod arith;
+pub mod confidence;
 pub mod http;
 pub mod judge;
 pub mod oracle;
@@ -14,6 +15,7 @@ use crate::problem::Problem;
 
 pub use crate::spec::Aggregation;
 pub use arith::ArithVerifier;
+pub use confidence::{ConfidenceVerifier, StepLogprobs};
 pub use http::HttpVerifier;
 pub use judge::{JudgeTemplate, JudgeVerifier};
 pub use oracle::OracleVerifier;
@@ -80,6 +82,19 @@ pub enum StepDetail {
     },
     /// No verifier (or nothing to inspect).
     None,
+    /// The step's token confidences (the `confidence` verifier; see [`confidence`]).
+    Confidence {
+        /// Tokens of the step that carried log-probabilities.
+        tokens: u32,
+        /// The lowest group confidence among the windows ending in the step.
+        lowest_group: f64,
+        /// The mean token confidence of the step's own tokens.
+        mean: f64,
+        /// Tokens per group.
+        window: u32,
+        /// Alternatives per token the mapping to `[0, 1]` assumes.
+        k: u32,
+    },
 }
 
 /// The verdict on one step.
@@ -114,6 +129,10 @@ pub struct ScoreRequest<'a> {
     pub start: usize,
     /// Whether the solution is complete (its last step is the final one).
     pub finished: bool,
+    /// The policy's token log-probabilities of each step, aligned with `steps` (a step may have
+    /// none: a forked prefix, a server without them), when the verifier asks for them
+    /// ([`Verifier::top_logprobs`]); `None` otherwise.
+    pub logprobs: Option<&'a [StepLogprobs]>,
 }
 
 /// Why scoring failed as a whole (individual steps fail as unscored instead).
@@ -148,6 +167,13 @@ pub trait Verifier: Send + Sync {
     /// the `none` verifier, which looks at nothing.
     fn counts_calls(&self) -> bool {
         true
+    }
+
+    /// How many alternatives per token the verifier needs from the policy's own generation
+    /// (0: it reads none). Non-zero makes the strategies ask for `top_logprobs` and hand each
+    /// step's tokens over in [`ScoreRequest::logprobs`].
+    fn top_logprobs(&self) -> u8 {
+        0
     }
 }
 

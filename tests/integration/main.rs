@@ -10,6 +10,7 @@ mod prm_server;
 mod bench;
 mod bench_view;
 mod cli;
+mod confidence;
 mod engine;
 mod faults;
 mod faults_cli;

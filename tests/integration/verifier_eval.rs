@@ -338,7 +338,7 @@ async fn the_http_verifier_scores_a_prefix_and_can_be_cancelled() {
     let problem = Problem::inline("p", None);
     let steps: Vec<String> = ["fine", "wrong", "fine"].map(String::from).to_vec();
     let v = HttpVerifier::new(&format!("{}/good", server.url), Duration::from_secs(5)).unwrap();
-    let req = ScoreRequest { problem: &problem, steps: &steps, start: 1, finished: false };
+    let req = ScoreRequest { problem: &problem, steps: &steps, start: 1, finished: false, logprobs: None };
     let scores = v.score(req, CancellationToken::new()).await.unwrap();
     assert_eq!(scores.iter().map(|s| s.score).collect::<Vec<_>>(), [Some(0.1), Some(0.9)]);
     let stall = HttpVerifier::new(&format!("{}/stall", server.url), Duration::from_secs(30)).unwrap();

@@ -225,7 +225,8 @@ impl App {
                     VerifierKind::Judge => VerifierKind::Arith,
                     VerifierKind::Arith => VerifierKind::Oracle,
                     VerifierKind::Oracle => VerifierKind::Prm,
-                    VerifierKind::Prm => VerifierKind::None,
+                    VerifierKind::Prm => VerifierKind::Confidence,
+                    VerifierKind::Confidence => VerifierKind::None,
                     // `http` needs its URL from the flags or the config: it is chosen
                     // there, and cycling leaves it for the judge.
                     VerifierKind::None | VerifierKind::Http => VerifierKind::Judge,

@@ -79,6 +79,11 @@ pub(super) fn draw_header(f: &mut Frame, area: Rect, app: &App) {
     l2.extend(kv(t, "  width ", c.width.to_string()));
     l2.extend(kv(t, "  T ", format!("{:.1}", c.temperature)));
     l2.extend(kv(t, "  verifier ", run_cfg.map_or(c.verifier, |r| r.verifier).to_string()));
+    // The confidence verifier on a server without log-probabilities: said once, here.
+    let run_verifier = app.run().and_then(|r| r.tree.info.as_ref()).map(|i| i.verifier.as_str());
+    if run_verifier.is_some_and(|v| v.contains(crate::verify::confidence::NO_LOGPROBS)) {
+        l2.push(Span::styled(" (no log-probabilities: majority vote)", Style::default().fg(t.warn)));
+    }
     l2.extend(kv(t, "  agg ", c.aggregation.to_string()));
     l2.extend(kv(t, "  select ", c.selection.to_string()));
     if app.latex {

@@ -91,11 +91,15 @@ fn draw_pane(
 ) {
     let t = &app.theme;
     let focused = look.focused;
-    let (sstyle, mut sword) = status_style(t, node.status);
+    let (sstyle, sword) = status_style(t, node.status);
+    let mut sword = std::borrow::Cow::Borrowed(sword);
     // Sent, but the server has not said a word: it is busy with other requests.
     let waiting = look.waiting;
     if waiting {
-        sword = "waiting for the server";
+        sword = "waiting for the server".into();
+    }
+    if let Some(why) = &node.cut_off {
+        sword = why.clone().into();
     }
     let score = node.score_with(agg);
     let mut title = vec![

@@ -140,6 +140,18 @@ fn verdict_lines(v: &StepScore, t: &Theme, width: usize) -> Vec<Line<'static>> {
             Span::styled("  gold ", dim),
             Span::raw(gold.clone().unwrap_or_else(|| "—".into())),
         ])),
+        StepDetail::Confidence { tokens, lowest_group, mean, window, k } => {
+            out.push(Line::from(vec![
+                Span::styled("lowest group confidence ", dim),
+                Span::raw(format!("{lowest_group:.3}")),
+                Span::styled("  step mean ", dim),
+                Span::raw(format!("{mean:.3}")),
+            ]));
+            out.push(Line::from(Span::styled(
+                format!("{tokens} tokens, groups of {window}, top-{k}; score = 1 − ln {k} / confidence"),
+                dim,
+            )));
+        }
         StepDetail::None => {}
     }
     out.push(Line::from(vec![
