@@ -24,6 +24,8 @@ pub struct RunInfo {
 /// One thing that happened in a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
+// `RunStarted` (the whole configuration) is sent once per run; boxing it is not worth it.
+#[allow(clippy::large_enum_variant)]
 pub enum Event {
     /// The run began, with its full configuration.
     RunStarted(RunInfo),
@@ -99,6 +101,22 @@ pub enum Event {
         /// The strategy the policy table gives for the bin (serialised by name, e.g. "beam").
         strategy: StrategyKind,
         reason: String,
+    },
+    /// Adaptive-consistency's stopping check, after each sample (or batch): the votes so far
+    /// and the statistic P(the leading answer is the more likely of the top two).
+    Stopping {
+        /// Samples drawn so far, answered or not.
+        samples: u32,
+        /// The most samples the run may draw (N in force).
+        max: u32,
+        /// The leading answer and its votes, then the others by votes (at most a few).
+        votes: Vec<(String, u32)>,
+        /// The statistic, in \[0,1\].
+        stat: f64,
+        /// The confidence it was compared with.
+        confidence: f64,
+        /// Whether sampling stops here because the statistic reached the confidence.
+        stopped: bool,
     },
     /// Requests running and waiting at the backend.
     Load { running: usize, queued: usize, limit: usize },

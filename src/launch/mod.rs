@@ -205,7 +205,14 @@ pub fn run_config(args: &RunArgs, resolved: &Resolved) -> RunConfig {
         verifier,
         aggregation: named.unwrap_or(verifier.default_aggregation()),
         aggregation_chosen: named.is_some(),
-        selection: args.selection.or(d.selection).unwrap_or(base.selection),
+        selection: args.selection.or(d.selection).unwrap_or(
+            if args.strategy == crate::spec::StrategyKind::Consistency {
+                // Adaptive-consistency is a majority vote unless a rule is named.
+                crate::spec::SelectionRule::Majority
+            } else {
+                base.selection
+            },
+        ),
         width: args.width.unwrap_or(base.width).max(1),
         max_depth: args.depth.unwrap_or(base.max_depth).max(1),
         lookahead: args.lookahead.unwrap_or(base.lookahead),
@@ -216,6 +223,8 @@ pub fn run_config(args: &RunArgs, resolved: &Resolved) -> RunConfig {
         difficulty: args.difficulty.unwrap_or(base.difficulty),
         prefix: Vec::new(),
         policy: None,
+        confidence: args.confidence.unwrap_or(base.confidence),
+        batch: args.batch.unwrap_or(base.batch).max(1),
     }
 }
 

@@ -22,6 +22,10 @@ pub const LOOKAHEAD: RangeInclusive<u32> = 0..=200;
 pub const TEMPERATURE: RangeInclusive<f32> = 0.0..=2.0;
 /// Most tokens per candidate.
 pub const MAX_TOKENS: RangeInclusive<u32> = 1..=131_072;
+/// Adaptive-consistency's confidence: stop once P(majority stays) reaches it.
+pub const CONFIDENCE: RangeInclusive<f64> = 0.5..=0.9999;
+/// Adaptive-consistency's samples per batch (the statistic is checked after each batch).
+pub const BATCH: RangeInclusive<usize> = 1..=64;
 /// Longest stall timeout in seconds (a day); it must also be more than 0.
 pub const STALL_TIMEOUT_MAX_SECS: f64 = 86_400.0;
 

@@ -64,6 +64,12 @@ pub struct RunConfig {
     /// The adaptive strategy's policy table (the bundled one when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<PolicyTable>,
+    /// Adaptive-consistency: stop once P(the majority stays the majority) reaches this.
+    #[serde(default = "default_confidence")]
+    pub confidence: f64,
+    /// Adaptive-consistency: samples drawn at once between stopping checks.
+    #[serde(default = "default_batch")]
+    pub batch: usize,
 }
 
 fn default_width() -> usize {
@@ -80,6 +86,12 @@ fn default_chains() -> usize {
 }
 fn default_revisions() -> usize {
     4
+}
+fn default_confidence() -> f64 {
+    0.95
+}
+fn default_batch() -> usize {
+    1
 }
 
 impl Default for RunConfig {
@@ -107,6 +119,8 @@ impl Default for RunConfig {
             difficulty: DifficultyMethod::Model,
             prefix: Vec::new(),
             policy: None,
+            confidence: default_confidence(),
+            batch: default_batch(),
         }
     }
 }
