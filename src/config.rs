@@ -64,6 +64,10 @@ pub struct RunDefaults {
     pub verifier: Option<VerifierKind>,
     pub aggregation: Option<Aggregation>,
     pub selection: Option<SelectionRule>,
+    /// Adaptive-consistency's confidence.
+    pub confidence: Option<f64>,
+    /// Adaptive-consistency's samples per batch.
+    pub batch: Option<usize>,
 }
 
 /// A config file that could not be used; the defaults apply instead.
@@ -128,6 +132,8 @@ impl Config {
         keep(&mut self.run.n, "run.n", &limits::N, origin, &mut out);
         keep(&mut self.run.temperature, "run.temperature", &limits::TEMPERATURE, origin, &mut out);
         keep(&mut self.run.max_tokens, "run.max_tokens", &limits::MAX_TOKENS, origin, &mut out);
+        keep(&mut self.run.confidence, "run.confidence", &limits::CONFIDENCE, origin, &mut out);
+        keep(&mut self.run.batch, "run.batch", &limits::BATCH, origin, &mut out);
         if let Some(s) = self.stall_timeout_secs.filter(|s| !limits::stall_timeout_ok(*s)) {
             out.push(format!(
                 "{origin}: stall_timeout_secs = {s:?} is out of range (valid: more than 0, at most {}); using the default",

@@ -223,8 +223,8 @@ pub fn run_config(args: &RunArgs, resolved: &Resolved) -> RunConfig {
         difficulty: args.difficulty.unwrap_or(base.difficulty),
         prefix: Vec::new(),
         policy: None,
-        confidence: args.confidence.unwrap_or(base.confidence),
-        batch: args.batch.unwrap_or(base.batch).max(1),
+        confidence: args.confidence.or(d.confidence).unwrap_or(base.confidence),
+        batch: args.batch.or(d.batch).unwrap_or(base.batch).max(1),
     }
 }
 

@@ -129,6 +129,19 @@ impl StoppingView {
     }
 }
 
+impl StoppingView {
+    /// Where sampling stands, in words: "stopped at 7 of 64, P=0.965 ≥ 0.95",
+    /// "sampling 5 of 64, P=0.81 < 0.95", or, once over, "reached N = 16, P=0.60 < 0.95".
+    pub fn status(&self, finished: bool) -> String {
+        let p = format!("P={:.3}", self.stat);
+        match self.stopped_at {
+            Some(at) => format!("stopped at {at} of {}, {p} ≥ {}", self.max, self.confidence),
+            None if finished => format!("reached N = {}, {p} < {}", self.samples, self.confidence),
+            None => format!("sampling {} of {}, {p} < {}", self.samples, self.max, self.confidence),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

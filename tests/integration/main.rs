@@ -8,6 +8,7 @@ mod prm_server;
 mod bench;
 mod bench_view;
 mod cli;
+mod consistency;
 mod engine;
 mod faults;
 mod faults_cli;
