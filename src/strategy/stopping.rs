@@ -85,6 +85,19 @@ pub fn fewest_to_stop(confidence: f64) -> u64 {
     (1..=64u64).find(|&k| verdict(k, 0, confidence).stop).unwrap_or(64)
 }
 
+/// The confidences the view's live keys step through, within [`crate::spec::limits::CONFIDENCE`].
+pub const CONFIDENCE_STEPS: [f64; 9] = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 0.9999];
+
+/// The next confidence up (or down) the ladder from `c`; the ends stay where they are.
+pub fn step_confidence(c: f64, up: bool) -> f64 {
+    let steps = CONFIDENCE_STEPS;
+    if up {
+        steps.iter().copied().find(|s| *s > c + 1e-12).unwrap_or(steps[steps.len() - 1])
+    } else {
+        steps.iter().rev().copied().find(|s| *s < c - 1e-12).unwrap_or(steps[0])
+    }
+}
+
 /// What the stopping checks of a run showed, folded from its `Stopping` events (the run
 /// tree keeps one; `ttc run --json` prints it as `stopping`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -196,6 +209,18 @@ mod tests {
         assert_eq!(beta_majority_prob(0, 100_000), 0.0);
         let q = beta_majority_prob(50_000, 50_001);
         assert!(q > 0.49 && q < 0.5, "{q}");
+    }
+
+    #[test]
+    fn the_live_ladder_stays_in_range() {
+        assert_eq!(step_confidence(0.95, true), 0.99);
+        assert_eq!(step_confidence(0.95, false), 0.9);
+        assert_eq!(step_confidence(0.9999, true), 0.9999);
+        assert_eq!(step_confidence(0.5, false), 0.5);
+        assert_eq!(step_confidence(0.93, true), 0.95, "off the ladder: the next step");
+        let r = crate::spec::limits::CONFIDENCE;
+        assert!(CONFIDENCE_STEPS.iter().all(|c| r.contains(c)));
+        assert_eq!((CONFIDENCE_STEPS[0], CONFIDENCE_STEPS[8]), (*r.start(), *r.end()));
     }
 
     proptest! {

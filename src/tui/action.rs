@@ -48,11 +48,13 @@ pub enum Action {
     ToggleTree,
     Fork,
     TogglePace,
+    ConfidenceUp,
+    ConfidenceDown,
 }
 
 impl Action {
     /// Every action, in the order the help screen lists them.
-    pub const ALL: [Action; 42] = [
+    pub const ALL: [Action; 44] = [
         Action::Help,
         Action::Quit,
         Action::Back,
@@ -95,6 +97,8 @@ impl Action {
         Action::RunNext,
         Action::Fork,
         Action::TogglePace,
+        Action::ConfidenceUp,
+        Action::ConfidenceDown,
     ];
 
     /// What the action does, for the help screen.
@@ -142,6 +146,8 @@ impl Action {
             Action::ToggleTree => "show or hide the search tree",
             Action::Fork => "fork a run from the focused node",
             Action::TogglePace => "pace the embedded model / full speed",
+            Action::ConfidenceUp => "stopping confidence up (consistency)",
+            Action::ConfidenceDown => "stopping confidence down (consistency)",
         }
     }
 }

@@ -162,6 +162,8 @@ const DEFAULTS: &[(&str, Action)] = &[
     ("g", Action::ToggleTree),
     ("f", Action::Fork),
     ("F", Action::TogglePace),
+    ("i", Action::ConfidenceUp),
+    ("I", Action::ConfidenceDown),
 ];
 
 impl Default for Keymap {

@@ -23,6 +23,8 @@ pub mod trace_browser;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_consistency;
+#[cfg(test)]
 mod tests_live;
 
 use std::path::PathBuf;
