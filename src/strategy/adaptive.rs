@@ -135,6 +135,7 @@ pub async fn run(ctx: RunContext, commands: mpsc::UnboundedReceiver<Command>) {
     inner_cfg.lookahead = entry.lookahead.unwrap_or(cfg.lookahead);
     inner_cfg.temperature = entry.temperature.unwrap_or(cfg.temperature);
     inner_cfg.selection = entry.selection.unwrap_or(cfg.selection);
+    inner_cfg.confidence = entry.confidence.unwrap_or(cfg.confidence);
     if let Some(c) = entry.chains {
         inner_cfg.chains = c.max(1);
         // What the probes left of the budget is split over the chains.

@@ -207,3 +207,24 @@ async fn a_live_confidence_applies_at_the_next_check() {
     // Out-of-range values are held to the limits.
     assert!(!verdict(1, 0, 0.9999).stop);
 }
+
+#[tokio::test]
+async fn adaptive_can_choose_consistency_and_its_probes_vote() {
+    use crate::spec::{PolicyTable, HEURISTIC_POLICY};
+    let mut text = HEURISTIC_POLICY.to_string();
+    for s in ["\"revise\"", "\"beam\"", "\"dvts\""] {
+        text = text.replace(&format!("strategy = {s}"), "strategy = \"consistency\"");
+    }
+    let table = PolicyTable::parse(&text, "p.toml").unwrap();
+    let c = RunConfig { strategy: StrategyKind::Adaptive, policy: Some(table), ..cfg(16, 0.95, 1) };
+    let gen = streamed(|_| Some("7"));
+    let (events, tree) = run_to_end(c, gen.clone(), no_verifier(), vec![]).await;
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::Difficulty { strategy: StrategyKind::Consistency, .. })));
+    // The 4 probes agree: the first check, before any new sample, already stops.
+    let s = tree.stopping.unwrap();
+    assert_eq!((s.stopped_at, s.samples, s.max), (Some(4), 4, 16));
+    assert_eq!(gen.requests(), 4);
+    assert_eq!(tree.selected.as_deref(), Some("7"));
+}
