@@ -82,3 +82,32 @@ fn out_of_range_confidence_and_batch_exit_2_naming_the_range() {
         assert!(err.contains(flag) && err.contains(range), "{flag} {value}: {err}");
     }
 }
+
+#[test]
+fn the_trace_replays_to_the_same_stop() {
+    let h = home("consistency-trace");
+    let trace = h.join("run.jsonl");
+    let trace_s = trace.to_str().unwrap();
+    let run = ok(&ttc(
+        &h,
+        &[
+            "run",
+            "--backend",
+            "pocket",
+            "--strategy",
+            "consistency",
+            "-n",
+            "32",
+            "--problem",
+            EASY,
+            "--trace",
+            trace_s,
+            "--json",
+        ],
+    ));
+    let replay = ok(&ttc(&h, &["replay", trace_s, "--json"]));
+    let (a, b): (serde_json::Value, serde_json::Value) =
+        (serde_json::from_str(&run).unwrap(), serde_json::from_str(&replay).unwrap());
+    assert!(a["stopping"]["stopped_at"].is_u64(), "{}", a["stopping"]);
+    assert_eq!(a["stopping"], b["stopping"]);
+}

@@ -351,6 +351,9 @@ impl App {
                 Some(StrategyKind::Adaptive) => {
                     "it chose its strategy for the old N, so N is the next run's (r)"
                 }
+                Some(StrategyKind::Consistency) => {
+                    "its stopping rule ran under the old N, so N is the next run's (r)"
+                }
                 Some(_) => "its beams were ranked and pruned against the old N, so N is the next run's (r)",
                 None => "N applies to the next run (r)",
             };
