@@ -242,6 +242,22 @@ mod tests {
     }
 
     #[test]
+    fn consistency_keys_are_checked_against_their_limits() {
+        let mut c = Config::parse("[run]\nconfidence = 0.3\nbatch = 65\n", "c.toml").unwrap();
+        assert_eq!(
+            c.drop_out_of_range("c.toml"),
+            [
+                "c.toml: run.confidence = 0.3 is out of range (valid: 0.5..=0.9999); using the default",
+                "c.toml: run.batch = 65 is out of range (valid: 1..=64); using the default",
+            ]
+        );
+        assert_eq!((c.run.confidence, c.run.batch), (None, None));
+        let mut ok = Config::parse("[run]\nconfidence = 0.99\nbatch = 4\n", "c.toml").unwrap();
+        assert!(ok.drop_out_of_range("c.toml").is_empty());
+        assert_eq!((ok.run.confidence, ok.run.batch), (Some(0.99), Some(4)));
+    }
+
+    #[test]
     fn broken_files_fall_back_to_defaults_with_a_warning() {
         let dir = std::env::temp_dir().join(format!("ttc-config-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
