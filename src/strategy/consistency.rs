@@ -16,7 +16,9 @@
 //! - **votes** are counted as selection counts them ([`super::select`]): a sample with no
 //!   extracted answer, or a malformed one, does not vote but is still a sample drawn (it
 //!   spent the compute); failed and cancelled samples neither. Answers are grouped by
-//!   mathematical equality, so "1/2" and "0.5" pool their votes;
+//!   mathematical equality, so "1/2" and "0.5" pool their votes. (The reference code counts
+//!   whatever its `Counter` is given, so there an unanswered sample's `None` would be one more
+//!   "answer" that could even lead; here it never does.);
 //! - **checks** happen after each whole batch, over the samples in node order, so a run is
 //!   the same however its batch's samples interleave; samples counts are multiples of the
 //!   batch (or N);
