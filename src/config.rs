@@ -69,6 +69,10 @@ pub struct RunDefaults {
     pub verifier: Option<VerifierKind>,
     pub aggregation: Option<Aggregation>,
     pub selection: Option<SelectionRule>,
+    /// Adaptive-consistency's confidence.
+    pub confidence: Option<f64>,
+    /// Adaptive-consistency's samples per batch.
+    pub batch: Option<usize>,
 }
 
 /// A config file that could not be used; the defaults apply instead.
@@ -133,6 +137,8 @@ impl Config {
         keep(&mut self.run.n, "run.n", &limits::N, origin, &mut out);
         keep(&mut self.run.temperature, "run.temperature", &limits::TEMPERATURE, origin, &mut out);
         keep(&mut self.run.max_tokens, "run.max_tokens", &limits::MAX_TOKENS, origin, &mut out);
+        keep(&mut self.run.confidence, "run.confidence", &limits::CONFIDENCE, origin, &mut out);
+        keep(&mut self.run.batch, "run.batch", &limits::BATCH, origin, &mut out);
         if let Some(s) = self.stall_timeout_secs.filter(|s| !limits::stall_timeout_ok(*s)) {
             out.push(format!(
                 "{origin}: stall_timeout_secs = {s:?} is out of range (valid: more than 0, at most {}); using the default",
@@ -238,6 +244,22 @@ mod tests {
             Config::parse("concurrency = 256\n[run]\nn = 1024\ntemperature = 0.0\n", "c.toml").unwrap();
         assert!(ok.drop_out_of_range("c.toml").is_empty());
         assert_eq!(ok.run.n, Some(1024));
+    }
+
+    #[test]
+    fn consistency_keys_are_checked_against_their_limits() {
+        let mut c = Config::parse("[run]\nconfidence = 0.3\nbatch = 65\n", "c.toml").unwrap();
+        assert_eq!(
+            c.drop_out_of_range("c.toml"),
+            [
+                "c.toml: run.confidence = 0.3 is out of range (valid: 0.5..=0.9999); using the default",
+                "c.toml: run.batch = 65 is out of range (valid: 1..=64); using the default",
+            ]
+        );
+        assert_eq!((c.run.confidence, c.run.batch), (None, None));
+        let mut ok = Config::parse("[run]\nconfidence = 0.99\nbatch = 4\n", "c.toml").unwrap();
+        assert!(ok.drop_out_of_range("c.toml").is_empty());
+        assert_eq!((ok.run.confidence, ok.run.batch), (Some(0.99), Some(4)));
     }
 
     #[test]

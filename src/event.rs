@@ -105,6 +105,22 @@ pub enum Event {
         strategy: StrategyKind,
         reason: String,
     },
+    /// Adaptive-consistency's stopping check, after each sample (or batch): the votes so far
+    /// and the statistic P(the leading answer is the more likely of the top two).
+    Stopping {
+        /// Samples drawn so far, answered or not.
+        samples: u32,
+        /// The most samples the run may draw (N in force).
+        max: u32,
+        /// The leading answer and its votes, then the others by votes (at most a few).
+        votes: Vec<(String, u32)>,
+        /// The statistic, in \[0,1\].
+        stat: f64,
+        /// The confidence it was compared with.
+        confidence: f64,
+        /// Whether sampling stops here because the statistic reached the confidence.
+        stopped: bool,
+    },
     /// Requests running and waiting at the backend.
     Load { running: usize, queued: usize, limit: usize },
     /// The answer chosen, with every distinct answer's tally.

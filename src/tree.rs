@@ -9,6 +9,7 @@ use crate::model::Load;
 use crate::spec::{Candidate, NodeId, Selection, SelectionRule, StrategyKind};
 use crate::strategy::revise::{select_revisions, Attempt};
 use crate::strategy::select::select_seeded;
+pub use crate::strategy::stopping::StoppingView;
 use crate::verify::{Aggregation, StepScore, Usage};
 
 /// Where a node is in its life.
@@ -118,6 +119,8 @@ pub struct RunTree {
     pub applied: Vec<String>,
     /// The adaptive strategy's estimate and choice.
     pub difficulty: Option<DifficultyView>,
+    /// Adaptive-consistency's stopping checks.
+    pub stopping: Option<StoppingView>,
 }
 
 /// What the adaptive strategy estimated and chose.
@@ -228,6 +231,10 @@ impl RunTree {
                     reason: reason.clone(),
                 })
             }
+            Event::Stopping { samples, max, votes, stat, confidence, stopped } => self
+                .stopping
+                .get_or_insert_with(StoppingView::default)
+                .fold(*samples, *max, votes, *stat, *confidence, *stopped),
             // A load report that arrives after the end is stale: nothing runs any more.
             Event::Load { running, queued, limit } if !self.finished => {
                 self.load = Load { running: *running, queued: *queued, limit: *limit }
@@ -307,6 +314,7 @@ impl RunTree {
             budget: self.budget.clone(),
             error: self.error.clone(),
             difficulty: self.difficulty.clone(),
+            stopping: self.stopping.clone(),
         }
     }
 }
@@ -323,6 +331,8 @@ pub struct RunSummary {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub difficulty: Option<DifficultyView>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopping: Option<StoppingView>,
 }
 
 /// A budget tracker whose counters equal `b`, with `finished` the tokens of the finished

@@ -37,6 +37,9 @@ pub struct Record {
     /// `--subsample`: its variance over the subsets.
     #[serde(default)]
     pub subsample_variance: Option<f64>,
+    /// Adaptive-consistency: the samples the run drew.
+    #[serde(default)]
+    pub samples: Option<u32>,
 }
 
 /// `bench.json`: the configuration a bench ran with. Every key is optional here.

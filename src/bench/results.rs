@@ -49,6 +49,9 @@ pub struct Record {
     /// `--subsample`: how many subsets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subsamples: Option<usize>,
+    /// Adaptive-consistency: the samples the run drew (at most the budget).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<u32>,
 }
 
 /// What identifies one line: problem, strategy, budget, seed.
@@ -227,6 +230,7 @@ mod tests {
             subsample_accuracy: None,
             subsample_variance: None,
             subsamples: None,
+            samples: None,
         }
     }
 

@@ -336,6 +336,7 @@ pub fn record_of(
         subsample_accuracy: None,
         subsample_variance: None,
         subsamples: None,
+        samples: tree.stopping.as_ref().map(|s| s.samples),
     }
 }
 

@@ -10,6 +10,7 @@
 //! | `beam[:m=M]` | beam width M (default 4) | N = B: at most B solutions, N/M beams kept a round |
 //! | `dvts[:m=M]` | subtree width M (default 4) | N = B: ⌈B/M⌉ subtrees |
 //! | `lookahead[:k=K][:m=M]` | rollout K (default 1), width M (4) | N = max(1, ⌊B/(K+1)⌋): each kept step costs K+1 steps, so N·(K+1) ≤ B (equal when K+1 divides B; N = 1 when B < K+1) |
+//! | `consistency[:conf=C][:batch=K]` | confidence C (default 0.95, 0.5–0.9999), batch K (1) | N = B is the most samples; the run stops earlier once the majority is settled, so its record's `samples` (and `gen_equivalents`) is what it drew. Its selection defaults to `majority` |
 //! | `revise[:ratio=R]` | sequential:parallel ratio R (default 1; `4`, `4:1` or `1:4`) | chains C × revisions D = B exactly, D a divisor of B with D/C nearest R on a log scale |
 //!
 //! Budgets are nominal: the record's `gen_equivalents` is what the run measured.
@@ -17,7 +18,7 @@
 use crate::spec::{RunConfig, SelectionRule, StrategyKind};
 
 /// The strategies a spec may name, for messages.
-pub const VALID_FORM: &str = "best-of-n[:weighted|majority|best], beam[:m=M], dvts[:m=M], lookahead[:k=K][:m=M], revise[:ratio=R] (R = sequential:parallel, e.g. 4 or 1:4); every spec also takes :sel=RULE";
+pub const VALID_FORM: &str = "best-of-n[:weighted|majority|best], beam[:m=M], dvts[:m=M], lookahead[:k=K][:m=M], revise[:ratio=R] (R = sequential:parallel, e.g. 4 or 1:4), consistency[:conf=C][:batch=K]; every spec also takes :sel=RULE";
 
 /// Most budget a run may be given: the most candidates a run takes.
 pub const BUDGET_MAX: usize = crate::launch::args::N_MAX;
@@ -35,6 +36,10 @@ pub struct StrategySpec {
     pub lookahead: u32,
     /// Sequential:parallel ratio (revisions / chains) for revise.
     pub ratio: f64,
+    /// Adaptive-consistency's confidence.
+    pub confidence: f64,
+    /// Adaptive-consistency's batch.
+    pub batch: usize,
 }
 
 /// The knobs one budget gives one strategy.
@@ -79,6 +84,7 @@ impl StrategySpec {
             "dvts" => StrategyKind::Dvts,
             "lookahead" => StrategyKind::Lookahead,
             "revise" => StrategyKind::Revise,
+            "consistency" => StrategyKind::Consistency,
             "" => return Err(bad(text, "the strategy name is missing")),
             other => return Err(bad(text, format!("unknown strategy {other:?}"))),
         };
@@ -89,7 +95,13 @@ impl StrategySpec {
             width: 4,
             lookahead: 1,
             ratio: 1.0,
+            confidence: 0.95,
+            batch: 1,
         };
+        if kind == StrategyKind::Consistency {
+            // Self-consistency is a majority vote.
+            spec.selection = SelectionRule::Majority;
+        }
         // A ratio `A:B` was split at its colon: join a bare number back onto `ratio=A`.
         let knobs: Vec<&str> = parts.collect();
         let mut i = 0;
@@ -131,6 +143,20 @@ impl StrategySpec {
                     }
                     spec.ratio = parse_ratio(text, &v)?;
                 }
+                (StrategyKind::Consistency, "conf") => {
+                    let r = crate::spec::limits::CONFIDENCE;
+                    spec.confidence =
+                        value.parse::<f64>().ok().filter(|c| r.contains(c)).ok_or_else(|| {
+                            bad(text, format!("conf={value} is not a number in {}..={}", r.start(), r.end()))
+                        })?;
+                }
+                (StrategyKind::Consistency, "batch") => {
+                    let b = int(*crate::spec::limits::BATCH.end() as u64)?;
+                    if b == 0 {
+                        return Err(bad(text, "batch must be at least 1"));
+                    }
+                    spec.batch = b as usize;
+                }
                 _ => return Err(bad(text, format!("{name} has no knob {key:?}"))),
             }
         }
@@ -164,6 +190,8 @@ impl StrategySpec {
         config.lookahead = k.lookahead;
         config.chains = k.chains;
         config.revisions = k.revisions;
+        config.confidence = self.confidence;
+        config.batch = self.batch;
     }
 }
 
@@ -241,6 +269,33 @@ mod tests {
         assert_eq!(StrategySpec::parse("revise:ratio=4").unwrap().ratio, 4.0);
         assert_eq!(StrategySpec::parse("revise:ratio=1:4").unwrap().ratio, 0.25);
         assert_eq!(StrategySpec::parse("dvts").unwrap().width, 4);
+    }
+
+    #[test]
+    fn consistency_specs_take_a_confidence_and_a_batch() {
+        let s = StrategySpec::parse("consistency:conf=0.9").unwrap();
+        assert_eq!((s.kind, s.confidence, s.batch), (StrategyKind::Consistency, 0.9, 1));
+        assert_eq!(s.selection, SelectionRule::Majority, "majority unless named");
+        let s = StrategySpec::parse("consistency:batch=4:sel=weighted").unwrap();
+        assert_eq!((s.confidence, s.batch, s.selection), (0.95, 4, SelectionRule::Weighted));
+        assert_eq!(s.knobs(16).n, 16, "the budget is the most samples");
+        let mut config = RunConfig::default();
+        StrategySpec::parse("consistency:conf=0.99:batch=2").unwrap().apply(32, &mut config);
+        assert_eq!(
+            (config.strategy, config.n, config.confidence, config.batch),
+            (StrategyKind::Consistency, 32, 0.99, 2)
+        );
+        for bad in [
+            "consistency:conf=0.3",
+            "consistency:conf=1",
+            "consistency:conf=x",
+            "consistency:batch=0",
+            "consistency:batch=65",
+            "consistency:m=2",
+        ] {
+            let e = StrategySpec::parse(bad).unwrap_err();
+            assert!(e.contains("valid:") && e.contains("consistency[:conf=C]"), "{bad}: {e}");
+        }
     }
 
     #[test]

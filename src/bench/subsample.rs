@@ -99,6 +99,7 @@ pub fn records(
                 subsample_accuracy: accuracy,
                 subsample_variance: variance,
                 subsamples: count,
+                samples: None,
             },
         ));
     }

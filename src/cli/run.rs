@@ -127,6 +127,13 @@ fn progress_line(event: &Event) -> Option<String> {
         Event::NodeFailed { node, error } => {
             format!("  candidate {node} failed: {}", for_display(error, MESSAGE_CHARS))
         }
+        Event::Stopping { samples, max, votes, stat, confidence, stopped } => {
+            let mut v = crate::tree::StoppingView::default();
+            v.fold(*samples, *max, votes, *stat, *confidence, *stopped);
+            let lead =
+                votes.first().map(|(a, n)| format!(" (leader {} with {n})", shown(a))).unwrap_or_default();
+            format!("  {}{lead}", v.status(false))
+        }
         Event::Selection(s) => format!("ttc: note: {}", for_display(s.note.as_deref()?, MESSAGE_CHARS)),
         Event::NodeCutOff { node, confidence, cutoff } => {
             format!("  candidate {node} {}", crate::verify::confidence::cutoff_reason(*confidence, *cutoff))

@@ -138,6 +138,13 @@ pub struct RunArgs {
     /// below X, 0–1 (DeepConf's online mode); it does not vote.
     #[arg(long, value_name = "X", value_parser = parse_confidence_cutoff)]
     pub confidence_cutoff: Option<f64>,
+    /// For --strategy consistency: stop sampling once P(the majority answer stays the
+    /// majority) reaches this, 0.5–0.9999 [default: 0.95].
+    #[arg(long, value_name = "P", value_parser = parse_confidence)]
+    pub confidence: Option<f64>,
+    /// For --strategy consistency: samples drawn at once between stopping checks, 1–64 [default: 1].
+    #[arg(long, value_name = "K", value_parser = usize_in(BATCH_MAX))]
+    pub batch: Option<usize>,
     /// Sampling options and prompt files (shared with `ttc bench`).
     #[command(flatten)]
     pub extra: ExtraArgs,
@@ -206,6 +213,17 @@ pub const PACE_MAX: u32 = crate::pocket::generator::PACE_MAX;
 pub const VIEW_PACE: u32 = 20;
 /// Most tokens per candidate (`--max-tokens`, `run.max_tokens`).
 pub const MAX_TOKENS_MAX: u32 = *limits::MAX_TOKENS.end();
+
+/// Most samples per adaptive-consistency batch (`--batch`).
+pub const BATCH_MAX: usize = *limits::BATCH.end();
+
+/// `--confidence`: a number in 0.5..=0.9999.
+pub fn parse_confidence(s: &str) -> Result<f64, String> {
+    let v = parse_f64(s)?;
+    limits::check("confidence", v, &limits::CONFIDENCE)
+        .map(|_| v)
+        .map_err(|_| format!("{s} is not in {}..={}", limits::CONFIDENCE.start(), limits::CONFIDENCE.end()))
+}
 
 /// A clap parser for a `usize` flag in `1..=max`; clap names the flag and the range on error.
 pub fn usize_in(max: usize) -> clap::builder::RangedU64ValueParser<usize> {

@@ -237,7 +237,14 @@ pub fn run_config(args: &RunArgs, resolved: &Resolved) -> RunConfig {
         verifier,
         aggregation: named.unwrap_or(verifier.default_aggregation()),
         aggregation_chosen: named.is_some(),
-        selection: args.selection.or(d.selection).unwrap_or(base.selection),
+        selection: args.selection.or(d.selection).unwrap_or(
+            if args.strategy == crate::spec::StrategyKind::Consistency {
+                // Adaptive-consistency is a majority vote unless a rule is named.
+                crate::spec::SelectionRule::Majority
+            } else {
+                base.selection
+            },
+        ),
         width: args.width.unwrap_or(base.width).max(1),
         max_depth: args.depth.unwrap_or(base.max_depth).max(1),
         lookahead: args.lookahead.unwrap_or(base.lookahead),
@@ -250,6 +257,8 @@ pub fn run_config(args: &RunArgs, resolved: &Resolved) -> RunConfig {
         policy: None,
         confidence_window: args.confidence_window.unwrap_or(base.confidence_window),
         confidence_cutoff: args.confidence_cutoff,
+        confidence: args.confidence.or(d.confidence).unwrap_or(base.confidence),
+        batch: args.batch.or(d.batch).unwrap_or(base.batch).max(1),
     }
 }
 

@@ -19,4 +19,6 @@ pub enum Command {
     SetChains(usize),
     /// Revisions D, from the next revision round.
     SetRevisions(usize),
+    /// Adaptive-consistency's confidence, from the next stopping check.
+    SetConfidence(f64),
 }

@@ -23,17 +23,20 @@ pub enum StrategyKind {
     Revise,
     /// Compute-optimal: estimate difficulty first, then choose a strategy per bin.
     Adaptive,
+    /// Adaptive-consistency: sample one (or a batch) at a time, stop once the majority is settled.
+    Consistency,
 }
 
 impl StrategyKind {
     /// Every strategy, in cycling order.
-    pub const ALL: [StrategyKind; 6] = [
+    pub const ALL: [StrategyKind; 7] = [
         StrategyKind::BestOfN,
         StrategyKind::Beam,
         StrategyKind::Lookahead,
         StrategyKind::Dvts,
         StrategyKind::Revise,
         StrategyKind::Adaptive,
+        StrategyKind::Consistency,
     ];
 
     /// Whether the strategy grows solutions one step at a time.
@@ -51,6 +54,7 @@ impl std::fmt::Display for StrategyKind {
             StrategyKind::Dvts => "dvts",
             StrategyKind::Revise => "revise",
             StrategyKind::Adaptive => "adaptive",
+            StrategyKind::Consistency => "consistency",
         })
     }
 }

@@ -26,6 +26,10 @@ pub const MAX_TOKENS: RangeInclusive<u32> = 1..=131_072;
 pub const CONFIDENCE_WINDOW: RangeInclusive<u32> = 1..=4096;
 /// The online cut-off of the `confidence` verifier: a mapped score in `[0, 1]`.
 pub const CONFIDENCE_CUTOFF: RangeInclusive<f64> = 0.0..=1.0;
+/// Adaptive-consistency's confidence: stop once P(majority stays) reaches it.
+pub const CONFIDENCE: RangeInclusive<f64> = 0.5..=0.9999;
+/// Adaptive-consistency's samples per batch (the statistic is checked after each batch).
+pub const BATCH: RangeInclusive<usize> = 1..=64;
 /// Longest stall timeout in seconds (a day); it must also be more than 0.
 pub const STALL_TIMEOUT_MAX_SECS: f64 = 86_400.0;
 

@@ -48,6 +48,9 @@ pub struct PolicyEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<String>,
     pub reason: String,
+    /// Adaptive-consistency's confidence (`strategy = "consistency"`); the run's own when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
 }
 
 impl PolicyEntry {
@@ -68,6 +71,9 @@ impl PolicyEntry {
         }
         if let Some(t) = self.temperature {
             check("temperature", t, &limits::TEMPERATURE)?;
+        }
+        if let Some(c) = self.confidence {
+            check("confidence", c, &limits::CONFIDENCE)?;
         }
         Ok(())
     }
@@ -247,6 +253,21 @@ impl PolicyTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bin_may_choose_adaptive_consistency_with_its_confidence() {
+        let text = HEURISTIC_POLICY.replacen(
+            "strategy = \"dvts\"",
+            "strategy = \"consistency\"\nconfidence = 0.9",
+            1,
+        );
+        let t = PolicyTable::parse(&text, "p.toml").unwrap();
+        let e = t.bins.iter().find(|e| e.strategy == StrategyKind::Consistency).unwrap();
+        assert_eq!(e.confidence, Some(0.9));
+        let bad = text.replace("confidence = 0.9", "confidence = 1.5");
+        let err = PolicyTable::parse(&bad, "p.toml").unwrap_err();
+        assert!(err.contains("confidence = 1.5 is out of range (valid: 0.5..=0.9999)"), "{err}");
+    }
 
     #[test]
     fn the_heuristic_policy_has_a_strategy_for_every_bin() {

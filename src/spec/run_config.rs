@@ -71,6 +71,12 @@ pub struct RunConfig {
     /// `confidence_window` tokens (as a score in `[0, 1]`) falls below this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence_cutoff: Option<f64>,
+    /// Adaptive-consistency: stop once P(the majority stays the majority) reaches this.
+    #[serde(default = "default_confidence")]
+    pub confidence: f64,
+    /// Adaptive-consistency: samples drawn at once between stopping checks.
+    #[serde(default = "default_batch")]
+    pub batch: usize,
 }
 
 fn default_width() -> usize {
@@ -92,6 +98,12 @@ fn default_revisions() -> usize {
 pub const DEFAULT_CONFIDENCE_WINDOW: u32 = 32;
 fn default_confidence_window() -> u32 {
     DEFAULT_CONFIDENCE_WINDOW
+}
+fn default_confidence() -> f64 {
+    0.95
+}
+fn default_batch() -> usize {
+    1
 }
 
 impl Default for RunConfig {
@@ -121,6 +133,8 @@ impl Default for RunConfig {
             policy: None,
             confidence_window: default_confidence_window(),
             confidence_cutoff: None,
+            confidence: default_confidence(),
+            batch: default_batch(),
         }
     }
 }

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use super::best_of_n::{sample_guarded, Outcome, Sample};
 use super::context::RunContext;
 use super::engine::Shared;
-use super::{best_of_n, revise, search};
+use super::{best_of_n, consistency, revise, search};
 use crate::event::Event;
 use crate::spec::{Command, DifficultyMethod, NodeId, StrategyKind};
 pub use crate::spec::{PolicyEntry, PolicyTable, HEURISTIC_POLICY, POLICY};
@@ -135,6 +135,7 @@ pub async fn run(ctx: RunContext, commands: mpsc::UnboundedReceiver<Command>) {
     inner_cfg.lookahead = entry.lookahead.unwrap_or(cfg.lookahead);
     inner_cfg.temperature = entry.temperature.unwrap_or(cfg.temperature);
     inner_cfg.selection = entry.selection.unwrap_or(cfg.selection);
+    inner_cfg.confidence = entry.confidence.unwrap_or(cfg.confidence);
     if let Some(c) = entry.chains {
         inner_cfg.chains = c.max(1);
         // What the probes left of the budget is split over the chains.
@@ -158,6 +159,8 @@ pub async fn run(ctx: RunContext, commands: mpsc::UnboundedReceiver<Command>) {
             search::run(inner, commands).await
         }
         StrategyKind::Revise => revise::run(inner, commands).await,
+        // The probes are its first samples and vote from its first check.
+        StrategyKind::Consistency => consistency::run_with(inner, commands, probed).await,
         // parse() rejects this; run best-of-N rather than recurse.
         StrategyKind::Adaptive => best_of_n::run(inner, commands).await,
     }

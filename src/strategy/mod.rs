@@ -6,18 +6,22 @@
 
 pub mod adaptive;
 pub mod best_of_n;
+pub mod consistency;
 pub mod context;
 pub mod engine;
 pub mod guard;
 pub mod revise;
 pub mod search;
 pub mod select;
+pub mod stopping;
 pub mod token_steps;
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_confidence;
+#[cfg(test)]
+mod tests_consistency;
 #[cfg(test)]
 mod tests_panic;
 #[cfg(test)]

@@ -50,11 +50,13 @@ pub enum Action {
     TogglePace,
     BrowseTraces,
     Rescore,
+    ConfidenceUp,
+    ConfidenceDown,
 }
 
 impl Action {
     /// Every action, in the order the help screen lists them.
-    pub const ALL: [Action; 44] = [
+    pub const ALL: [Action; 46] = [
         Action::Help,
         Action::Quit,
         Action::Back,
@@ -99,6 +101,8 @@ impl Action {
         Action::TogglePace,
         Action::BrowseTraces,
         Action::Rescore,
+        Action::ConfidenceUp,
+        Action::ConfidenceDown,
     ];
 
     /// What the action does, for the help screen.
@@ -148,6 +152,8 @@ impl Action {
             Action::TogglePace => "pace the embedded model / full speed",
             Action::BrowseTraces => "browse the recorded traces, replay one",
             Action::Rescore => "re-score: next verifier (Esc clears)",
+            Action::ConfidenceUp => "stopping confidence up (consistency)",
+            Action::ConfidenceDown => "stopping confidence down (consistency)",
         }
     }
 }

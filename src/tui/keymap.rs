@@ -164,6 +164,8 @@ const DEFAULTS: &[(&str, Action)] = &[
     ("F", Action::TogglePace),
     ("b", Action::BrowseTraces),
     ("R", Action::Rescore),
+    ("i", Action::ConfidenceUp),
+    ("I", Action::ConfidenceDown),
 ];
 
 impl Default for Keymap {

@@ -24,6 +24,8 @@ pub mod trace_list;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_consistency;
+#[cfg(test)]
 mod tests_live;
 #[cfg(test)]
 mod tests_replay;

@@ -392,7 +392,7 @@ async fn with_no_server_the_embedded_model_answers() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_strategy_runs_on_the_embedded_model() {
-    for strategy in ["best-of-n", "beam", "lookahead", "dvts", "revise", "adaptive"] {
+    for strategy in ["best-of-n", "beam", "lookahead", "dvts", "revise", "adaptive", "consistency"] {
         let o = ttc(&[
             "run",
             "--backend",

@@ -11,6 +11,7 @@ mod bench;
 mod bench_view;
 mod cli;
 mod confidence;
+mod consistency;
 mod engine;
 mod faults;
 mod faults_cli;

@@ -3,6 +3,7 @@
 //! summary on stdout, from the results a bench wrote into DIR.
 
 mod figures;
+mod samples;
 mod sections;
 
 use std::collections::BTreeMap;
@@ -276,6 +277,7 @@ fn markdown(a: &Analysis) -> String {
     sections::figure_links(&mut m, a);
     m.push_str("## Accuracy, all problems\n\n");
     table_md(&mut m, &a.overall, &r.strategies, &r.budgets);
+    samples::samples_md(&mut m, r);
     for b in &a.binned {
         let _ = writeln!(m, "## Accuracy by {} bin\n", b.bins.kind.name());
         for (bin, t) in &b.tables {

@@ -205,6 +205,14 @@ impl App {
                 cfg.width = w;
                 return self.live(Command::SetWidth(w), format!("width {w}"));
             }
+            Action::ConfidenceUp | Action::ConfidenceDown => {
+                let c = crate::strategy::stopping::step_confidence(
+                    cfg.confidence,
+                    action == Action::ConfidenceUp,
+                );
+                cfg.confidence = c;
+                return self.live(Command::SetConfidence(c), format!("confidence {c}"));
+            }
             Action::TemperatureUp => {
                 cfg.temperature = ((cfg.temperature * 10.0).round() + 1.0).min(20.0) / 10.0
             }
@@ -351,6 +359,9 @@ impl App {
                 Some(StrategyKind::Adaptive) => {
                     "it chose its strategy for the old N, so N is the next run's (r)"
                 }
+                Some(StrategyKind::Consistency) => {
+                    "its stopping rule ran under the old N, so N is the next run's (r)"
+                }
                 Some(_) => "its beams were ranked and pruned against the old N, so N is the next run's (r)",
                 None => "N applies to the next run (r)",
             };
@@ -394,10 +405,15 @@ impl App {
         let live = self.current_strategy().is_some_and(|s| match command {
             Command::SetChains(_) | Command::SetRevisions(_) => s == StrategyKind::Revise,
             Command::SetLookahead(_) => s == StrategyKind::Lookahead,
+            Command::SetConfidence(_) => s == StrategyKind::Consistency,
             _ => s.stepwise(),
         });
         if self.running() && live {
-            self.message = Some(format!("{what}: pending, applies at the next step boundary"));
+            let when = match command {
+                Command::SetConfidence(_) => "the next stopping check",
+                _ => "the next step boundary",
+            };
+            self.message = Some(format!("{what}: pending, applies at {when}"));
             return vec![Effect::Command { run: self.current, command }];
         }
         self.message = Some(format!("{what} applies to the next run that uses it (r)"));

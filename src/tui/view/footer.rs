@@ -90,6 +90,13 @@ pub(super) fn draw_footer(f: &mut Frame, area: Rect, app: &App) {
             _ => vec![],
         };
         keys.splice(1..1, extra);
+        // Adaptive-consistency's one live knob.
+        if app.run().is_some_and(|r| super::consistency::shown_for(&r.tree)) {
+            keys.insert(
+                1,
+                (format!("{}/{}", k(Action::ConfidenceUp), k(Action::ConfidenceDown)), "confidence"),
+            );
+        }
         // The embedded model streams paced; one key gives full speed.
         if app.backend.starts_with("pocket") {
             let word = if app.pace == 0 { "paced" } else { "full speed" };

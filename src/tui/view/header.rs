@@ -64,7 +64,7 @@ pub(super) fn draw_header(f: &mut Frame, area: Rect, app: &App) {
                 let of = r.tree.info.as_ref().map(|i| i.config.revisions).unwrap_or_default();
                 l1.push(Span::styled(format!(" revision {rev}/{of} "), bar.add_modifier(Modifier::BOLD)));
             }
-            Body::Panes => {}
+            Body::Panes => l1.extend(super::consistency::header_span(&r.tree, t, bar)),
         }
         if let Some(change) = r.tree.applied.last() {
             l1.push(Span::styled(format!(" applied: {} ", one_line(change, 60)), bar.fg(t.accent)));
@@ -86,6 +86,9 @@ pub(super) fn draw_header(f: &mut Frame, area: Rect, app: &App) {
     }
     l2.extend(kv(t, "  agg ", c.aggregation.to_string()));
     l2.extend(kv(t, "  select ", c.selection.to_string()));
+    if run_cfg.map_or(c.strategy, |r| r.strategy) == crate::strategy::StrategyKind::Consistency {
+        l2.extend(kv(t, "  conf ", c.confidence.to_string()));
+    }
     if app.latex {
         l2.push(Span::styled("  LaTeX→Unicode", Style::default().fg(t.accent)));
     }

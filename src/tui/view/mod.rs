@@ -3,6 +3,7 @@
 
 mod answers;
 mod cache;
+mod consistency;
 mod footer;
 mod header;
 mod panes;
@@ -93,7 +94,16 @@ pub fn draw(f: &mut Frame, app: &App, cache: &mut ViewCache) -> Drawn {
                     }
                 }
             };
-            draw_answers(f, answers_area, app, run);
+            let answers_area = if consistency::shown_for(&run.tree) {
+                let (panel, rest) = consistency::split(answers_area);
+                consistency::draw_consistency(f, panel, app, run);
+                rest
+            } else {
+                answers_area
+            };
+            if answers_area.height > 0 {
+                draw_answers(f, answers_area, app, run);
+            }
             Drawn { per_page }
         }
         None => {
