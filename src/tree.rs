@@ -114,6 +114,8 @@ pub struct RunTree {
     pub applied: Vec<String>,
     /// The adaptive strategy's estimate and choice.
     pub difficulty: Option<DifficultyView>,
+    /// The load and health of each host of a pool (empty on one host).
+    pub hosts: Vec<crate::model::pool::HostLoad>,
 }
 
 /// What the adaptive strategy estimated and chose.
@@ -224,6 +226,7 @@ impl RunTree {
                 self.load = Load { running: *running, queued: *queued, limit: *limit }
             }
             Event::Load { .. } => {}
+            Event::Hosts { hosts } => self.hosts = hosts.clone(),
             Event::Selection(s) => self.selection = Some(s.clone()),
             Event::Budget(b) => self.budget = b.clone(),
             Event::RunFinished { selected, correct, budget, error } => {
