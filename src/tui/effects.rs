@@ -106,6 +106,26 @@ pub(super) async fn setup(backend: Backend, client: OllamaClient) -> Setup {
     }
 }
 
+/// [`setup`] for the settings of `launch`: on `--backend openai` the OpenAI-compatible
+/// server (or the pool's first host) lists its models (`/v1/models`).
+pub(super) async fn setup_site(launch: Arc<Launch>, client: OllamaClient) -> Setup {
+    let backend = launch.global.backend;
+    if backend != Backend::Openai {
+        return setup(backend, client).await;
+    }
+    let listed = match launch.site(backend, client) {
+        Ok(site) => site.list_models().await,
+        Err(e) => Err(e),
+    };
+    match listed {
+        Ok(models) => Setup::Ollama {
+            models: Ok(models),
+            remembered: last_model_path().and_then(|p| std::fs::read_to_string(p).ok()),
+        },
+        Err(e) => Setup::Failed(e.message),
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -175,8 +195,13 @@ pub(super) struct Ctx {
 
 impl Ctx {
     /// Where runs go now: the embedded model once the setup chose it, else the server.
-    fn site(&self) -> Site {
-        Site::new(if self.pocket { Backend::Pocket } else { Backend::Ollama }, self.client.clone())
+    fn site(&self) -> Result<Site, crate::launch::Failure> {
+        let backend = match self.launch.global.backend {
+            _ if self.pocket => Backend::Pocket,
+            Backend::Openai => Backend::Openai,
+            _ => Backend::Ollama,
+        };
+        self.launch.site(backend, self.client.clone())
     }
 
     /// Carry out one effect of the app.
@@ -213,9 +238,9 @@ impl Ctx {
                     };
                     // The same path as `ttc run`: files, the gold check, generator, verifier.
                     let request = RunRequest { problem, config, model: Some(model) };
-                    let prepared = match launch.files() {
-                        Ok(files) => launch.prepare(&site, files, request, false).await,
-                        Err(e) => Err(e),
+                    let prepared = match (launch.files(), site) {
+                        (Ok(files), Ok(site)) => launch.prepare(&site, files, request, false).await,
+                        (Err(e), _) | (_, Err(e)) => Err(e),
                     };
                     let p = match prepared {
                         Ok(p) => p,
@@ -301,14 +326,13 @@ impl Ctx {
                 let _ = self.tx.send(Msg::Models(Ok(vec![POCKET_MODEL.to_string()])));
             }
             Effect::LoadModels => {
-                let client = self.client.clone();
+                let site = self.site();
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
-                    let r = client
-                        .list_models()
-                        .await
-                        .map(|ms| ms.into_iter().map(|m| m.name).collect())
-                        .map_err(|e| e.to_string());
+                    let r = match site {
+                        Ok(site) => site.list_models().await.map_err(|e| e.message),
+                        Err(e) => Err(e.message),
+                    };
                     let _ = tx.send(Msg::Models(r));
                 });
             }

@@ -74,7 +74,11 @@ pub fn build_app(launch: &Launch, theme_name: Option<&str>) -> (App, OllamaClien
                 .unwrap_or_else(|_| unreachable!("the default host is valid"))
         }
     };
-    let backend = format!("ollama {}", redact(client.host()));
+    let backend = match (launch.global.backend, resolved.pool.len()) {
+        (_, n) if n > 1 => format!("pool of {n} hosts"),
+        (Backend::Openai, _) => format!("openai {}", redact(&resolved.openai_host)),
+        _ => format!("ollama {}", redact(client.host())),
+    };
     let mut app = App::new(theme, keymap, backend, launch.run_config());
     for set in bundled_sets() {
         if let Ok(ps) = bundled(set.name) {
@@ -190,15 +194,15 @@ pub async fn run(
     // The first frame comes at once; the server is asked in the background.
     app.message = Some(match global.backend {
         Backend::Pocket => "starting the embedded model…".to_string(),
-        _ => format!("connecting to {}…", redact(client.host())),
+        _ => format!("connecting to {}…", backend_host(&app)),
     });
     if let Some(w) = startup_message(&warnings) {
         app.message = Some(format!("{w} · {}", app.message.take().unwrap_or_default()));
     }
-    let backend = global.backend;
     let setup_tx = tx.clone();
+    let setup_launch = launch.clone();
     tokio::spawn(async move {
-        let _ = setup_tx.send(Msg::Setup(effects::setup(backend, client).await));
+        let _ = setup_tx.send(Msg::Setup(effects::setup_site(setup_launch, client).await));
     });
 
     let mut term = terminal::TerminalGuard::enter().map_err(|e| {

@@ -21,6 +21,7 @@ mod openai;
 mod openai_cli;
 mod openai_load;
 mod openai_real;
+mod pool;
 mod rescore;
 mod search_pool;
 mod step_tag;
