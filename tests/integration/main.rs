@@ -22,6 +22,7 @@ mod openai_cli;
 mod openai_load;
 mod openai_real;
 mod pool;
+mod pool_load;
 mod rescore;
 mod search_pool;
 mod step_tag;
