@@ -140,7 +140,7 @@ pub async fn run(launch: &Launch, plan: BenchPlan) -> Result<ExitCode, Failure> 
     let mut config = launch.run_config();
     let without_gold = problems.iter().filter(|p| p.gold.is_none()).count();
     let client = launch.client()?;
-    let backend = choose_backend(launch.global.backend, &client, true).await?;
+    let backend = choose_backend(launch.backend(), &client, true).await?;
     config.set_verifier(launch.verifier(backend));
     for p in &problems {
         check_gold(&config, p)?;

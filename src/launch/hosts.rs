@@ -39,6 +39,12 @@ pub fn kind_of(spec: &HostSpec, backend: Backend) -> HostBackend {
     spec.backend.unwrap_or(if backend == Backend::Openai { HostBackend::Openai } else { HostBackend::Ollama })
 }
 
+/// The first host of `pool` that is an Ollama server on a run whose backend is `backend`:
+/// the one `auto` asks whether Ollama answers.
+pub fn first_ollama(pool: &[HostSpec], backend: Backend) -> Option<&HostSpec> {
+    pool.iter().find(|h| kind_of(h, backend) == HostBackend::Ollama)
+}
+
 /// The site of a pool: the first host, with the others in [`Site::others`]. Each host gets
 /// its own client and so its own concurrency limit.
 pub fn pool_site(resolved: &Resolved, backend: Backend, client: OllamaClient) -> Result<Site, Failure> {
@@ -112,6 +118,20 @@ mod tests {
         assert!(pool_specs(&["http://c".into()], &config).is_empty());
         let flags = pool_specs(&["http://c".into(), "http://d".into()], &config);
         assert_eq!(flags.iter().map(|h| h.url.as_str()).collect::<Vec<_>>(), ["http://c", "http://d"]);
+    }
+
+    #[test]
+    fn auto_with_a_pool_of_openai_servers_means_openai() {
+        let all_openai = "[[hosts]]\nurl = \"http://127.0.0.1:8000\"\nbackend = \"openai\"\n\n[[hosts]]\nurl = \"http://127.0.0.1:8001\"\nbackend = \"openai\"\n";
+        let l = crate::launch::tests::launch_with_config("pool-auto", all_openai, &[]);
+        assert_eq!(l.resolved.pool.len(), 2);
+        assert_eq!(l.backend(), Backend::Openai);
+        let mixed = format!("{all_openai}\n[[hosts]]\nurl = \"http://127.0.0.1:11999\"\n");
+        let l = crate::launch::tests::launch_with_config("pool-mixed", &mixed, &[]);
+        assert_eq!(l.backend(), Backend::Auto);
+        // `auto` asks the pool's Ollama host, wherever it is listed.
+        assert_eq!(l.resolved.host, "http://127.0.0.1:11999");
+        assert_eq!(total_concurrency(&l.resolved), 3 * l.resolved.settings.concurrency);
     }
 
     #[test]

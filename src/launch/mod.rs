@@ -101,7 +101,7 @@ impl GlobalArgs {
             .host
             .first()
             .cloned()
-            .or_else(|| pool.first().map(|h| h.url.clone()))
+            .or_else(|| hosts::first_ollama(&pool, self.backend).or(pool.first()).map(|h| h.url.clone()))
             .or_else(|| std::env::var("OLLAMA_HOST").ok().filter(|h| !h.trim().is_empty()))
             .or_else(|| config.host.clone())
             .unwrap_or_else(|| DEFAULT_HOST.to_string());
@@ -136,7 +136,19 @@ impl GlobalArgs {
             _ => warnings.extend(host_warning(&host)),
         }
         if self.backend != Backend::Pocket {
-            warnings.extend(pool.iter().skip(1).filter_map(|h| host_warning(&h.url)));
+            let warned = if self.backend == Backend::Openai { &openai_host } else { &host };
+            for h in pool.iter().filter(|h| &h.url != warned) {
+                warnings.extend(host_warning(&h.url));
+                if api_key.is_some()
+                    && hosts::kind_of(h, self.backend) == crate::config::HostBackend::Openai
+                    && is_plain_remote(&h.url)
+                {
+                    warnings.push(format!(
+                        "the API key goes to {} over plain http://, readable on the way; use https://",
+                        redact_host(&h.url)
+                    ));
+                }
+            }
         }
         Resolved { config, host, settings, warnings, openai_host, api_key, pool }
     }
@@ -357,6 +369,20 @@ impl Launch {
         self.resolved.client()
     }
 
+    /// The backend asked for: `--backend`, except that `auto` with a pool whose every host is
+    /// an OpenAI-compatible server (`backend = "openai"` in `[[hosts]]`) means `openai`.
+    pub fn backend(&self) -> Backend {
+        let b = self.global.backend;
+        let pool = &self.resolved.pool;
+        if b == Backend::Auto
+            && !pool.is_empty()
+            && pool.iter().all(|h| hosts::kind_of(h, b) == crate::config::HostBackend::Openai)
+        {
+            return Backend::Openai;
+        }
+        b
+    }
+
     /// Where models run on `backend` (resolved from `auto` already): [`Site::new`], or on
     /// [`Backend::Openai`] the OpenAI-compatible server of the settings. An exposed host was
     /// warned about when the settings were resolved.
@@ -534,7 +560,7 @@ impl Launch {
         }
         self.check_verifier_url()?;
         let client = self.client()?;
-        let backend = choose_backend(self.global.backend, &client, true).await?;
+        let backend = choose_backend(self.backend(), &client, true).await?;
         let problem = match problem {
             Some(p) => p,
             None if backend == Backend::Pocket => {

@@ -109,7 +109,7 @@ pub(super) async fn setup(backend: Backend, client: OllamaClient) -> Setup {
 /// [`setup`] for the settings of `launch`: on `--backend openai` the OpenAI-compatible
 /// server (or the pool's first host) lists its models (`/v1/models`).
 pub(super) async fn setup_site(launch: Arc<Launch>, client: OllamaClient) -> Setup {
-    let backend = launch.global.backend;
+    let backend = launch.backend();
     if backend != Backend::Openai {
         return setup(backend, client).await;
     }
@@ -196,7 +196,7 @@ pub(super) struct Ctx {
 impl Ctx {
     /// Where runs go now: the embedded model once the setup chose it, else the server.
     fn site(&self) -> Result<Site, crate::launch::Failure> {
-        let backend = match self.launch.global.backend {
+        let backend = match self.launch.backend() {
             _ if self.pocket => Backend::Pocket,
             Backend::Openai => Backend::Openai,
             _ => Backend::Ollama,

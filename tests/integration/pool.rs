@@ -275,3 +275,45 @@ async fn a_host_killed_mid_run_loses_no_candidate_and_shows_unhealthy() {
     assert!(unhealthy, "a hosts event shows the dead host unhealthy");
     assert_eq!(good.bodies("/v1/chat/completions").len(), 8, "every candidate ended on the live host");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_config_pool_mixes_an_openai_and_an_ollama_server() {
+    let openai = OpenAiServer::start(ServerConfig::default()).await;
+    let ollama = super::ollama_server::TestServer::start(super::ollama_server::ServerConfig::default()).await;
+    let home = super::isolated::home("pool-config-file");
+    let cfg = home.join("ttc.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[hosts]]\nurl = \"{}\"\nbackend = \"openai\"\nconcurrency = 2\n\n[[hosts]]\nurl = \"{}\"\nbackend = \"ollama\"\nconcurrency = 2\n",
+            openai.url, ollama.url
+        ),
+    )
+    .unwrap();
+    // `auto` asks the Ollama host of the pool, finds it, and runs on both.
+    let args = [
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--model",
+        "tiny-math",
+        "--problem",
+        "What is 12 + 30?",
+        "--gold",
+        "42",
+        "-n",
+        "8",
+        "--events",
+    ];
+    let (o, _) = ttc("config", &args).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (on_openai, on_ollama) = (openai.bodies("/v1/chat/completions").len(), ollama.chat_requests().len());
+    assert_eq!(on_openai + on_ollama, 8);
+    assert!(on_openai > 0 && on_ollama > 0, "{on_openai} + {on_ollama}");
+    let events: Vec<Value> =
+        String::from_utf8_lossy(&o.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let hosts = events.iter().find(|e| e["event"] == "hosts").expect("a hosts event");
+    let limits: Vec<&Value> = hosts["hosts"].as_array().unwrap().iter().map(|h| &h["limit"]).collect();
+    assert_eq!(limits, [2, 2], "{hosts}");
+    assert!(events.iter().any(|e| e["event"] == "load" && e["limit"] == 4), "the summed load of the pool");
+}
