@@ -317,3 +317,53 @@ async fn a_config_pool_mixes_an_openai_and_an_ollama_server() {
     assert_eq!(limits, [2, 2], "{hosts}");
     assert!(events.iter().any(|e| e["event"] == "load" && e["limit"] == 4), "the summed load of the pool");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pool_never_shows_a_host_credential_or_the_key() {
+    let (a, b) = (
+        OpenAiServer::start(ServerConfig::default()).await,
+        OpenAiServer::start(ServerConfig::default()).await,
+    );
+    let with_user = a.url.replace("http://", "http://me:HOSTSECRET@");
+    let args = [
+        "run",
+        "--backend",
+        "openai",
+        "--host",
+        &with_user,
+        "--host",
+        &b.url,
+        "--model",
+        "tiny-math",
+        "--problem",
+        "What is 12 + 30?",
+        "-n",
+        "4",
+        "--events",
+    ];
+    let home = super::isolated::home("pool-secret-run");
+    let run = {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_ttc"))
+                .args(&args)
+                .env_remove("OLLAMA_HOST")
+                .env_remove("TTC_CONFIG")
+                .env_remove("TTC_BACKEND")
+                .env_remove("OPENAI_API_KEY")
+                .env("TTC_API_KEY", "sk-KEYSECRET")
+                .env("HOME", &home)
+                .env("XDG_CONFIG_HOME", home.join("config"))
+                .env("XDG_DATA_HOME", home.join("data"))
+                .output()
+                .unwrap()
+        })
+    };
+    let o = run.await.unwrap();
+    let (out, err) = (String::from_utf8_lossy(&o.stdout).into_owned(), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(out.contains("\"event\":\"hosts\"") && out.contains("***@127.0.0.1"), "{out}");
+    for text in [&out, &err] {
+        assert!(!text.contains("HOSTSECRET") && !text.contains("KEYSECRET"), "{text}");
+    }
+}
