@@ -22,7 +22,8 @@ pub struct GlobalArgs {
     /// Config file [default: the platform config dir, e.g. ~/.config/ttc/config.toml]
     #[arg(long, global = true, env = "TTC_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Requests in flight at once on the server, 1–256 [config: concurrency; default: 4]
+    /// Requests in flight at once on the server (on each host of a pool), 1–256 [config:
+    /// concurrency; default: 4]
     #[arg(long, global = true, value_parser = usize_in(CONCURRENCY_MAX))]
     pub concurrency: Option<usize>,
     /// Seconds without data before a stream fails, more than 0 and at most 86400 (a day); it
