@@ -35,6 +35,9 @@ pub struct Config {
     /// The API key sent to an OpenAI-compatible server when neither `TTC_API_KEY` nor
     /// `OPENAI_API_KEY` is set (never printed).
     pub api_key: Option<crate::model::openai::ApiKey>,
+    /// A pool of hosts (`[[hosts]]` tables), used when `--host` is not given: each request
+    /// goes to the least-loaded healthy one.
+    pub hosts: Vec<HostEntry>,
     /// Defaults for runs.
     pub run: RunDefaults,
     /// Key remapping for the interactive view: `action = "key"` or `action = ["k1", "k2"]`.
@@ -57,6 +60,28 @@ impl OneOrMany {
             OneOrMany::Many(v) => v.clone(),
         }
     }
+}
+
+/// One host of a pool in `config.toml`: `[[hosts]]` with `url`, `backend`, `concurrency`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostEntry {
+    /// The server's base URL (it may hold credentials; ttc never prints them).
+    pub url: String,
+    /// Its kind; absent: the kind `--backend` names (Ollama unless `--backend openai`).
+    #[serde(default)]
+    pub backend: Option<HostBackend>,
+    /// Requests in flight at once there; absent: `concurrency` (`--concurrency`).
+    #[serde(default)]
+    pub concurrency: Option<usize>,
+}
+
+/// The kind of server a `[[hosts]]` entry names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HostBackend {
+    Ollama,
+    Openai,
 }
 
 /// Run settings used when the command line does not give them.
@@ -135,6 +160,9 @@ impl Config {
         let mut out = Vec::new();
         keep(&mut self.concurrency, "concurrency", &limits::CONCURRENCY, origin, &mut out);
         keep(&mut self.run.n, "run.n", &limits::N, origin, &mut out);
+        for h in &mut self.hosts {
+            keep(&mut h.concurrency, "hosts.concurrency", &limits::CONCURRENCY, origin, &mut out);
+        }
         keep(&mut self.run.temperature, "run.temperature", &limits::TEMPERATURE, origin, &mut out);
         keep(&mut self.run.max_tokens, "run.max_tokens", &limits::MAX_TOKENS, origin, &mut out);
         keep(&mut self.run.confidence, "run.confidence", &limits::CONFIDENCE, origin, &mut out);

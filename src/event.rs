@@ -123,6 +123,8 @@ pub enum Event {
     },
     /// Requests running and waiting at the backend.
     Load { running: usize, queued: usize, limit: usize },
+    /// The load and health of each host of a pool (`--host` repeated), when one changes.
+    Hosts { hosts: Vec<crate::model::pool::HostLoad> },
     /// The answer chosen, with every distinct answer's tally.
     Selection(Selection),
     /// Compute spent so far.

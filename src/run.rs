@@ -79,6 +79,7 @@ fn spawn(ctx: RunContext, events: mpsc::UnboundedReceiver<Event>) -> RunHandle {
     let cancel = ctx.cancel.clone();
     let task = tokio::spawn(async move {
         let load = forward_load(&ctx);
+        let hosts = forward_hosts(&ctx);
         let sink = ctx.sink.clone();
         let strategy = async move {
             match ctx.config.strategy {
@@ -100,6 +101,9 @@ fn spawn(ctx: RunContext, events: mpsc::UnboundedReceiver<Event>) -> RunHandle {
         // With the forwarder gone every sender is dropped, so consumers see the end.
         if let Some(load) = load {
             load.abort();
+        }
+        if let Some(hosts) = hosts {
+            hosts.abort();
         }
     });
     RunHandle { events, commands: cmd_tx, cancel, task }
@@ -128,6 +132,28 @@ impl RunContext {
             initial_budget: from.budget,
         }
     }
+}
+
+/// Report a pool's hosts as `Hosts` events until the run ends.
+fn forward_hosts(ctx: &RunContext) -> Option<JoinHandle<()>> {
+    let mut rx = ctx.generator.hosts()?;
+    let sink = ctx.sink.clone();
+    Some(tokio::spawn(async move {
+        let first = rx.borrow_and_update().clone();
+        sink.emit(Event::Hosts { hosts: first });
+        loop {
+            tokio::select! {
+                _ = sink.closed() => return,
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    let hosts = rx.borrow_and_update().clone();
+                    sink.emit(Event::Hosts { hosts });
+                }
+            }
+        }
+    }))
 }
 
 /// Report the backend's queue as `Load` events until the run ends.

@@ -121,6 +121,8 @@ pub struct RunTree {
     pub difficulty: Option<DifficultyView>,
     /// Adaptive-consistency's stopping checks.
     pub stopping: Option<StoppingView>,
+    /// The load and health of each host of a pool (empty on one host).
+    pub hosts: Vec<crate::model::pool::HostLoad>,
 }
 
 /// What the adaptive strategy estimated and chose.
@@ -240,6 +242,7 @@ impl RunTree {
                 self.load = Load { running: *running, queued: *queued, limit: *limit }
             }
             Event::Load { .. } => {}
+            Event::Hosts { hosts } => self.hosts = hosts.clone(),
             Event::Selection(s) => self.selection = Some(s.clone()),
             Event::Budget(b) => self.budget = b.clone(),
             Event::RunFinished { selected, correct, budget, error } => {

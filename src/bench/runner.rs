@@ -15,7 +15,7 @@ use futures::StreamExt;
 
 use super::results::{BenchConfig, Record, ResultsDir};
 use super::spec::StrategySpec;
-use crate::launch::{check_gold, choose_backend, Backend, Failure, Launch, RunRequest, Site};
+use crate::launch::{check_gold, choose_backend, Failure, Launch, RunRequest};
 use crate::model::Generator;
 use crate::problem::Problem;
 use crate::run::SolvePrompt;
@@ -140,7 +140,7 @@ pub async fn run(launch: &Launch, plan: BenchPlan) -> Result<ExitCode, Failure> 
     let mut config = launch.run_config();
     let without_gold = problems.iter().filter(|p| p.gold.is_none()).count();
     let client = launch.client()?;
-    let backend = choose_backend(launch.global.backend, &client, true).await?;
+    let backend = choose_backend(launch.backend(), &client, true).await?;
     config.set_verifier(launch.verifier(backend));
     for p in &problems {
         check_gold(&config, p)?;
@@ -151,7 +151,15 @@ pub async fn run(launch: &Launch, plan: BenchPlan) -> Result<ExitCode, Failure> 
             problems.len()
         );
     }
-    let site = Site::new(backend, client);
+    // The same site as `ttc run`: the OpenAI-compatible server, or a pool of hosts.
+    let site = launch.site(backend, client)?;
+    if !site.others.is_empty() {
+        eprintln!(
+            "ttc: bench: a pool of {} hosts, {} requests at once in all",
+            site.others.len() + 1,
+            crate::launch::hosts::total_concurrency(&launch.resolved)
+        );
+    }
     let request = RunRequest { problem: problems[0].clone(), config, model: None };
     let prepared = launch.prepare(&site, files, request, true).await?;
     let info = prepared.generator.info();
@@ -163,7 +171,7 @@ pub async fn run(launch: &Launch, plan: BenchPlan) -> Result<ExitCode, Failure> 
         budgets: plan.budgets.clone(),
         seeds: plan.seeds.clone(),
         model: info.model.clone(),
-        backend: if backend == Backend::Pocket { "pocket".into() } else { "ollama".into() },
+        backend: info.backend.clone(),
         verifier: prepared.verifier.name(),
         temperature: prepared.config.temperature,
         max_tokens: prepared.config.max_tokens,

@@ -154,11 +154,6 @@ fn dispatch(cli: Cli, log: Option<PathBuf>) -> Result<ExitCode, Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))?;
-    if let Some(what) = openai_not_yet(&cli) {
-        return Err(Failure::new(format!(
-            "{what} cannot use --backend openai yet; `ttc run --backend openai` and `ttc models --backend openai` can"
-        )));
-    }
     match cli.command {
         Some(Command::Run(args)) => rt.block_on(run::run(&cli.global, *args)),
         Some(Command::Bench(b)) => rt.block_on(bench::bench(&cli.global, *b)),
@@ -182,20 +177,6 @@ fn dispatch(cli: Cli, log: Option<PathBuf>) -> Result<ExitCode, Failure> {
             crate::pocket::eval(&a).map(|_| ExitCode::SUCCESS).map_err(|e| Failure::new(format!("{e:#}")))
         }
         None => rt.block_on(crate::tui::run(cli.global, cli.view, cli.theme, log)),
-    }
-}
-
-/// The commands that do not drive an OpenAI-compatible server yet, named, when asked to.
-fn openai_not_yet(cli: &Cli) -> Option<&'static str> {
-    if cli.global.backend != Backend::Openai {
-        return None;
-    }
-    match &cli.command {
-        None => Some("the interactive view"),
-        Some(Command::Bench(_)) => Some("ttc bench"),
-        Some(Command::Rescore(_)) => Some("ttc rescore"),
-        Some(Command::Verifier(_)) => Some("ttc verifier"),
-        _ => None,
     }
 }
 

@@ -147,8 +147,16 @@ async fn choose(
         // Nothing generates here: the verifiers other than the judge never ask a model.
         return build_verifier(args.verifier, None, None, &settings, say).await;
     }
-    let client = resolved.client()?;
     let recorded = &trace.header.run.generator;
+    if global.backend == crate::launch::Backend::Openai {
+        let named = args.verifier_model.clone().or(resolved.config.verifier_model.clone());
+        let model = named.or_else(|| (recorded.backend == "openai").then(|| recorded.model.clone()));
+        let (judge, model) =
+            crate::launch::hosts::openai_judge(&resolved, model.filter(|m| !m.is_empty())).await?;
+        settings.judge_model = Some(model);
+        return build_verifier(VerifierKind::Judge, None, Some(judge), &settings, say).await;
+    }
+    let client = resolved.client()?;
     let model = match args.verifier_model.clone().or(resolved.config.verifier_model.clone()) {
         Some(m) => m,
         None if recorded.backend == "ollama" && !recorded.model.is_empty() => recorded.model.clone(),

@@ -157,7 +157,13 @@ async fn choose(
     let resolved = if kind == VerifierKind::Judge { global.resolve() } else { global.resolve_quietly() };
     // Only the judge asks an Ollama model (`--verifier-model`, else the config's, else the
     // server's first model).
-    let (client, model) = if kind == VerifierKind::Judge {
+    let mut judge = None;
+    let (client, model) = if kind == VerifierKind::Judge && global.backend == crate::launch::Backend::Openai {
+        let named = args.verifier_model.clone().or(resolved.config.verifier_model.clone());
+        let (g, model) = crate::launch::hosts::openai_judge(&resolved, named).await?;
+        judge = Some(g);
+        (None, Some(model))
+    } else if kind == VerifierKind::Judge {
         let client = resolved.client()?;
         let model = match args.verifier_model.clone().or(resolved.config.verifier_model.clone()) {
             Some(m) => m,
@@ -175,7 +181,7 @@ async fn choose(
         http_unscored_on_failure: false,
         confidence_window: None,
     };
-    let v = build_verifier(kind, client.as_ref(), None, &settings, true).await?;
+    let v = build_verifier(kind, client.as_ref(), judge, &settings, true).await?;
     let identity = match kind {
         VerifierKind::Judge => {
             let template = args

@@ -15,13 +15,15 @@ use crate::verify::Aggregation;
 pub struct GlobalArgs {
     /// Ollama server URL [env: OLLAMA_HOST; config: host; default: http://127.0.0.1:11434];
     /// with --backend openai the server's base URL [env: TTC_OPENAI_HOST; config: openai_host;
-    /// default: http://127.0.0.1:8000]
+    /// default: http://127.0.0.1:8000]. Repeat it for a pool of hosts: each request goes to
+    /// the least-loaded healthy one, each with --concurrency slots [config: [[hosts]]]
     #[arg(long, global = true)]
-    pub host: Option<String>,
+    pub host: Vec<String>,
     /// Config file [default: the platform config dir, e.g. ~/.config/ttc/config.toml]
     #[arg(long, global = true, env = "TTC_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Requests in flight at once on the server, 1–256 [config: concurrency; default: 4]
+    /// Requests in flight at once on the server (on each host of a pool), 1–256 [config:
+    /// concurrency; default: 4]
     #[arg(long, global = true, value_parser = usize_in(CONCURRENCY_MAX))]
     pub concurrency: Option<usize>,
     /// Seconds without data before a stream fails, more than 0 and at most 86400 (a day); it

@@ -196,6 +196,9 @@ pub struct Site {
     pub client: OllamaClient,
     /// The OpenAI-compatible server, on [`Backend::Openai`] (see [`Site::openai`]).
     pub openai: Option<OpenAiClient>,
+    /// The other hosts of a pool (`--host` repeated, `[[hosts]]` in the config), each a
+    /// site of one server; empty for one host. See [`crate::model::pool`].
+    pub others: Vec<Site>,
 }
 
 impl Site {
@@ -207,13 +210,13 @@ impl Site {
             Backend::Pocket | Backend::Openai => backend,
             _ => Backend::Ollama,
         };
-        Self { backend, client, openai: None }
+        Self { backend, client, openai: None, others: Vec::new() }
     }
 
     /// A site on the OpenAI-compatible server of `openai` (`client` is kept for the callers
     /// that show an Ollama host; nothing is sent to it).
     pub fn openai(openai: OpenAiClient, client: OllamaClient) -> Self {
-        Self { backend: Backend::Openai, client, openai: Some(openai) }
+        Self { backend: Backend::Openai, client, openai: Some(openai), others: Vec::new() }
     }
 
     /// Whether models run on the embedded model.
@@ -240,7 +243,56 @@ impl Site {
     /// The policy generator: the embedded model, or `model` on the server (checked to exist
     /// on Ollama; on an OpenAI-compatible server the list is fetched, so an unreachable
     /// server or a refused key is said here).
+    ///
+    /// With [`Site::others`] the generator is a [`crate::model::pool::Pool`] of every host
+    /// that answers now (a host that does not is left out with a warning; the call fails only
+    /// when none answers).
     pub async fn generator(&self, model: &str) -> Result<Arc<dyn Generator>, Failure> {
+        if self.others.is_empty() {
+            return self.one_generator(model).await;
+        }
+        let mut members = Vec::new();
+        let mut first_error = None;
+        for site in std::iter::once(self).chain(self.others.iter()) {
+            let label = crate::safe::redact_host(site.host());
+            match site.one_generator(model).await {
+                Ok(g) => members.push(crate::model::pool::Member::new(label, g)),
+                Err(e) => {
+                    tracing::warn!(
+                        "host {label} left out of the pool: {}",
+                        crate::safe::for_display(&e.message, 300)
+                    );
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) if members.is_empty() => Err(e),
+            _ => Ok(Arc::new(crate::model::pool::Pool::new(members))),
+        }
+    }
+
+    /// The server this site talks to (the Ollama host on the embedded model).
+    pub fn host(&self) -> &str {
+        match (&self.openai, self.backend) {
+            (Some(o), Backend::Openai) => o.host(),
+            _ => self.client.host(),
+        }
+    }
+
+    /// The models the site's server lists (`/api/tags` on Ollama, `/v1/models` on an
+    /// OpenAI-compatible server); the embedded model lists nothing.
+    pub async fn list_models(&self) -> Result<Vec<String>, Failure> {
+        match (self.backend, self.server(), &self.openai) {
+            (Backend::Openai, _, Some(o)) => Ok(o.list_models().await?),
+            (Backend::Openai, _, None) => Err(no_openai()),
+            (_, Some(client), _) => Ok(client.list_models().await?.into_iter().map(|m| m.name).collect()),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// The generator of this one host (the pool's members are built by it).
+    async fn one_generator(&self, model: &str) -> Result<Arc<dyn Generator>, Failure> {
         if self.backend == Backend::Openai {
             let Some(o) = &self.openai else { return Err(no_openai()) };
             return Ok(Arc::new(o.generator(model).await?));

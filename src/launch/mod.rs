@@ -12,6 +12,7 @@
 
 pub mod args;
 mod backend;
+pub mod hosts;
 pub mod logs;
 
 use std::path::PathBuf;
@@ -76,6 +77,8 @@ pub struct Resolved {
     pub openai_host: String,
     /// Its API key: `TTC_API_KEY`, else `OPENAI_API_KEY`, else `api_key` in the config.
     pub api_key: Option<crate::model::openai::ApiKey>,
+    /// The hosts of a pool (`--host` repeated, else `[[hosts]]`): empty for one host.
+    pub pool: Vec<hosts::HostSpec>,
 }
 
 impl GlobalArgs {
@@ -93,9 +96,12 @@ impl GlobalArgs {
     pub fn resolve_quietly(&self) -> Resolved {
         let (config, warning) = Config::load(self.config.as_deref());
         let mut warnings: Vec<String> = warning.into_iter().map(|w| w.0).collect();
+        let pool = hosts::pool_specs(&self.host, &config);
         let host = self
             .host
-            .clone()
+            .first()
+            .cloned()
+            .or_else(|| hosts::first_ollama(&pool, self.backend).or(pool.first()).map(|h| h.url.clone()))
             .or_else(|| std::env::var("OLLAMA_HOST").ok().filter(|h| !h.trim().is_empty()))
             .or_else(|| config.host.clone())
             .unwrap_or_else(|| DEFAULT_HOST.to_string());
@@ -109,7 +115,9 @@ impl GlobalArgs {
         }
         let openai_host = self
             .host
-            .clone()
+            .first()
+            .cloned()
+            .or_else(|| pool.first().map(|h| h.url.clone()))
             .or_else(|| std::env::var(crate::model::openai::HOST_ENV).ok().filter(|h| !h.trim().is_empty()))
             .or_else(|| config.openai_host.clone())
             .unwrap_or_else(|| crate::model::openai::DEFAULT_HOST.to_string());
@@ -127,7 +135,22 @@ impl GlobalArgs {
             }
             _ => warnings.extend(host_warning(&host)),
         }
-        Resolved { config, host, settings, warnings, openai_host, api_key }
+        if self.backend != Backend::Pocket {
+            let warned = if self.backend == Backend::Openai { &openai_host } else { &host };
+            for h in pool.iter().filter(|h| &h.url != warned) {
+                warnings.extend(host_warning(&h.url));
+                if api_key.is_some()
+                    && hosts::kind_of(h, self.backend) == crate::config::HostBackend::Openai
+                    && is_plain_remote(&h.url)
+                {
+                    warnings.push(format!(
+                        "the API key goes to {} over plain http://, readable on the way; use https://",
+                        redact_host(&h.url)
+                    ));
+                }
+            }
+        }
+        Resolved { config, host, settings, warnings, openai_host, api_key, pool }
     }
 }
 
@@ -357,10 +380,27 @@ impl Launch {
         self.resolved.client()
     }
 
+    /// The backend asked for: `--backend`, except that `auto` with a pool whose every host is
+    /// an OpenAI-compatible server (`backend = "openai"` in `[[hosts]]`) means `openai`.
+    pub fn backend(&self) -> Backend {
+        let b = self.global.backend;
+        let pool = &self.resolved.pool;
+        if b == Backend::Auto
+            && !pool.is_empty()
+            && pool.iter().all(|h| hosts::kind_of(h, b) == crate::config::HostBackend::Openai)
+        {
+            return Backend::Openai;
+        }
+        b
+    }
+
     /// Where models run on `backend` (resolved from `auto` already): [`Site::new`], or on
     /// [`Backend::Openai`] the OpenAI-compatible server of the settings. An exposed host was
     /// warned about when the settings were resolved.
     pub fn site(&self, backend: Backend, client: OllamaClient) -> Result<Site, Failure> {
+        if backend != Backend::Pocket && !self.resolved.pool.is_empty() {
+            return hosts::pool_site(&self.resolved, backend, client);
+        }
         Ok(match backend {
             Backend::Openai => Site::openai(self.resolved.openai_client()?, client),
             _ => Site::new(backend, client),
@@ -535,7 +575,7 @@ impl Launch {
         }
         self.check_verifier_url()?;
         let client = self.client()?;
-        let backend = choose_backend(self.global.backend, &client, true).await?;
+        let backend = choose_backend(self.backend(), &client, true).await?;
         let problem = match problem {
             Some(p) => p,
             None if backend == Backend::Pocket => {

@@ -5,6 +5,7 @@ pub mod ndjson;
 pub mod ollama;
 pub mod openai;
 pub mod openai_sse;
+pub mod pool;
 
 use std::pin::Pin;
 
@@ -242,6 +243,12 @@ pub trait Generator: Send + Sync {
 
     /// Requests running and queued at this generator's backend, if it tracks them.
     fn load(&self) -> Option<tokio::sync::watch::Receiver<Load>> {
+        None
+    }
+
+    /// The load and health of each host, when this generator is a pool of several
+    /// ([`pool::Pool`]).
+    fn hosts(&self) -> Option<tokio::sync::watch::Receiver<Vec<pool::HostLoad>>> {
         None
     }
 }

@@ -261,7 +261,7 @@ impl Coalescer {
             | Event::NodeKept { node, .. }
             | Event::NodePruned { node, .. } => self.flush_node(*node, out)?,
             // Frequent and about no node's text.
-            Event::Load { .. } | Event::Budget(_) => {}
+            Event::Load { .. } | Event::Hosts { .. } | Event::Budget(_) => {}
             _ => self.flush_all(out)?,
         }
         self.line(t, e, 1, out)

@@ -164,6 +164,26 @@ pub(super) async fn setup(backend: Backend, client: OllamaClient) -> Setup {
     }
 }
 
+/// [`setup`] for the settings of `launch`: on `--backend openai` the OpenAI-compatible
+/// server (or the pool's first host) lists its models (`/v1/models`).
+pub(super) async fn setup_site(launch: Arc<Launch>, client: OllamaClient) -> Setup {
+    let backend = launch.backend();
+    if backend != Backend::Openai {
+        return setup(backend, client).await;
+    }
+    let listed = match launch.site(backend, client) {
+        Ok(site) => site.list_models().await,
+        Err(e) => Err(e),
+    };
+    match listed {
+        Ok(models) => Setup::Ollama {
+            models: Ok(models),
+            remembered: last_model_path().and_then(|p| std::fs::read_to_string(p).ok()),
+        },
+        Err(e) => Setup::Failed(e.message),
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -229,8 +249,6 @@ pub(super) struct Ctx {
     pub(super) tx: mpsc::UnboundedSender<Msg>,
     /// Runs use the embedded model.
     pub(super) pocket: bool,
-    /// The backend the flags ask for (`auto` resolved by the setup).
-    pub(super) backend: Backend,
     /// A session that began with no backend (`ttc replay FILE`): the first run sets one up,
     /// once, for every run that waits on it.
     pub(super) late: Option<Arc<tokio::sync::OnceCell<Setup>>>,
@@ -238,8 +256,13 @@ pub(super) struct Ctx {
 
 impl Ctx {
     /// Where runs go now: the embedded model once the setup chose it, else the server.
-    fn site(&self) -> Site {
-        Site::new(if self.pocket { Backend::Pocket } else { Backend::Ollama }, self.client.clone())
+    fn site(&self) -> Result<Site, crate::launch::Failure> {
+        let backend = match self.launch.backend() {
+            _ if self.pocket => Backend::Pocket,
+            Backend::Openai => Backend::Openai,
+            _ => Backend::Ollama,
+        };
+        self.launch.site(backend, self.client.clone())
     }
 
     /// Carry out one effect of the app.
@@ -262,7 +285,7 @@ impl Ctx {
                 let launch = self.launch.clone();
                 let mut site = self.site();
                 let tx = self.tx.clone();
-                let late = self.late.clone().map(|cell| (cell, self.backend, self.client.clone()));
+                let late = self.late.clone().map(|cell| (cell, self.client.clone()));
                 tokio::spawn(async move {
                     let fail = |e: String| {
                         let _ = tx.send(Msg::Run(
@@ -275,12 +298,19 @@ impl Ctx {
                             },
                         ));
                     };
-                    if let Some((cell, backend, client)) = late {
-                        let setup = cell.get_or_init(|| setup(backend, client.clone())).await.clone();
+                    if let Some((cell, client)) = late {
+                        let setup =
+                            cell.get_or_init(|| setup_site(launch.clone(), client.clone())).await.clone();
                         let _ = tx.send(Msg::LateSetup(setup.clone()));
                         site = match setup {
-                            Setup::Pocket { .. } => Site::new(Backend::Pocket, client),
-                            Setup::Ollama { models: Ok(_), .. } => Site::new(Backend::Ollama, client),
+                            Setup::Pocket { .. } => Ok(Site::new(Backend::Pocket, client)),
+                            Setup::Ollama { models: Ok(_), .. } => {
+                                let server = match launch.backend() {
+                                    Backend::Openai => Backend::Openai,
+                                    _ => Backend::Ollama,
+                                };
+                                launch.site(server, client)
+                            }
                             Setup::Ollama { models: Err(e), .. } | Setup::Failed(e) => {
                                 let e = format!("cannot start a live run: no backend ({e})");
                                 let _ = tx.send(Msg::Note(e.clone()));
@@ -290,9 +320,9 @@ impl Ctx {
                     }
                     // The same path as `ttc run`: files, the gold check, generator, verifier.
                     let request = RunRequest { problem, config, model: Some(model) };
-                    let prepared = match launch.files() {
-                        Ok(files) => launch.prepare(&site, files, request, false).await,
-                        Err(e) => Err(e),
+                    let prepared = match (launch.files(), site) {
+                        (Ok(files), Ok(site)) => launch.prepare(&site, files, request, false).await,
+                        (Err(e), _) | (_, Err(e)) => Err(e),
                     };
                     let p = match prepared {
                         Ok(p) => p,
@@ -378,14 +408,13 @@ impl Ctx {
                 let _ = self.tx.send(Msg::Models(Ok(vec![POCKET_MODEL.to_string()])));
             }
             Effect::LoadModels => {
-                let client = self.client.clone();
+                let site = self.site();
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
-                    let r = client
-                        .list_models()
-                        .await
-                        .map(|ms| ms.into_iter().map(|m| m.name).collect())
-                        .map_err(|e| e.to_string());
+                    let r = match site {
+                        Ok(site) => site.list_models().await.map_err(|e| e.message),
+                        Err(e) => Err(e.message),
+                    };
                     let _ = tx.send(Msg::Models(r));
                 });
             }

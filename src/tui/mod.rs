@@ -82,7 +82,7 @@ pub fn build_app(launch: &Launch, theme_name: Option<&str>) -> (App, OllamaClien
                 .unwrap_or_else(|_| unreachable!("the default host is valid"))
         }
     };
-    let backend = format!("ollama {}", redact(client.host()));
+    let backend = server_label(launch, &client);
     let mut app = App::new(theme, keymap, backend, launch.run_config());
     for set in bundled_sets() {
         if let Ok(ps) = bundled(set.name) {
@@ -178,11 +178,21 @@ fn apply_late_setup(app: &mut App, ctx: &mut Ctx, setup: Setup) {
         Setup::Ollama { models: Ok(models), .. } => {
             ctx.pocket = false;
             ctx.late = None;
-            app.backend = format!("ollama {}", redact(ctx.client.host()));
+            app.backend = server_label(&ctx.launch, &ctx.client);
             app.models = models;
         }
         // The run that asked says why it could not start; the replays stay.
         Setup::Ollama { models: Err(_), .. } | Setup::Failed(_) => {}
+    }
+}
+
+/// The header's label of the server runs go to (before any setup chose the embedded model).
+fn server_label(launch: &Launch, client: &OllamaClient) -> String {
+    let resolved = &launch.resolved;
+    match (launch.global.backend, resolved.pool.len()) {
+        (_, n) if n > 1 => format!("pool of {n} hosts"),
+        (Backend::Openai, _) => format!("openai {}", redact(&resolved.openai_host)),
+        _ => format!("ollama {}", redact(client.host())),
     }
 }
 
@@ -219,13 +229,12 @@ pub async fn run(
     // The first frame comes at once; the server is asked in the background.
     app.message = Some(match global.backend {
         Backend::Pocket => "starting the embedded model…".to_string(),
-        _ => format!("connecting to {}…", redact(client.host())),
+        _ => format!("connecting to {}…", backend_host(&app)),
     });
     if let Some(w) = startup_message(&warnings) {
         app.message = Some(format!("{w} · {}", app.message.take().unwrap_or_default()));
     }
-    let code =
-        view_session(app, launch, client, global.backend, warnings, Start::Live { explicit_start }).await?;
+    let code = view_session(app, launch, client, warnings, Start::Live { explicit_start }).await?;
     if let Some(p) = log {
         tracing::info!("session ended; log at {}", p.display());
     }
@@ -249,21 +258,20 @@ pub(crate) async fn view_session(
     mut app: App,
     launch: Arc<Launch>,
     client: OllamaClient,
-    backend: Backend,
     warnings: Vec<String>,
     start: Start,
 ) -> Result<ExitCode, Failure> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let mut runs: Vec<RunControl> = Vec::new();
     let late = (start == Start::Replay).then(|| Arc::new(tokio::sync::OnceCell::new()));
-    let mut ctx =
-        Ctx { launch: launch.clone(), client: client.clone(), tx: tx.clone(), pocket: false, backend, late };
+    let mut ctx = Ctx { launch: launch.clone(), client: client.clone(), tx: tx.clone(), pocket: false, late };
     let explicit_start = start == (Start::Live { explicit_start: true });
     match start {
         Start::Live { .. } => {
             let setup_tx = tx.clone();
+            let setup_launch = launch.clone();
             tokio::spawn(async move {
-                let _ = setup_tx.send(Msg::Setup(effects::setup(backend, client).await));
+                let _ = setup_tx.send(Msg::Setup(effects::setup_site(setup_launch, client).await));
             });
         }
         // The replays the app opened with keep their places among the runs.

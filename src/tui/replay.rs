@@ -29,5 +29,5 @@ pub async fn replay(global: &GlobalArgs, trace: Trace, theme: Option<String>) ->
     for w in &warnings {
         tracing::warn!("{w}");
     }
-    super::view_session(app, launch, client, global.backend, warnings, super::Start::Replay).await
+    super::view_session(app, launch, client, warnings, super::Start::Replay).await
 }

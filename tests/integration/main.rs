@@ -23,6 +23,8 @@ mod openai;
 mod openai_cli;
 mod openai_load;
 mod openai_real;
+mod pool;
+mod pool_load;
 mod replay_view;
 mod rescore;
 mod search_pool;

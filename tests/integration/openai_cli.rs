@@ -295,22 +295,6 @@ async fn the_key_never_leaves_in_output_events_or_traces() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn commands_without_the_backend_yet_say_so() {
-    for (tag, args) in [
-        ("view", vec!["--backend", "openai"]),
-        ("bench", vec!["bench", "--backend", "openai", "--dataset", "pocket", "--out", "/nonexistent/x"]),
-    ] {
-        let o = ttc_env(tag, &args, &[]).await;
-        assert_eq!(o.status.code(), Some(1), "{tag}");
-        let err = stderr(&o);
-        assert!(
-            err.contains("cannot use --backend openai yet") && err.contains("ttc run --backend openai"),
-            "{tag}: {err}"
-        );
-    }
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn a_key_bound_for_a_remote_plain_http_host_is_warned_about() {
     // 192.0.2.0/24 is reserved for documentation: nothing answers, within the short stall.
     let args = ["models", "--backend", "openai", "--host", "http://192.0.2.1:9", "--stall-timeout", "0.3"];

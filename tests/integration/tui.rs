@@ -442,3 +442,38 @@ async fn a_trace_that_cannot_be_written_is_said_on_the_status_line() {
     s.quit_and_check_restored().await;
     std::fs::remove_dir_all(&home).ok();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_view_runs_on_a_pool_of_openai_servers_with_the_model_they_list() {
+    use super::openai_server::{OpenAiServer, ServerConfig as OpenAiConfig};
+    let (a, b) = (
+        OpenAiServer::start(OpenAiConfig::default()).await,
+        OpenAiServer::start(OpenAiConfig::default()).await,
+    );
+    // No --model: the view takes the first model `/v1/models` lists (tiny-math).
+    let args = [
+        "--backend",
+        "openai",
+        "--host",
+        &a.url,
+        "--host",
+        &b.url,
+        "--problem",
+        "What is 12 + 30?",
+        "--gold",
+        "42",
+        "-n",
+        "4",
+        "--concurrency",
+        "2",
+    ];
+    let s = spawn(&args, "openai-pool");
+    s.screen.wait_for("pool of 2 hosts").await;
+    s.screen.wait_for("hosts 2/2 ok").await;
+    s.screen.wait_for("finished").await;
+    s.screen.wait_for("▶ 42").await;
+    let (on_a, on_b) = (a.bodies("/v1/chat/completions").len(), b.bodies("/v1/chat/completions").len());
+    assert_eq!(on_a + on_b, 4, "{on_a} + {on_b}");
+    assert!(a.bodies("/v1/chat/completions").iter().all(|r| r["model"] == "tiny-math"));
+    s.quit_and_check_restored().await;
+}

@@ -106,6 +106,9 @@ pub(super) fn draw_header(f: &mut Frame, area: Rect, app: &App) {
             "  requests ",
             format!("{} running / {} queued", r.tree.load.running, r.tree.load.queued),
         ));
+        if !r.tree.hosts.is_empty() {
+            l3.extend(kv(t, "  ", crate::model::pool::summary(&r.tree.hosts)));
+        }
         l3.extend(kv(t, "  ", format!("{rate:.0} tok/s")));
         l3.extend(kv(t, "  gen-eq ", format!("{:.2}", b.generation_equivalents)));
         l3.extend(kv(t, "  ", format!("{secs:.1} s")));

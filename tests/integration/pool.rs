@@ -1,0 +1,369 @@
+//! `--backend openai` beyond `ttc run` (bench, rescore, verifier eval with the judge) and a
+//! pool of hosts (`--host` repeated): requests spread over the hosts, and a host killed
+//! mid-run loses no candidate.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::net::TcpListener;
+use ttc::event::Event;
+use ttc::model::openai::OpenAiClient;
+use ttc::model::pool::{Member, Pool};
+use ttc::model::Generator;
+
+use super::openai_server::{OpenAiServer, ServerConfig};
+
+const PROCESSBENCH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/processbench_small.json");
+
+/// Run `ttc` in a home of its own, off the runtime that serves the fake servers.
+async fn ttc(tag: &str, args: &[&str]) -> (Output, PathBuf) {
+    let home = super::isolated::home(&format!("pool-{tag}"));
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let h = home.clone();
+    let run = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_ttc"))
+            .args(&args)
+            .env_remove("OLLAMA_HOST")
+            .env_remove("TTC_CONFIG")
+            .env_remove("TTC_BACKEND")
+            .env_remove("TTC_VERIFIER_URL")
+            .env_remove("TTC_OPENAI_HOST")
+            .env_remove("TTC_API_KEY")
+            .env_remove("OPENAI_API_KEY")
+            .env("HOME", &h)
+            .env("XDG_CONFIG_HOME", h.join("config"))
+            .env("XDG_DATA_HOME", h.join("data"))
+            .output()
+            .unwrap()
+    });
+    (tokio::time::timeout(Duration::from_secs(90), run).await.expect("ttc finishes").unwrap(), home)
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn bench_args<'a>(hosts: &[&'a str], out: &'a str) -> Vec<&'a str> {
+    let mut a = vec!["bench", "--backend", "openai"];
+    for h in hosts {
+        a.extend(["--host", h]);
+    }
+    a.extend([
+        "--model",
+        "tiny-math",
+        "--dataset",
+        "bundled:gsm8k",
+        "--problems",
+        "3",
+        "--strategies",
+        "best-of-n",
+        "--budgets",
+        "2,4",
+        "--concurrency",
+        "3",
+        "--out",
+        out,
+    ]);
+    a
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bench_runs_on_an_openai_server() {
+    let server = OpenAiServer::start(ServerConfig::default()).await;
+    let home = super::isolated::home("pool-bench-out");
+    let out = home.join("bench");
+    let (o, _) = ttc("bench", &bench_args(&[&server.url], out.to_str().unwrap())).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("bench.json")).unwrap()).unwrap();
+    assert_eq!(config["backend"], "openai", "{config}");
+    assert_eq!(config["model"], "tiny-math");
+    let results = lines(&out.join("results.jsonl"));
+    assert_eq!(results.len(), 6, "3 problems × 2 budgets");
+    assert!(results.iter().all(|r| r["answer"].is_string()), "{results:?}");
+    // 3 × (2 + 4) candidates, each one streamed chat completion.
+    assert_eq!(server.bodies("/v1/chat/completions").len(), 18);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bench_spreads_its_requests_over_a_pool_of_hosts() {
+    let (a, b) = (
+        OpenAiServer::start(ServerConfig::default()).await,
+        OpenAiServer::start(ServerConfig::default()).await,
+    );
+    let home = super::isolated::home("pool-bench2-out");
+    let out = home.join("bench");
+    let (o, _) = ttc("bench2", &bench_args(&[&a.url, &b.url], out.to_str().unwrap())).await;
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("a pool of 2 hosts, 6 requests at once in all"), "{err}");
+    assert_eq!(lines(&out.join("results.jsonl")).len(), 6);
+    let (on_a, on_b) = (a.bodies("/v1/chat/completions").len(), b.bodies("/v1/chat/completions").len());
+    assert_eq!(on_a + on_b, 18);
+    assert!(on_a > 0 && on_b > 0, "both hosts work: {on_a} + {on_b}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rescore_and_verifier_eval_ask_the_judge_on_an_openai_server() {
+    let server = OpenAiServer::start(ServerConfig::default()).await;
+    let home = super::isolated::home("pool-judge-trace");
+    let trace = home.join("run.jsonl");
+    let t = trace.to_str().unwrap();
+    let run = [
+        "run",
+        "--backend",
+        "openai",
+        "--host",
+        &server.url,
+        "--model",
+        "tiny-math",
+        "--problem",
+        "What is 12 + 30?",
+        "--gold",
+        "42",
+        "-n",
+        "3",
+        "--verifier",
+        "arith",
+        "--json",
+        "--trace",
+        t,
+    ];
+    let (o, _) = ttc("judge-run", &run).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let before = server.bodies("/v1/chat/completions").len();
+    let rescore = [
+        "rescore",
+        t,
+        "--backend",
+        "openai",
+        "--host",
+        &server.url,
+        "--verifier",
+        "judge",
+        "--verifier-model",
+        "judge",
+    ];
+    let (o, _) = ttc("judge-rescore", &rescore).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let judged: Vec<Value> = server.bodies("/v1/chat/completions").into_iter().skip(before).collect();
+    assert!(!judged.is_empty() && judged.iter().all(|b| b["model"] == "judge"), "{judged:?}");
+
+    let out = home.join("eval");
+    let eval = [
+        "verifier",
+        "eval",
+        "--backend",
+        "openai",
+        "--host",
+        &server.url,
+        "--processbench",
+        PROCESSBENCH,
+        "--verifier",
+        "judge",
+        "--verifier-model",
+        "judge",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let (o, _) = ttc("judge-eval", &eval).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("0 unscored"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
+
+/// A host that accepts connections and never answers, until it is killed: then every
+/// connection it holds breaks before any text.
+struct BlackHole {
+    url: String,
+    accepted: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl BlackHole {
+    async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((conn, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                held.push(conn);
+            }
+        });
+        Self { url, accepted, task }
+    }
+
+    /// Drop the listener and every connection.
+    fn kill(&self) {
+        self.task.abort();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_killed_mid_run_loses_no_candidate_and_shows_unhealthy() {
+    let good = OpenAiServer::start(ServerConfig::default()).await;
+    let hole = BlackHole::start().await;
+    let settings = super::fast_settings();
+    let client = |url: &str| OpenAiClient::new(url, settings.clone(), None).unwrap();
+    // The hole is listed first: ties go to it, so it surely holds requests when it dies.
+    let members = vec![
+        Member::new(
+            "hole",
+            Arc::new(client(&hole.url).generator_unchecked("tiny-math")) as Arc<dyn Generator>,
+        ),
+        Member::new(
+            "good",
+            Arc::new(client(&good.url).generator_unchecked("tiny-math")) as Arc<dyn Generator>,
+        ),
+    ];
+    let pool: Arc<dyn Generator> = Arc::new(Pool::new(members));
+    let problem = ttc::problem::Problem::inline("What is 12 + 30?", Some("42".into()));
+    let config = ttc::spec::RunConfig { n: 8, ..ttc::spec::RunConfig::default() };
+    let mut handle = ttc::run::start(
+        problem,
+        config,
+        pool,
+        Arc::new(ttc::verify::ArithVerifier),
+        ttc::run::SolvePrompt::bundled(),
+    );
+    let mut events = Vec::new();
+    let mut killed = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if !killed && hole.accepted.load(Ordering::SeqCst) > 0 {
+            hole.kill();
+            killed = true;
+        }
+        let next = tokio::time::timeout_at(
+            deadline,
+            tokio::time::timeout(Duration::from_millis(20), handle.events.recv()),
+        )
+        .await
+        .expect("the run ends");
+        match next {
+            Ok(Some(e)) => events.push(e),
+            Ok(None) => break,
+            Err(_) => {}
+        }
+    }
+    assert!(killed, "the dead host was sent requests");
+    let finished = events.iter().filter(|e| matches!(e, Event::NodeFinished { .. })).count();
+    let failed: Vec<&Event> = events.iter().filter(|e| matches!(e, Event::NodeFailed { .. })).collect();
+    assert_eq!((finished, failed.len()), (8, 0), "{failed:?}");
+    assert!(
+        events.iter().any(|e| matches!(e, Event::RunFinished { selected: Some(_), error: None, .. })),
+        "the run selects an answer"
+    );
+    let unhealthy = events.iter().any(|e| match e {
+        Event::Hosts { hosts } => hosts.iter().any(|h| h.host == "hole" && !h.healthy),
+        _ => false,
+    });
+    assert!(unhealthy, "a hosts event shows the dead host unhealthy");
+    assert_eq!(good.bodies("/v1/chat/completions").len(), 8, "every candidate ended on the live host");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_config_pool_mixes_an_openai_and_an_ollama_server() {
+    let openai = OpenAiServer::start(ServerConfig::default()).await;
+    let ollama = super::ollama_server::TestServer::start(super::ollama_server::ServerConfig::default()).await;
+    let home = super::isolated::home("pool-config-file");
+    let cfg = home.join("ttc.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[hosts]]\nurl = \"{}\"\nbackend = \"openai\"\nconcurrency = 2\n\n[[hosts]]\nurl = \"{}\"\nbackend = \"ollama\"\nconcurrency = 2\n",
+            openai.url, ollama.url
+        ),
+    )
+    .unwrap();
+    // `auto` asks the Ollama host of the pool, finds it, and runs on both.
+    let args = [
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--model",
+        "tiny-math",
+        "--problem",
+        "What is 12 + 30?",
+        "--gold",
+        "42",
+        "-n",
+        "8",
+        "--events",
+    ];
+    let (o, _) = ttc("config", &args).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (on_openai, on_ollama) = (openai.bodies("/v1/chat/completions").len(), ollama.chat_requests().len());
+    assert_eq!(on_openai + on_ollama, 8);
+    assert!(on_openai > 0 && on_ollama > 0, "{on_openai} + {on_ollama}");
+    let events: Vec<Value> =
+        String::from_utf8_lossy(&o.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let hosts = events.iter().find(|e| e["event"] == "hosts").expect("a hosts event");
+    let limits: Vec<&Value> = hosts["hosts"].as_array().unwrap().iter().map(|h| &h["limit"]).collect();
+    assert_eq!(limits, [2, 2], "{hosts}");
+    assert!(events.iter().any(|e| e["event"] == "load" && e["limit"] == 4), "the summed load of the pool");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pool_never_shows_a_host_credential_or_the_key() {
+    let (a, b) = (
+        OpenAiServer::start(ServerConfig::default()).await,
+        OpenAiServer::start(ServerConfig::default()).await,
+    );
+    let with_user = a.url.replace("http://", "http://me:HOSTSECRET@");
+    let args = [
+        "run",
+        "--backend",
+        "openai",
+        "--host",
+        &with_user,
+        "--host",
+        &b.url,
+        "--model",
+        "tiny-math",
+        "--problem",
+        "What is 12 + 30?",
+        "-n",
+        "4",
+        "--events",
+    ];
+    let home = super::isolated::home("pool-secret-run");
+    let run = {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_ttc"))
+                .args(&args)
+                .env_remove("OLLAMA_HOST")
+                .env_remove("TTC_CONFIG")
+                .env_remove("TTC_BACKEND")
+                .env_remove("OPENAI_API_KEY")
+                .env("TTC_API_KEY", "sk-KEYSECRET")
+                .env("HOME", &home)
+                .env("XDG_CONFIG_HOME", home.join("config"))
+                .env("XDG_DATA_HOME", home.join("data"))
+                .output()
+                .unwrap()
+        })
+    };
+    let o = run.await.unwrap();
+    let (out, err) = (String::from_utf8_lossy(&o.stdout).into_owned(), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(out.contains("\"event\":\"hosts\"") && out.contains("***@127.0.0.1"), "{out}");
+    for text in [&out, &err] {
+        assert!(!text.contains("HOSTSECRET") && !text.contains("KEYSECRET"), "{text}");
+    }
+}
