@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::budget::{Budget, BudgetTracker};
-use crate::event::{Event, RunInfo};
+use crate::event::{Event, ParticleCopy, RunInfo};
 use crate::model::Load;
 use crate::spec::{Candidate, NodeId, Selection, SelectionRule, StrategyKind};
 use crate::strategy::revise::{select_revisions, Attempt};
@@ -114,6 +114,23 @@ pub struct RunTree {
     pub applied: Vec<String>,
     /// The adaptive strategy's estimate and choice.
     pub difficulty: Option<DifficultyView>,
+    /// Particle filtering's latest weights, ESS and resamplings.
+    pub particles: Option<ParticlesView>,
+}
+
+/// Particle filtering as its events describe it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ParticlesView {
+    /// The round of the latest weights.
+    pub round: u32,
+    /// The population after that round, in order: node and normalised weight.
+    pub weights: Vec<(NodeId, f64)>,
+    /// Its effective sample size.
+    pub ess: f64,
+    /// Rounds that resampled.
+    pub resamplings: u32,
+    /// Every copy resampling made, with its round, in order.
+    pub copies: Vec<(u32, ParticleCopy)>,
 }
 
 /// What the adaptive strategy estimated and chose.
@@ -224,6 +241,17 @@ impl RunTree {
                 self.load = Load { running: *running, queued: *queued, limit: *limit }
             }
             Event::Load { .. } => {}
+            Event::Weights { round, weights, ess } => {
+                let p = self.particles.get_or_insert_with(ParticlesView::default);
+                p.round = *round;
+                p.weights = weights.clone();
+                p.ess = *ess;
+            }
+            Event::Resampled { round, copies } => {
+                let p = self.particles.get_or_insert_with(ParticlesView::default);
+                p.resamplings += 1;
+                p.copies.extend(copies.iter().map(|c| (*round, *c)));
+            }
             Event::Selection(s) => self.selection = Some(s.clone()),
             Event::Budget(b) => self.budget = b.clone(),
             Event::RunFinished { selected, correct, budget, error } => {
@@ -298,6 +326,7 @@ impl RunTree {
             budget: self.budget.clone(),
             error: self.error.clone(),
             difficulty: self.difficulty.clone(),
+            particles: self.particles.clone(),
         }
     }
 }
@@ -314,6 +343,9 @@ pub struct RunSummary {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub difficulty: Option<DifficultyView>,
+    /// Particle filtering's latest weights, ESS and resamplings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub particles: Option<ParticlesView>,
 }
 
 /// A budget tracker whose counters equal `b`, with `finished` the tokens of the finished

@@ -126,6 +126,17 @@ pub struct RunArgs {
     /// A policy table for --strategy adaptive (TOML, like assets/policy.toml).
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// Weight temperature T, 0.05–20, for --strategy particles: weights = softmax(logit(score) / T);
+    /// lower follows the verifier more greedily [default: 1].
+    #[arg(long, value_name = "T", value_parser = parse_particle_temp)]
+    pub particle_temp: Option<f64>,
+    /// How --strategy particles resamples [default: systematic].
+    #[arg(long, value_enum, value_name = "SCHEME")]
+    pub resample: Option<crate::spec::ResampleKind>,
+    /// Resample when the effective sample size 1/Σw² falls below THRESHOLD × N, 0–1, for
+    /// --strategy particles: 1 resamples after every step, 0 never [default: 1].
+    #[arg(long, value_name = "THRESHOLD", value_parser = parse_ess_threshold)]
+    pub ess_threshold: Option<f64>,
     /// Sampling options and prompt files (shared with `ttc bench`).
     #[command(flatten)]
     pub extra: ExtraArgs,
@@ -231,6 +242,18 @@ pub fn parse_temperature(s: &str) -> Result<f32, String> {
 
 fn temperature_ok(v: f32) -> bool {
     v.is_finite() && (0.0..=TEMPERATURE_MAX).contains(&v)
+}
+
+/// `--particle-temp`: a number in 0.05..=20.
+pub fn parse_particle_temp(s: &str) -> Result<f64, String> {
+    let v = parse_f64(s)?;
+    limits::check("--particle-temp", v, &limits::PARTICLE_TEMP).map(|_| v)
+}
+
+/// `--ess-threshold`: a fraction of N in 0..=1.
+pub fn parse_ess_threshold(s: &str) -> Result<f64, String> {
+    let v = parse_f64(s)?;
+    limits::check("--ess-threshold", v, &limits::ESS_THRESHOLD).map(|_| v)
 }
 
 /// `--top-p`: a number in (0, 1].

@@ -216,6 +216,11 @@ pub fn run_config(args: &RunArgs, resolved: &Resolved) -> RunConfig {
         difficulty: args.difficulty.unwrap_or(base.difficulty),
         prefix: Vec::new(),
         policy: None,
+        particles: crate::spec::ParticleSettings {
+            temp: args.particle_temp.unwrap_or(base.particles.temp),
+            resample: args.resample.unwrap_or(base.particles.resample),
+            ess_threshold: args.ess_threshold.unwrap_or(base.particles.ess_threshold),
+        },
     }
 }
 

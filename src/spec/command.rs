@@ -19,4 +19,8 @@ pub enum Command {
     SetChains(usize),
     /// Revisions D, from the next revision round.
     SetRevisions(usize),
+    /// Particle filtering's weight temperature T, from the next step boundary.
+    SetParticleTemp(f64),
+    /// Particle filtering's ESS threshold (fraction of N), from the next step boundary.
+    SetEssThreshold(f64),
 }

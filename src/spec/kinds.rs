@@ -23,22 +23,28 @@ pub enum StrategyKind {
     Revise,
     /// Compute-optimal: estimate difficulty first, then choose a strategy per bin.
     Adaptive,
+    /// Particle filtering: N partial solutions weighted by the verifier and resampled each step.
+    Particles,
 }
 
 impl StrategyKind {
     /// Every strategy, in cycling order.
-    pub const ALL: [StrategyKind; 6] = [
+    pub const ALL: [StrategyKind; 7] = [
         StrategyKind::BestOfN,
         StrategyKind::Beam,
         StrategyKind::Lookahead,
         StrategyKind::Dvts,
         StrategyKind::Revise,
         StrategyKind::Adaptive,
+        StrategyKind::Particles,
     ];
 
     /// Whether the strategy grows solutions one step at a time.
     pub fn stepwise(self) -> bool {
-        matches!(self, StrategyKind::Beam | StrategyKind::Lookahead | StrategyKind::Dvts)
+        matches!(
+            self,
+            StrategyKind::Beam | StrategyKind::Lookahead | StrategyKind::Dvts | StrategyKind::Particles
+        )
     }
 }
 
@@ -51,6 +57,7 @@ impl std::fmt::Display for StrategyKind {
             StrategyKind::Dvts => "dvts",
             StrategyKind::Revise => "revise",
             StrategyKind::Adaptive => "adaptive",
+            StrategyKind::Particles => "particles",
         })
     }
 }
@@ -147,4 +154,24 @@ pub enum DifficultyMethod {
     Model,
     /// Pass rate of a few first samples against the gold answer.
     Oracle,
+}
+
+/// How particle filtering draws its new population.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ResampleKind {
+    /// One uniform draw and N evenly spaced points through the cumulative weights (low variance).
+    #[default]
+    Systematic,
+    /// N independent draws by the weights.
+    Multinomial,
+}
+
+impl std::fmt::Display for ResampleKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ResampleKind::Systematic => "systematic",
+            ResampleKind::Multinomial => "multinomial",
+        })
+    }
 }

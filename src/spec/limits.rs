@@ -22,6 +22,10 @@ pub const LOOKAHEAD: RangeInclusive<u32> = 0..=200;
 pub const TEMPERATURE: RangeInclusive<f32> = 0.0..=2.0;
 /// Most tokens per candidate.
 pub const MAX_TOKENS: RangeInclusive<u32> = 1..=131_072;
+/// Particle filtering's weight temperature T (softmax of log weights / T).
+pub const PARTICLE_TEMP: RangeInclusive<f64> = 0.05..=20.0;
+/// Particle filtering's ESS threshold as a fraction of N (0 = never resample, 1 = every step).
+pub const ESS_THRESHOLD: RangeInclusive<f64> = 0.0..=1.0;
 /// Longest stall timeout in seconds (a day); it must also be more than 0.
 pub const STALL_TIMEOUT_MAX_SECS: f64 = 86_400.0;
 

@@ -158,6 +158,7 @@ pub async fn run(ctx: RunContext, commands: mpsc::UnboundedReceiver<Command>) {
             search::run(inner, commands).await
         }
         StrategyKind::Revise => revise::run(inner, commands).await,
+        StrategyKind::Particles => super::particles::run(inner, commands).await,
         // parse() rejects this; run best-of-N rather than recurse.
         StrategyKind::Adaptive => best_of_n::run(inner, commands).await,
     }

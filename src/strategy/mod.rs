@@ -9,6 +9,8 @@ pub mod best_of_n;
 pub mod context;
 pub mod engine;
 pub mod guard;
+pub mod particles;
+pub mod resample;
 pub mod revise;
 pub mod search;
 pub mod select;
@@ -17,6 +19,8 @@ pub mod select;
 mod tests;
 #[cfg(test)]
 mod tests_panic;
+#[cfg(test)]
+mod tests_particles;
 #[cfg(test)]
 mod tests_search;
 #[cfg(test)]
