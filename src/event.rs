@@ -22,6 +22,8 @@ pub struct RunInfo {
 }
 
 /// One thing that happened in a run.
+// `RunStarted` carries the whole configuration and is sent once per run: not worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {

@@ -182,7 +182,11 @@ fn default_ess_threshold() -> f64 {
 
 impl Default for ParticleSettings {
     fn default() -> Self {
-        Self { temp: default_particle_temp(), resample: ResampleKind::Systematic, ess_threshold: default_ess_threshold() }
+        Self {
+            temp: default_particle_temp(),
+            resample: ResampleKind::Systematic,
+            ess_threshold: default_ess_threshold(),
+        }
     }
 }
 

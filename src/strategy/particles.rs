@@ -102,8 +102,7 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
         subtree: 0,
         complete: false,
     };
-    let mut population: Vec<Particle> =
-        vec![Particle { beam: root, finished: false, key: None }; knobs.n];
+    let mut population: Vec<Particle> = vec![Particle { beam: root, finished: false, key: None }; knobs.n];
     let mut next_id: NodeId = shared.ctx.first_node;
     let mut pool: Vec<Candidate> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
@@ -242,7 +241,8 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
         }
     }
     pool.sort_by_key(|c| c.node);
-    let sel = select_seeded(&pool, cfg.selection, cfg.aggregation, shared.ctx.problem.gold.as_deref(), cfg.seed);
+    let sel =
+        select_seeded(&pool, cfg.selection, cfg.aggregation, shared.ctx.problem.gold.as_deref(), cfg.seed);
     let produced = pool.len();
     shared.finish(sel, produced, &errors);
 }

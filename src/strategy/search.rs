@@ -466,7 +466,13 @@ fn dedup(shared: &Shared, children: Vec<Child>) -> Vec<Child> {
 }
 
 /// Report a finished path and add it to the pool.
-pub(super) fn finish_path(shared: &Shared, node: NodeId, beam: &Beam, reason: &str, out: &mut Vec<Candidate>) {
+pub(super) fn finish_path(
+    shared: &Shared,
+    node: NodeId,
+    beam: &Beam,
+    reason: &str,
+    out: &mut Vec<Candidate>,
+) {
     let answer = path_answer(&beam.steps);
     let score = shared.ctx.config.aggregation.apply(beam.scores.iter().copied());
     shared.ctx.sink.emit(Event::NodeFinished {
