@@ -136,6 +136,7 @@ pub fn entry_for(spec: &str, budget: u32) -> Result<PolicyEntry, String> {
             selection: Some(parsed.selection),
             spec: Some(parsed.text),
             reason: String::new(),
+            particles: (kind == StrategyKind::Particles).then_some(parsed.particles),
         }),
     }
 }

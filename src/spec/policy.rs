@@ -48,6 +48,10 @@ pub struct PolicyEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<String>,
     pub reason: String,
+    /// Particle filtering's knobs for `strategy = "particles"` (`particles = { temp = 0.5,
+    /// ess_threshold = 0.5, resample = "multinomial" }`); the run's own when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub particles: Option<super::ParticleSettings>,
 }
 
 impl PolicyEntry {
@@ -68,6 +72,10 @@ impl PolicyEntry {
         }
         if let Some(t) = self.temperature {
             check("temperature", t, &limits::TEMPERATURE)?;
+        }
+        if let Some(p) = &self.particles {
+            check("particles.temp", p.temp, &limits::PARTICLE_TEMP)?;
+            check("particles.ess_threshold", p.ess_threshold, &limits::ESS_THRESHOLD)?;
         }
         Ok(())
     }

@@ -135,6 +135,9 @@ pub async fn run(ctx: RunContext, commands: mpsc::UnboundedReceiver<Command>) {
     inner_cfg.lookahead = entry.lookahead.unwrap_or(cfg.lookahead);
     inner_cfg.temperature = entry.temperature.unwrap_or(cfg.temperature);
     inner_cfg.selection = entry.selection.unwrap_or(cfg.selection);
+    if let Some(p) = entry.particles {
+        inner_cfg.particles = p;
+    }
     if let Some(c) = entry.chains {
         inner_cfg.chains = c.max(1);
         // What the probes left of the budget is split over the chains.

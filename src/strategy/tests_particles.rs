@@ -381,3 +381,42 @@ fn particle_events_round_trip_as_json() {
     assert_eq!(j, r#"{"event":"weights","round":1,"weights":[[0,0.75],[1,0.25]],"ess":1.6}"#);
     assert_eq!(serde_json::from_str::<Event>(&j).unwrap(), e);
 }
+
+#[test]
+fn a_policy_table_may_choose_particles_with_their_knobs() {
+    let mut text = String::new();
+    for bin in 1..=5 {
+        text += &format!(
+            "[[bins]]\nbin = {bin}\nstrategy = \"particles\"\nreason = \"r\"\nparticles = {{ temp = 0.5, ess_threshold = 0.25 }}\n\n"
+        );
+    }
+    let t = crate::spec::PolicyTable::parse(&text, "test").unwrap();
+    let e = t.lookup(3);
+    assert_eq!(e.strategy, StrategyKind::Particles);
+    let p = e.particles.unwrap();
+    assert_eq!((p.temp, p.ess_threshold, p.resample), (0.5, 0.25, ResampleKind::Systematic));
+    let bad = text.replace("temp = 0.5", "temp = 50.0");
+    let err = crate::spec::PolicyTable::parse(&bad, "test").unwrap_err();
+    assert!(err.contains("particles.temp") && err.contains("0.05..=20"), "{err}");
+}
+
+#[tokio::test]
+async fn adaptive_runs_particles_when_the_policy_says_so() {
+    let mut text = String::new();
+    for bin in 1..=5 {
+        text += &format!("[[bins]]\nbin = {bin}\nstrategy = \"particles\"\nreason = \"r\"\n\n");
+    }
+    let policy = crate::spec::PolicyTable::parse(&text, "test").unwrap();
+    let c = RunConfig { strategy: StrategyKind::Adaptive, n: 8, policy: Some(policy), ..cfg(8, 1.0, 1.0) };
+    let g = gen(|seed, prefix| {
+        if prefix.is_empty() {
+            format!("s{seed} v60")
+        } else {
+            "The answer is \\boxed{1}. v60".to_string()
+        }
+    });
+    let (events, tree) = run_to_end(c, g).await;
+    assert_eq!(tree.difficulty.as_ref().map(|d| d.strategy), Some(StrategyKind::Particles));
+    assert!(!weights(&events).is_empty(), "the particles ran");
+    assert_eq!(tree.selected.as_deref(), Some("1"));
+}
