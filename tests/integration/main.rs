@@ -15,6 +15,7 @@ mod http_run;
 mod isolated;
 mod lesson;
 mod ollama;
+mod particles;
 mod rescore;
 mod search_pool;
 mod step_tag;
