@@ -127,6 +127,9 @@ pub struct ParticlesView {
     pub weights: Vec<(NodeId, f64)>,
     /// Its effective sample size.
     pub ess: f64,
+    /// The population of the round before, in order (slot by slot, as `weights`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous: Vec<(NodeId, f64)>,
     /// Rounds that resampled.
     pub resamplings: u32,
     /// Every copy resampling made, with its round, in order.
@@ -244,7 +247,7 @@ impl RunTree {
             Event::Weights { round, weights, ess } => {
                 let p = self.particles.get_or_insert_with(ParticlesView::default);
                 p.round = *round;
-                p.weights = weights.clone();
+                p.previous = std::mem::replace(&mut p.weights, weights.clone());
                 p.ess = *ess;
             }
             Event::Resampled { round, copies } => {

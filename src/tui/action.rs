@@ -48,11 +48,15 @@ pub enum Action {
     ToggleTree,
     Fork,
     TogglePace,
+    ParticleTempUp,
+    ParticleTempDown,
+    EssThresholdUp,
+    EssThresholdDown,
 }
 
 impl Action {
     /// Every action, in the order the help screen lists them.
-    pub const ALL: [Action; 42] = [
+    pub const ALL: [Action; 46] = [
         Action::Help,
         Action::Quit,
         Action::Back,
@@ -95,6 +99,10 @@ impl Action {
         Action::RunNext,
         Action::Fork,
         Action::TogglePace,
+        Action::ParticleTempUp,
+        Action::ParticleTempDown,
+        Action::EssThresholdUp,
+        Action::EssThresholdDown,
     ];
 
     /// What the action does, for the help screen.
@@ -142,6 +150,10 @@ impl Action {
             Action::ToggleTree => "show or hide the search tree",
             Action::Fork => "fork a run from the focused node",
             Action::TogglePace => "pace the embedded model / full speed",
+            Action::ParticleTempUp => "weight temperature up: flatter (particles)",
+            Action::ParticleTempDown => "weight temperature down: greedier (particles)",
+            Action::EssThresholdUp => "ESS threshold up: resample more (particles)",
+            Action::EssThresholdDown => "ESS threshold down: resample less (particles)",
         }
     }
 }

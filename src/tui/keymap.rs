@@ -162,6 +162,10 @@ const DEFAULTS: &[(&str, Action)] = &[
     ("g", Action::ToggleTree),
     ("f", Action::Fork),
     ("F", Action::TogglePace),
+    ("y", Action::ParticleTempUp),
+    ("Y", Action::ParticleTempDown),
+    ("n", Action::EssThresholdUp),
+    ("N", Action::EssThresholdDown),
 ];
 
 impl Default for Keymap {

@@ -24,6 +24,8 @@ pub mod trace_browser;
 mod tests;
 #[cfg(test)]
 mod tests_live;
+#[cfg(test)]
+mod tests_particles;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
