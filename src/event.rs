@@ -129,6 +129,11 @@ pub enum Event {
     Selection(Selection),
     /// Compute spent so far.
     Budget(Budget),
+    /// Particle filtering weighed its population after a round: each particle's node and
+    /// normalised weight, in population order, and the effective sample size 1/Σw².
+    Weights { round: u32, weights: Vec<(NodeId, f64)>, ess: f64 },
+    /// Particle filtering resampled its population after a round: the copies it made.
+    Resampled { round: u32, copies: Vec<ParticleCopy> },
     /// The run ended.
     RunFinished {
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -140,6 +145,18 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+}
+
+/// One copy made by resampling: a copy of particle `from` took the place of particle `over`
+/// (none when the population grew). An open particle's copy continues as the next round's
+/// child of `from`; a finished particle's copy is the new finished node `copy`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ParticleCopy {
+    pub from: NodeId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over: Option<NodeId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy: Option<NodeId>,
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use crate::event::{Event, RunInfo};
 use crate::model::Generator;
 use crate::problem::Problem;
 use crate::spec::{Command, NodeId, RunConfig, StrategyKind};
-use crate::strategy::{adaptive, best_of_n, consistency, revise, search};
+use crate::strategy::{adaptive, best_of_n, consistency, particles, revise, search};
 use crate::verify::Verifier;
 
 pub use crate::spec::{fill, SolvePrompt, SOLVE_PROMPT};
@@ -90,6 +90,7 @@ fn spawn(ctx: RunContext, events: mpsc::UnboundedReceiver<Event>) -> RunHandle {
                 StrategyKind::Revise => revise::run(ctx, cmd_rx).await,
                 StrategyKind::Adaptive => adaptive::run(ctx, cmd_rx).await,
                 StrategyKind::Consistency => consistency::run(ctx, cmd_rx).await,
+                StrategyKind::Particles => particles::run(ctx, cmd_rx).await,
             }
         };
         // Candidates catch their own panics; this catches one in the strategy itself.

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::budget::{Budget, BudgetTracker};
-use crate::event::{Event, RunInfo};
+use crate::event::{Event, ParticleCopy, RunInfo};
 use crate::model::Load;
 use crate::spec::{Candidate, NodeId, Selection, SelectionRule, StrategyKind};
 use crate::strategy::revise::{select_revisions, Attempt};
@@ -123,6 +123,26 @@ pub struct RunTree {
     pub stopping: Option<StoppingView>,
     /// The load and health of each host of a pool (empty on one host).
     pub hosts: Vec<crate::model::pool::HostLoad>,
+    /// Particle filtering's latest weights, ESS and resamplings.
+    pub particles: Option<ParticlesView>,
+}
+
+/// Particle filtering as its events describe it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ParticlesView {
+    /// The round of the latest weights.
+    pub round: u32,
+    /// The population after that round, in order: node and normalised weight.
+    pub weights: Vec<(NodeId, f64)>,
+    /// Its effective sample size.
+    pub ess: f64,
+    /// The population of the round before, in order (slot by slot, as `weights`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous: Vec<(NodeId, f64)>,
+    /// Rounds that resampled.
+    pub resamplings: u32,
+    /// Every copy resampling made, with its round, in order.
+    pub copies: Vec<(u32, ParticleCopy)>,
 }
 
 /// What the adaptive strategy estimated and chose.
@@ -243,6 +263,17 @@ impl RunTree {
             }
             Event::Load { .. } => {}
             Event::Hosts { hosts } => self.hosts = hosts.clone(),
+            Event::Weights { round, weights, ess } => {
+                let p = self.particles.get_or_insert_with(ParticlesView::default);
+                p.round = *round;
+                p.previous = std::mem::replace(&mut p.weights, weights.clone());
+                p.ess = *ess;
+            }
+            Event::Resampled { round, copies } => {
+                let p = self.particles.get_or_insert_with(ParticlesView::default);
+                p.resamplings += 1;
+                p.copies.extend(copies.iter().map(|c| (*round, *c)));
+            }
             Event::Selection(s) => self.selection = Some(s.clone()),
             Event::Budget(b) => self.budget = b.clone(),
             Event::RunFinished { selected, correct, budget, error } => {
@@ -318,6 +349,7 @@ impl RunTree {
             error: self.error.clone(),
             difficulty: self.difficulty.clone(),
             stopping: self.stopping.clone(),
+            particles: self.particles.clone(),
         }
     }
 }
@@ -336,6 +368,9 @@ pub struct RunSummary {
     pub difficulty: Option<DifficultyView>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopping: Option<StoppingView>,
+    /// Particle filtering's latest weights, ESS and resamplings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub particles: Option<ParticlesView>,
 }
 
 /// A budget tracker whose counters equal `b`, with `finished` the tokens of the finished

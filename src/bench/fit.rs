@@ -137,6 +137,7 @@ pub fn entry_for(spec: &str, budget: u32) -> Result<PolicyEntry, String> {
             spec: Some(parsed.text),
             reason: String::new(),
             confidence: (kind == StrategyKind::Consistency).then_some(parsed.confidence),
+            particles: (kind == StrategyKind::Particles).then_some(parsed.particles),
         }),
     }
 }

@@ -5,7 +5,7 @@
 //! Budgets are generation-equivalents, as in Snell et al. 2024: how a budget becomes each
 //! strategy's knobs is in [`spec`] (best-of-N: N = B; beam and DVTS: N = B with width M;
 //! lookahead k: N = max(1, ⌊B/(k+1)⌋); revise ratio R: chains × revisions = B with
-//! revisions/chains nearest R).
+//! revisions/chains nearest R; particles: N = B particles).
 //!
 //! Running: [`spec`] (strategy specs, the budget → knobs mapping), [`runner`] (the dataset,
 //! the items, resuming), [`results`] (the record and the directory's files), [`subsample`]

@@ -12,13 +12,14 @@
 //! | `lookahead[:k=K][:m=M]` | rollout K (default 1), width M (4) | N = max(1, ⌊B/(K+1)⌋): each kept step costs K+1 steps, so N·(K+1) ≤ B (equal when K+1 divides B; N = 1 when B < K+1) |
 //! | `consistency[:conf=C][:batch=K]` | confidence C (default 0.95, 0.5–0.9999), batch K (1) | N = B is the most samples; the run stops earlier once the majority is settled, so its record's `samples` (and `gen_equivalents`) is what it drew. Its selection defaults to `majority` |
 //! | `revise[:ratio=R]` | sequential:parallel ratio R (default 1; `4`, `4:1` or `1:4`) | chains C × revisions D = B exactly, D a divisor of B with D/C nearest R on a log scale |
+//! | `particles[:temp=T][:ess=X][:resample=systematic\|multinomial]` | weight temperature T (default 1), ESS threshold X (default 1 = every step), resampling scheme | N = B particles: each writes one solution step by step, so N particles ≈ N generation-equivalents (like beam search with N beams) |
 //!
 //! Budgets are nominal: the record's `gen_equivalents` is what the run measured.
 
-use crate::spec::{RunConfig, SelectionRule, StrategyKind};
+use crate::spec::{limits, ParticleSettings, ResampleKind, RunConfig, SelectionRule, StrategyKind};
 
 /// The strategies a spec may name, for messages.
-pub const VALID_FORM: &str = "best-of-n[:weighted|majority|best], beam[:m=M], dvts[:m=M], lookahead[:k=K][:m=M], revise[:ratio=R] (R = sequential:parallel, e.g. 4 or 1:4), consistency[:conf=C][:batch=K]; every spec also takes :sel=RULE";
+pub const VALID_FORM: &str = "best-of-n[:weighted|majority|best], beam[:m=M], dvts[:m=M], lookahead[:k=K][:m=M], revise[:ratio=R] (R = sequential:parallel, e.g. 4 or 1:4), consistency[:conf=C][:batch=K], particles[:temp=T][:ess=X][:resample=systematic|multinomial]; every spec also takes :sel=RULE";
 
 /// Most budget a run may be given: the most candidates a run takes.
 pub const BUDGET_MAX: usize = crate::launch::args::N_MAX;
@@ -40,6 +41,8 @@ pub struct StrategySpec {
     pub confidence: f64,
     /// Adaptive-consistency's batch.
     pub batch: usize,
+    /// Particle filtering's knobs.
+    pub particles: ParticleSettings,
 }
 
 /// The knobs one budget gives one strategy.
@@ -85,6 +88,7 @@ impl StrategySpec {
             "lookahead" => StrategyKind::Lookahead,
             "revise" => StrategyKind::Revise,
             "consistency" => StrategyKind::Consistency,
+            "particles" => StrategyKind::Particles,
             "" => return Err(bad(text, "the strategy name is missing")),
             other => return Err(bad(text, format!("unknown strategy {other:?}"))),
         };
@@ -97,6 +101,7 @@ impl StrategySpec {
             ratio: 1.0,
             confidence: 0.95,
             batch: 1,
+            particles: ParticleSettings::default(),
         };
         if kind == StrategyKind::Consistency {
             // Self-consistency is a majority vote.
@@ -157,6 +162,32 @@ impl StrategySpec {
                     }
                     spec.batch = b as usize;
                 }
+                (StrategyKind::Particles, "temp" | "ess") => {
+                    let range = if key == "temp" { limits::PARTICLE_TEMP } else { limits::ESS_THRESHOLD };
+                    let v = value.parse::<f64>().ok().filter(|v| range.contains(v)).ok_or_else(|| {
+                        bad(
+                            text,
+                            format!("{key}={value} is not a number in {}..={}", range.start(), range.end()),
+                        )
+                    })?;
+                    if key == "temp" {
+                        spec.particles.temp = v;
+                    } else {
+                        spec.particles.ess_threshold = v;
+                    }
+                }
+                (StrategyKind::Particles, "resample") => {
+                    spec.particles.resample = match value {
+                        "systematic" => ResampleKind::Systematic,
+                        "multinomial" => ResampleKind::Multinomial,
+                        _ => {
+                            return Err(bad(
+                                text,
+                                format!("resample={value} is not systematic or multinomial"),
+                            ))
+                        }
+                    }
+                }
                 _ => return Err(bad(text, format!("{name} has no knob {key:?}"))),
             }
         }
@@ -192,6 +223,7 @@ impl StrategySpec {
         config.revisions = k.revisions;
         config.confidence = self.confidence;
         config.batch = self.batch;
+        config.particles = self.particles;
     }
 }
 
@@ -359,5 +391,29 @@ mod tests {
         let mut config = RunConfig::default();
         seq.apply(16, &mut config);
         assert_eq!((config.strategy, config.chains, config.revisions), (StrategyKind::Revise, 2, 8));
+    }
+
+    #[test]
+    fn particles_specs_parse_with_their_knobs() {
+        let s = StrategySpec::parse("particles").unwrap();
+        assert_eq!((s.kind, s.particles), (StrategyKind::Particles, ParticleSettings::default()));
+        let s = StrategySpec::parse("particles:temp=0.5:ess=0.25:resample=multinomial:sel=best").unwrap();
+        assert_eq!((s.particles.temp, s.particles.ess_threshold), (0.5, 0.25));
+        assert_eq!((s.particles.resample, s.selection), (ResampleKind::Multinomial, SelectionRule::Best));
+        // N particles cost about N generation-equivalents.
+        assert_eq!(s.knobs(16).n, 16);
+        let mut c = RunConfig::default();
+        s.apply(16, &mut c);
+        assert_eq!((c.strategy, c.n, c.particles), (StrategyKind::Particles, 16, s.particles));
+        for bad in [
+            "particles:temp=0",
+            "particles:temp=21",
+            "particles:ess=1.5",
+            "particles:resample=x",
+            "particles:m=4",
+        ] {
+            let e = StrategySpec::parse(bad).unwrap_err();
+            assert!(e.contains("valid:") && e.contains("particles[:temp=T]"), "{bad}: {e}");
+        }
     }
 }

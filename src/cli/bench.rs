@@ -59,7 +59,8 @@ pub struct BenchArgs {
     #[arg(long, value_name = "K", value_parser = usize_in(1_000_000))]
     pub problems: Option<usize>,
     /// Strategy specs, comma-separated: best-of-n[:weighted|majority|best], beam[:m=M],
-    /// dvts[:m=M], lookahead[:k=K][:m=M], revise[:ratio=R], consistency[:conf=C][:batch=K]; any takes :sel=RULE.
+    /// dvts[:m=M], lookahead[:k=K][:m=M], revise[:ratio=R], consistency[:conf=C][:batch=K],
+    /// particles[:temp=T][:ess=X][:resample=systematic|multinomial]; any takes :sel=RULE.
     #[arg(long, value_name = "SPECS", default_value = "best-of-n:weighted,best-of-n:majority,beam:m=4")]
     pub strategies: String,
     /// Budgets in generation-equivalents, comma-separated, each 1–1024.

@@ -147,6 +147,17 @@ pub struct RunArgs {
     /// For --strategy consistency: samples drawn at once between stopping checks, 1–64 [default: 1].
     #[arg(long, value_name = "K", value_parser = usize_in(BATCH_MAX))]
     pub batch: Option<usize>,
+    /// Weight temperature T, 0.05–20, for --strategy particles: weights = softmax(logit(score) / T);
+    /// lower follows the verifier more greedily [default: 1].
+    #[arg(long, value_name = "T", value_parser = parse_particle_temp)]
+    pub particle_temp: Option<f64>,
+    /// How --strategy particles resamples [default: systematic].
+    #[arg(long, value_enum, value_name = "SCHEME")]
+    pub resample: Option<crate::spec::ResampleKind>,
+    /// Resample when the effective sample size 1/Σw² falls below THRESHOLD × N, 0–1, for
+    /// --strategy particles: 1 resamples after every step, 0 never [default: 1].
+    #[arg(long, value_name = "THRESHOLD", value_parser = parse_ess_threshold)]
+    pub ess_threshold: Option<f64>,
     /// Sampling options and prompt files (shared with `ttc bench`).
     #[command(flatten)]
     pub extra: ExtraArgs,
@@ -271,6 +282,18 @@ pub fn parse_confidence_cutoff(s: &str) -> Result<f64, String> {
     limits::check("--confidence-cutoff", v, &limits::CONFIDENCE_CUTOFF)
         .map(|_| v)
         .map_err(|_| format!("{s} is not in 0..=1"))
+}
+
+/// `--particle-temp`: a number in 0.05..=20.
+pub fn parse_particle_temp(s: &str) -> Result<f64, String> {
+    let v = parse_f64(s)?;
+    limits::check("--particle-temp", v, &limits::PARTICLE_TEMP).map(|_| v)
+}
+
+/// `--ess-threshold`: a fraction of N in 0..=1.
+pub fn parse_ess_threshold(s: &str) -> Result<f64, String> {
+    let v = parse_f64(s)?;
+    limits::check("--ess-threshold", v, &limits::ESS_THRESHOLD).map(|_| v)
 }
 
 /// `--top-p`: a number in (0, 1].

@@ -282,6 +282,11 @@ pub fn run_config(args: &RunArgs, resolved: &Resolved) -> RunConfig {
         confidence_cutoff: args.confidence_cutoff,
         confidence: args.confidence.or(d.confidence).unwrap_or(base.confidence),
         batch: args.batch.or(d.batch).unwrap_or(base.batch).max(1),
+        particles: crate::spec::ParticleSettings {
+            temp: args.particle_temp.unwrap_or(base.particles.temp),
+            resample: args.resample.unwrap_or(base.particles.resample),
+            ess_threshold: args.ess_threshold.unwrap_or(base.particles.ess_threshold),
+        },
     }
 }
 

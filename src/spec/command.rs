@@ -21,4 +21,8 @@ pub enum Command {
     SetRevisions(usize),
     /// Adaptive-consistency's confidence, from the next stopping check.
     SetConfidence(f64),
+    /// Particle filtering's weight temperature T, from the next step boundary.
+    SetParticleTemp(f64),
+    /// Particle filtering's ESS threshold (fraction of N), from the next step boundary.
+    SetEssThreshold(f64),
 }

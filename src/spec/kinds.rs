@@ -25,11 +25,13 @@ pub enum StrategyKind {
     Adaptive,
     /// Adaptive-consistency: sample one (or a batch) at a time, stop once the majority is settled.
     Consistency,
+    /// Particle filtering: N partial solutions weighted by the verifier and resampled each step.
+    Particles,
 }
 
 impl StrategyKind {
     /// Every strategy, in cycling order.
-    pub const ALL: [StrategyKind; 7] = [
+    pub const ALL: [StrategyKind; 8] = [
         StrategyKind::BestOfN,
         StrategyKind::Beam,
         StrategyKind::Lookahead,
@@ -37,11 +39,15 @@ impl StrategyKind {
         StrategyKind::Revise,
         StrategyKind::Adaptive,
         StrategyKind::Consistency,
+        StrategyKind::Particles,
     ];
 
     /// Whether the strategy grows solutions one step at a time.
     pub fn stepwise(self) -> bool {
-        matches!(self, StrategyKind::Beam | StrategyKind::Lookahead | StrategyKind::Dvts)
+        matches!(
+            self,
+            StrategyKind::Beam | StrategyKind::Lookahead | StrategyKind::Dvts | StrategyKind::Particles
+        )
     }
 }
 
@@ -55,6 +61,7 @@ impl std::fmt::Display for StrategyKind {
             StrategyKind::Revise => "revise",
             StrategyKind::Adaptive => "adaptive",
             StrategyKind::Consistency => "consistency",
+            StrategyKind::Particles => "particles",
         })
     }
 }
@@ -157,4 +164,24 @@ pub enum DifficultyMethod {
     Model,
     /// Pass rate of a few first samples against the gold answer.
     Oracle,
+}
+
+/// How particle filtering draws its new population.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ResampleKind {
+    /// One uniform draw and N evenly spaced points through the cumulative weights (low variance).
+    #[default]
+    Systematic,
+    /// N independent draws by the weights.
+    Multinomial,
+}
+
+impl std::fmt::Display for ResampleKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ResampleKind::Systematic => "systematic",
+            ResampleKind::Multinomial => "multinomial",
+        })
+    }
 }

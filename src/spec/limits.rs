@@ -30,6 +30,10 @@ pub const CONFIDENCE_CUTOFF: RangeInclusive<f64> = 0.0..=1.0;
 pub const CONFIDENCE: RangeInclusive<f64> = 0.5..=0.9999;
 /// Adaptive-consistency's samples per batch (the statistic is checked after each batch).
 pub const BATCH: RangeInclusive<usize> = 1..=64;
+/// Particle filtering's weight temperature T (softmax of log weights / T).
+pub const PARTICLE_TEMP: RangeInclusive<f64> = 0.05..=20.0;
+/// Particle filtering's ESS threshold as a fraction of N (0 = never resample, 1 = every step).
+pub const ESS_THRESHOLD: RangeInclusive<f64> = 0.0..=1.0;
 /// Longest stall timeout in seconds (a day); it must also be more than 0.
 pub const STALL_TIMEOUT_MAX_SECS: f64 = 86_400.0;
 

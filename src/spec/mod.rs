@@ -18,10 +18,10 @@ mod selection;
 
 pub use aggregation::Aggregation;
 pub use command::Command;
-pub use kinds::{DifficultyMethod, RevisionSelection, StrategyKind, VerifierKind};
+pub use kinds::{DifficultyMethod, ResampleKind, RevisionSelection, StrategyKind, VerifierKind};
 pub use policy::{Fitted, PolicyEntry, PolicyTable, HEURISTIC_POLICY, POLICY};
 pub use prompt::{fill, SolvePrompt, SOLVE_PROMPT};
-pub use run_config::{RunConfig, DEFAULT_CONFIDENCE_WINDOW};
+pub use run_config::{ParticleSettings, RunConfig, DEFAULT_CONFIDENCE_WINDOW};
 pub use selection::{AnswerTally, Candidate, Selection, SelectionRule};
 
 /// Identifies a node (one partial or finished solution) within a run.

@@ -51,6 +51,10 @@ pub struct PolicyEntry {
     /// Adaptive-consistency's confidence (`strategy = "consistency"`); the run's own when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence: Option<f64>,
+    /// Particle filtering's knobs for `strategy = "particles"` (`particles = { temp = 0.5,
+    /// ess_threshold = 0.5, resample = "multinomial" }`); the run's own when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub particles: Option<super::ParticleSettings>,
 }
 
 impl PolicyEntry {
@@ -74,6 +78,10 @@ impl PolicyEntry {
         }
         if let Some(c) = self.confidence {
             check("confidence", c, &limits::CONFIDENCE)?;
+        }
+        if let Some(p) = &self.particles {
+            check("particles.temp", p.temp, &limits::PARTICLE_TEMP)?;
+            check("particles.ess_threshold", p.ess_threshold, &limits::ESS_THRESHOLD)?;
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::aggregation::Aggregation;
-use super::kinds::{DifficultyMethod, RevisionSelection, StrategyKind, VerifierKind};
+use super::kinds::{DifficultyMethod, ResampleKind, RevisionSelection, StrategyKind, VerifierKind};
 use super::policy::PolicyTable;
 use super::selection::SelectionRule;
 use crate::model::GenOptions;
@@ -77,6 +77,9 @@ pub struct RunConfig {
     /// Adaptive-consistency: samples drawn at once between stopping checks.
     #[serde(default = "default_batch")]
     pub batch: usize,
+    /// Particle filtering's knobs (recorded only when they differ from the defaults).
+    #[serde(default, skip_serializing_if = "ParticleSettings::is_default")]
+    pub particles: ParticleSettings,
 }
 
 fn default_width() -> usize {
@@ -135,6 +138,7 @@ impl Default for RunConfig {
             confidence_cutoff: None,
             confidence: default_confidence(),
             batch: default_batch(),
+            particles: ParticleSettings::default(),
         }
     }
 }
@@ -180,6 +184,44 @@ impl RunConfig {
             top_k: self.top_k,
             num_ctx: self.num_ctx,
         }
+    }
+}
+
+/// Particle filtering's knobs (`--particle-temp`, `--resample`, `--ess-threshold`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ParticleSettings {
+    /// Weight temperature T: weights = softmax(logit(score) / T).
+    #[serde(default = "default_particle_temp")]
+    pub temp: f64,
+    /// How the new population is drawn.
+    #[serde(default)]
+    pub resample: ResampleKind,
+    /// Resample when ESS < threshold × N; 1 resamples every step, 0 never.
+    #[serde(default = "default_ess_threshold")]
+    pub ess_threshold: f64,
+}
+
+fn default_particle_temp() -> f64 {
+    1.0
+}
+fn default_ess_threshold() -> f64 {
+    1.0
+}
+
+impl Default for ParticleSettings {
+    fn default() -> Self {
+        Self {
+            temp: default_particle_temp(),
+            resample: ResampleKind::Systematic,
+            ess_threshold: default_ess_threshold(),
+        }
+    }
+}
+
+impl ParticleSettings {
+    /// Whether these are the defaults (then a recorded configuration leaves them out).
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
     }
 }
 

@@ -136,6 +136,9 @@ pub async fn run(ctx: RunContext, commands: mpsc::UnboundedReceiver<Command>) {
     inner_cfg.temperature = entry.temperature.unwrap_or(cfg.temperature);
     inner_cfg.selection = entry.selection.unwrap_or(cfg.selection);
     inner_cfg.confidence = entry.confidence.unwrap_or(cfg.confidence);
+    if let Some(p) = entry.particles {
+        inner_cfg.particles = p;
+    }
     if let Some(c) = entry.chains {
         inner_cfg.chains = c.max(1);
         // What the probes left of the budget is split over the chains.
@@ -161,6 +164,7 @@ pub async fn run(ctx: RunContext, commands: mpsc::UnboundedReceiver<Command>) {
         StrategyKind::Revise => revise::run(inner, commands).await,
         // The probes are its first samples and vote from its first check.
         StrategyKind::Consistency => consistency::run_with(inner, commands, probed).await,
+        StrategyKind::Particles => super::particles::run(inner, commands).await,
         // parse() rejects this; run best-of-N rather than recurse.
         StrategyKind::Adaptive => best_of_n::run(inner, commands).await,
     }

@@ -10,6 +10,8 @@ pub mod consistency;
 pub mod context;
 pub mod engine;
 pub mod guard;
+pub mod particles;
+pub mod resample;
 pub mod revise;
 pub mod search;
 pub mod select;
@@ -24,6 +26,8 @@ mod tests_confidence;
 mod tests_consistency;
 #[cfg(test)]
 mod tests_panic;
+#[cfg(test)]
+mod tests_particles;
 #[cfg(test)]
 mod tests_search;
 #[cfg(test)]

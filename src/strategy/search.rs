@@ -59,22 +59,22 @@ pub const NEUTRAL: f64 = 0.5;
 
 /// A path kept for the next round.
 #[derive(Debug, Clone)]
-struct Beam {
-    node: Option<NodeId>,
-    steps: Vec<String>,
-    scores: Vec<Option<f64>>,
-    tokens: u64,
+pub(super) struct Beam {
+    pub(super) node: Option<NodeId>,
+    pub(super) steps: Vec<String>,
+    pub(super) scores: Vec<Option<f64>>,
+    pub(super) tokens: u64,
     /// DVTS subtree (0 for beam search).
-    subtree: usize,
+    pub(super) subtree: usize,
     /// Complete this path to its end next round (a DVTS subtree's last siblings).
-    complete: bool,
+    pub(super) complete: bool,
     /// Each step's tokens, aligned with `steps`, for a verifier that reads them (shared, not copied).
-    logprobs: Vec<StepLogprobs>,
+    pub(super) logprobs: Vec<StepLogprobs>,
 }
 
 /// How a child continues its parent.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Mode {
+pub(super) enum Mode {
     /// One step (and, for lookahead, a greedy rollout to score it).
     Step,
     /// Everything to the end of the solution.
@@ -82,17 +82,17 @@ enum Mode {
 }
 
 /// A child generated this round.
-struct Child {
-    node: NodeId,
-    beam: Beam,
-    finished: bool,
+pub(super) struct Child {
+    pub(super) node: NodeId,
+    pub(super) beam: Beam,
+    pub(super) finished: bool,
     /// The aggregation of the whole prefix's step scores (unscored steps skipped).
-    key: Option<f64>,
-    reason: &'static str,
+    pub(super) key: Option<f64>,
+    pub(super) reason: &'static str,
 }
 
 /// Why a child was not generated.
-enum Expand {
+pub(super) enum Expand {
     Gen(GenError),
     /// Its work panicked (already reported as the node's failure).
     Panicked(String),
@@ -471,7 +471,13 @@ fn dedup(shared: &Shared, children: Vec<Child>) -> Vec<Child> {
 }
 
 /// Report a finished path and add it to the pool.
-fn finish_path(shared: &Shared, node: NodeId, beam: &Beam, reason: &str, out: &mut Vec<Candidate>) {
+pub(super) fn finish_path(
+    shared: &Shared,
+    node: NodeId,
+    beam: &Beam,
+    reason: &str,
+    out: &mut Vec<Candidate>,
+) {
     let answer = path_answer(&beam.steps);
     let score = shared.ctx.config.aggregation.apply(beam.scores.iter().copied());
     shared.ctx.sink.emit(Event::NodeFinished {
@@ -488,16 +494,16 @@ fn finish_path(shared: &Shared, node: NodeId, beam: &Beam, reason: &str, out: &m
 
 /// How one child is generated.
 #[derive(Debug, Clone, Copy)]
-struct Plan {
-    mode: Mode,
+pub(super) struct Plan {
+    pub(super) mode: Mode,
     /// Why the child ends when it is generated to the end.
-    reason: &'static str,
-    lookahead: u32,
+    pub(super) reason: &'static str,
+    pub(super) lookahead: u32,
 }
 
 /// Generate one child of `parent` and score it: one step (scored after a greedy rollout of
 /// `lookahead` steps), or the rest of the solution.
-async fn expand(
+pub(super) async fn expand(
     shared: Arc<Shared>,
     node: NodeId,
     parent: Beam,

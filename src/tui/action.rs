@@ -52,11 +52,15 @@ pub enum Action {
     Rescore,
     ConfidenceUp,
     ConfidenceDown,
+    ParticleTempUp,
+    ParticleTempDown,
+    EssThresholdUp,
+    EssThresholdDown,
 }
 
 impl Action {
     /// Every action, in the order the help screen lists them.
-    pub const ALL: [Action; 46] = [
+    pub const ALL: [Action; 50] = [
         Action::Help,
         Action::Quit,
         Action::Back,
@@ -103,6 +107,10 @@ impl Action {
         Action::Rescore,
         Action::ConfidenceUp,
         Action::ConfidenceDown,
+        Action::ParticleTempUp,
+        Action::ParticleTempDown,
+        Action::EssThresholdUp,
+        Action::EssThresholdDown,
     ];
 
     /// What the action does, for the help screen.
@@ -154,6 +162,10 @@ impl Action {
             Action::Rescore => "re-score: next verifier (Esc clears)",
             Action::ConfidenceUp => "stopping confidence up (consistency)",
             Action::ConfidenceDown => "stopping confidence down (consistency)",
+            Action::ParticleTempUp => "weight temperature up: flatter (particles)",
+            Action::ParticleTempDown => "weight temperature down: greedier (particles)",
+            Action::EssThresholdUp => "ESS threshold up: resample more (particles)",
+            Action::EssThresholdDown => "ESS threshold down: resample less (particles)",
         }
     }
 }

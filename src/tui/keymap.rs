@@ -166,6 +166,10 @@ const DEFAULTS: &[(&str, Action)] = &[
     ("R", Action::Rescore),
     ("i", Action::ConfidenceUp),
     ("I", Action::ConfidenceDown),
+    ("y", Action::ParticleTempUp),
+    ("Y", Action::ParticleTempDown),
+    ("n", Action::EssThresholdUp),
+    ("N", Action::EssThresholdDown),
 ];
 
 impl Default for Keymap {

@@ -28,6 +28,8 @@ mod tests_consistency;
 #[cfg(test)]
 mod tests_live;
 #[cfg(test)]
+mod tests_particles;
+#[cfg(test)]
 mod tests_replay;
 
 use std::path::PathBuf;

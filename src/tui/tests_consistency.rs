@@ -103,5 +103,7 @@ fn strategy_cycling_reaches_consistency() {
     let _ = a.update(Action::CycleStrategy);
     assert_eq!(a.knobs.config.strategy, StrategyKind::Consistency);
     let _ = a.update(Action::CycleStrategy);
+    assert_eq!(a.knobs.config.strategy, StrategyKind::Particles);
+    let _ = a.update(Action::CycleStrategy);
     assert_eq!(a.knobs.config.strategy, StrategyKind::BestOfN);
 }

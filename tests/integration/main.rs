@@ -23,6 +23,7 @@ mod openai;
 mod openai_cli;
 mod openai_load;
 mod openai_real;
+mod particles;
 mod pool;
 mod pool_load;
 mod replay_view;

@@ -180,6 +180,16 @@ impl App {
                 cfg.lookahead = k;
                 return self.live(Command::SetLookahead(k), format!("lookahead k = {k}"));
             }
+            Action::ParticleTempUp | Action::ParticleTempDown => {
+                let temp = particle_temp_step(cfg.particles.temp, action == Action::ParticleTempUp);
+                cfg.particles.temp = temp;
+                return self.live(Command::SetParticleTemp(temp), format!("weight temperature T = {temp}"));
+            }
+            Action::EssThresholdUp | Action::EssThresholdDown => {
+                let x = ess_threshold_step(cfg.particles.ess_threshold, action == Action::EssThresholdUp);
+                cfg.particles.ess_threshold = x;
+                return self.live(Command::SetEssThreshold(x), format!("ESS threshold = {x} × N"));
+            }
             Action::ChainsUp | Action::ChainsDown => {
                 let c = nudge(cfg.chains, action == Action::ChainsUp, 1, *limits::CHAINS.end());
                 cfg.chains = c;
@@ -406,6 +416,7 @@ impl App {
             Command::SetChains(_) | Command::SetRevisions(_) => s == StrategyKind::Revise,
             Command::SetLookahead(_) => s == StrategyKind::Lookahead,
             Command::SetConfidence(_) => s == StrategyKind::Consistency,
+            Command::SetParticleTemp(_) | Command::SetEssThreshold(_) => s == StrategyKind::Particles,
             _ => s.stepwise(),
         });
         if self.running() && live {
@@ -607,4 +618,25 @@ fn nudge(v: usize, up: bool, lo: usize, hi: usize) -> usize {
     } else {
         v.saturating_sub(1).max(lo)
     }
+}
+
+/// The weight temperatures the live keys step through (within `limits::PARTICLE_TEMP`).
+const PARTICLE_TEMPS: [f64; 9] = [0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0];
+
+/// The next weight temperature up or down the ladder from `t` (a value between rungs moves to
+/// the next rung in that direction).
+fn particle_temp_step(t: f64, up: bool) -> f64 {
+    let next = if up {
+        PARTICLE_TEMPS.iter().copied().find(|x| *x > t + 1e-9)
+    } else {
+        PARTICLE_TEMPS.iter().rev().copied().find(|x| *x < t - 1e-9)
+    };
+    let (lo, hi) = (*limits::PARTICLE_TEMP.start(), *limits::PARTICLE_TEMP.end());
+    next.unwrap_or(if up { hi } else { lo })
+}
+
+/// The ESS threshold 0.1 up or down, within `limits::ESS_THRESHOLD`, on tenths.
+fn ess_threshold_step(x: f64, up: bool) -> f64 {
+    let tenths = (x * 10.0).round() + if up { 1.0 } else { -1.0 };
+    (tenths / 10.0).clamp(*limits::ESS_THRESHOLD.start(), *limits::ESS_THRESHOLD.end())
 }

@@ -97,6 +97,14 @@ pub(super) fn draw_footer(f: &mut Frame, area: Rect, app: &App) {
                 (format!("{}/{}", k(Action::ConfidenceUp), k(Action::ConfidenceDown)), "confidence"),
             );
         }
+        // Particle filtering's live knobs: the weight temperature and the resampling threshold.
+        if app.run().and_then(|r| crate::tui::layout::effective_strategy(&r.tree))
+            == Some(crate::strategy::StrategyKind::Particles)
+        {
+            let pair = |u: Action, d: Action| format!("{}/{}", k(u), k(d));
+            keys.insert(1, (pair(Action::EssThresholdUp, Action::EssThresholdDown), "ESS threshold"));
+            keys.insert(1, (pair(Action::ParticleTempUp, Action::ParticleTempDown), "weight T"));
+        }
         // The embedded model streams paced; one key gives full speed.
         if app.backend.starts_with("pocket") {
             let word = if app.pace == 0 { "paced" } else { "full speed" };

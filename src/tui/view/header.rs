@@ -66,6 +66,12 @@ pub(super) fn draw_header(f: &mut Frame, area: Rect, app: &App) {
             }
             Body::Panes => l1.extend(super::consistency::header_span(&r.tree, t, bar)),
         }
+        if let Some(p) = &r.tree.particles {
+            l1.push(Span::styled(
+                format!(" ESS {:.1}/{} ", p.ess, p.weights.len()),
+                bar.add_modifier(Modifier::BOLD),
+            ));
+        }
         if let Some(change) = r.tree.applied.last() {
             l1.push(Span::styled(format!(" applied: {} ", one_line(change, 60)), bar.fg(t.accent)));
         }
@@ -78,6 +84,10 @@ pub(super) fn draw_header(f: &mut Frame, area: Rect, app: &App) {
     l2.extend(kv(t, "  depth ", c.max_depth.to_string()));
     l2.extend(kv(t, "  width ", c.width.to_string()));
     l2.extend(kv(t, "  T ", format!("{:.1}", c.temperature)));
+    if run_cfg.map_or(c.strategy, |r| r.strategy) == crate::strategy::StrategyKind::Particles {
+        l2.extend(kv(t, "  weight T ", c.particles.temp.to_string()));
+        l2.extend(kv(t, "  ESS threshold ", format!("{}·N", c.particles.ess_threshold)));
+    }
     l2.extend(kv(t, "  verifier ", run_cfg.map_or(c.verifier, |r| r.verifier).to_string()));
     // The confidence verifier on a server without log-probabilities: said once, here.
     let run_verifier = app.run().and_then(|r| r.tree.info.as_ref()).map(|i| i.verifier.as_str());

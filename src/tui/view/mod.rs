@@ -7,6 +7,7 @@ mod consistency;
 mod footer;
 mod header;
 mod panes;
+mod particles;
 mod popups;
 mod rescore;
 mod revisions;
@@ -26,6 +27,7 @@ pub use cache::ViewCache;
 use footer::draw_footer;
 use header::draw_header;
 use panes::{draw_empty, draw_panes};
+use particles::draw_particles;
 use popups::{
     draw_editor, draw_help, draw_inspector, draw_model_picker, draw_no_server, draw_problem_picker,
     draw_trace_browser,
@@ -79,10 +81,24 @@ pub fn draw(f: &mut Frame, app: &App, cache: &mut ViewCache) -> Drawn {
                 Body::Panes => draw_panes(f, panes_area, app, run, cache),
                 Body::Revise => draw_revisions(f, panes_area, app, run, app.focused_node()),
                 Body::Tree => {
-                    // The tree on top (a row per depth), the surviving beams below.
-                    let depths = run.tree.nodes.iter().map(|n| n.depth + 1).max().unwrap_or(1);
+                    // The tree on top (a row per depth), the surviving beams below; particle
+                    // filtering shows its population there instead (a row per particle).
+                    let population = crate::tui::layout::effective_strategy(&run.tree)
+                        == Some(crate::strategy::StrategyKind::Particles);
+                    let depths = if population {
+                        run.tree.particles.as_ref().map_or(1, |p| p.weights.len().max(1) as u32)
+                    } else {
+                        run.tree.nodes.iter().map(|n| n.depth + 1).max().unwrap_or(1)
+                    };
                     let h = (depths.min(u16::MAX as u32 - 2) as u16 + 2).min(panes_area.height * 2 / 5);
-                    if app.show_tree && h >= 3 {
+                    if app.show_tree && h >= 3 && population {
+                        let c = Layout::default()
+                            .direction(Direction::Vertical)
+                            .constraints([Constraint::Length(h), Constraint::Min(3)])
+                            .split(panes_area);
+                        draw_particles(f, c[0], app, run, app.focused_node());
+                        draw_panes(f, c[1], app, run, cache)
+                    } else if app.show_tree && h >= 3 {
                         let c = Layout::default()
                             .direction(Direction::Vertical)
                             .constraints([Constraint::Length(h), Constraint::Min(3)])
