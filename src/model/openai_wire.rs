@@ -321,6 +321,19 @@ impl StreamState {
     fn event(&mut self, ev: SseEvent) -> bool {
         match read_event(self.kind, &ev) {
             Read::Nothing => false,
+            // `[DONE]` with no finish reason is a response the server cut short, not a
+            // finished one: llama-cpp-python's server ends a running request this way when
+            // another arrives (its `interrupt_requests`, on by default).
+            Read::Done if self.finish_reason.is_none() => {
+                self.pending.push_back(Err(GenError::Dropped(format!(
+                    "{} ended the response ([DONE]) with no finish reason after {} pieces of text: \
+                     the server cut it short. llama-cpp-python does this when another request \
+                     arrives: start it with `--interrupt_requests False`, or use --concurrency 1",
+                    crate::safe::redact_host(&self.url),
+                    self.deltas
+                ))));
+                true
+            }
             Read::Done => {
                 self.pending.push_back(Ok(Chunk::Done(self.stats())));
                 true

@@ -204,6 +204,16 @@ async fn server_errors_and_broken_streams_fail_with_clear_messages() {
     assert!(matches!(e, GenError::Stalled { .. }) && message(&e).contains("--stall-timeout"), "{e:?}");
     let e = run(&client, "drop-math", ask(1)).await.unwrap_err();
     assert!(matches!(e, GenError::Dropped(_)), "{e:?}");
+    // A response ended by `[DONE]` with no finish reason was cut short (llama-cpp-python
+    // interrupts a running request when another arrives): a failure, never an answer.
+    let e = run(&client, "cut-math", ask(1)).await.unwrap_err();
+    assert!(
+        matches!(e, GenError::Dropped(_))
+            && message(&e).contains("no finish reason")
+            && message(&e).contains("interrupt_requests"),
+        "{e:?}"
+    );
+    assert!(run(&client, "cut-math", ask(0)).await.is_ok(), "other seeds finish");
     let e = run(&client, "huge-math", ask(1)).await.unwrap_err();
     assert!(matches!(e, GenError::Protocol { .. }) && message(&e).contains("exceeded"), "{e:?}");
     let e = run(&client, "no-stream", ask(0)).await.unwrap_err();

@@ -50,7 +50,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Body = UnsyncBoxBody<Bytes, BoxError>;
 
 /// Every model served by default.
-pub const MODELS: [&str; 13] = [
+pub const MODELS: [&str; 14] = [
     "tiny-math",
     "no-continue",
     "unicode",
@@ -61,6 +61,7 @@ pub const MODELS: [&str; 13] = [
     "slow-math",
     "drop-math",
     "huge-math",
+    "cut-math",
     "crash",
     "busy",
     "no-stream",
@@ -227,6 +228,8 @@ enum Tail {
     Stall,
     Abort,
     Huge,
+    /// `[DONE]` with no finish reason: what llama-cpp-python sends to a request it interrupts.
+    Cut,
 }
 
 fn generate(st: &State, body: &Value, chat: bool) -> Response<Body> {
@@ -314,6 +317,7 @@ fn generate(st: &State, body: &Value, chat: bool) -> Response<Body> {
                 "slow-math" if faulty => Tail::Stall,
                 "drop-math" if faulty => Tail::Abort,
                 "huge-math" if faulty => Tail::Huge,
+                "cut-math" if faulty => Tail::Cut,
                 _ => Tail::Done,
             };
             (split_pieces(&text), None, tail)
@@ -366,6 +370,7 @@ fn generate(st: &State, body: &Value, chat: bool) -> Response<Body> {
             events.push(format!("event: error\ndata: {}\n\n", json!({"message": STREAM_ERROR})))
         }
         Tail::Huge => events.push(format!("data: {}", "x".repeat(2 << 20))),
+        Tail::Cut => events.push("data: [DONE]\n\n".to_string()),
         Tail::Stall | Tail::Abort => {}
     }
     let mut frames: Vec<Bytes> = Vec::new();
