@@ -10,7 +10,7 @@ cargo build --release --quiet
 ttc=target/release/ttc
 out=docs/results/pocket
 $ttc bench --backend pocket --dataset pocket --problems 300 \
-  --strategies best-of-n:weighted,best-of-n:majority,beam:m=4,lookahead:k=1,dvts:m=4,revise:ratio=1:4,revise:ratio=1,revise:ratio=4,revise:ratio=16 \
+  --strategies best-of-n:weighted,best-of-n:majority,beam:m=4,lookahead:k=1,dvts:m=4,revise:ratio=1:4,revise:ratio=1,revise:ratio=4,revise:ratio=16,particles \
   --budgets 1,2,4,8,16,32,64 --subsample 8 --jobs 2 --out "$out"
 $ttc bench report "$out"
 $ttc bench fit "$out" --out "$out/policy.toml"
