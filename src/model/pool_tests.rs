@@ -198,6 +198,8 @@ enum End {
     DropAfter(usize),
     /// A model error line after this many pieces.
     ModelError(usize),
+    /// The stream ends after this many pieces without a final chunk.
+    Vanish(usize),
 }
 
 /// A host that answers in given pieces, one token of log-probabilities per piece.
@@ -257,6 +259,11 @@ impl Generator for Pieces {
             End::Done => (self.pieces.len(), None),
             End::DropAfter(k) => (k, Some(GenError::Dropped("connection reset".into()))),
             End::ModelError(k) => (k, Some(GenError::Stream("out of memory".into()))),
+            End::Vanish(k) => {
+                return Ok(Box::pin(futures::stream::iter(
+                    self.pieces.iter().take(k).map(delta).collect::<Vec<_>>(),
+                )))
+            }
         };
         let mut out: Vec<Result<Chunk, GenError>> = self.pieces.iter().take(n).map(delta).collect();
         match tail {
@@ -435,4 +442,15 @@ async fn a_retry_whose_tokens_differ_from_those_shown_diverges() {
     let (d, end) = deltas(&p).await;
     assert_eq!(text_of(&d), "The ");
     assert!(matches!(end, Err(GenError::Diverged { .. })), "{end:?}");
+}
+
+#[tokio::test]
+async fn a_stream_that_ends_without_its_final_chunk_after_text_is_replayed() {
+    let a = Pieces::new("a", &["The ", "answer ", "is ", "42."], End::Vanish(2));
+    let b = Pieces::new("b", &["The ", "answer ", "is ", "42."], End::Done);
+    let p = pool_of(&[&a, &b]);
+    let (d, end) = deltas(&p).await;
+    assert_eq!(end.map(|s| s.done_reason), Ok("stop on b".to_string()));
+    assert_eq!(text_of(&d), "The answer is 42.");
+    assert_eq!(tokens_of(&d), ["The ", "answer ", "is ", "42."]);
 }
