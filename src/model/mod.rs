@@ -185,6 +185,8 @@ pub enum GenError {
     Overloaded { host: String, status: u16, attempts: u32, detail: String },
     #[error("the server at {} cannot continue a partial answer of model \"{}\" ({}); step-wise search (beam, lookahead, dvts) needs that: use --strategy best-of-n or revise, or a server that accepts `continue_final_message` (vLLM)", shown(.host), name(.model), body_text(.detail))]
     NoContinuation { host: String, model: String, detail: String },
+    #[error("host {} failed mid-stream ({}) and the retry on {} diverged from the text already shown after {chars} characters; the candidate fails rather than mix two answers (set a seed, or use servers that reproduce a seeded sample)", shown(.failed), body_text(.cause), shown(.retry))]
+    Diverged { failed: String, retry: String, chars: usize, cause: String },
 }
 
 /// How many characters of a server's error text an error message shows.

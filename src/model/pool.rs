@@ -5,13 +5,26 @@
 //! limit), ties to the host listed first. Each member keeps its own client-side limit (its
 //! [`super::Limiter`]), so a host never runs more than its limit at once.
 //!
-//! When a host fails at the connection level before any text came back (unreachable, no
-//! answer, the connection dropped or stalled, HTTP 5xx, busy), the request moves to a host it
-//! has not tried yet and the failing host is marked unhealthy for a back-off period: new
-//! requests avoid it until then, and it is tried again afterwards. A request fails only once
-//! every host was tried, so no candidate is lost while one host is healthy. A failure after
-//! text has streamed fails that request as on one host: the text already shown cannot be
-//! taken back, so the pool does not restart it elsewhere.
+//! When a host fails at the connection level (unreachable, no answer, the connection dropped
+//! or stalled, HTTP 5xx, busy), the request moves to a host it has not tried yet and the
+//! failing host is marked unhealthy for a back-off period: new requests avoid it until then,
+//! and it is tried again afterwards. A request fails only once every host was tried, so no
+//! candidate is lost while one host is healthy. A model error (an error line in the stream,
+//! HTTP 4xx) is the request's own and fails it at once.
+//!
+//! **Mid-stream failover** (the pool's own, the engine sees nothing): when the failure comes
+//! after text was already passed on, the pool sends the *same* request (same prompt, same
+//! seed, same options) to another host and replays it: the new stream's first bytes are
+//! compared with the text already passed on and swallowed, and only what follows is passed
+//! on, so the consumer sees one seamless response. Text is compared byte by byte over the
+//! concatenation of deltas, so the new host may cut its deltas anywhere (inside what was
+//! shown, or with a multi-byte character at the cut); log-probabilities are skipped token for
+//! token (their token strings must match the ones passed on), and the final
+//! [`super::GenStats`] are the host's that finished. A seeded sample on the same model and
+//! server software reproduces its text; when the retry's text differs from what was shown
+//! (or ends before it), the request fails with [`GenError::Diverged`], naming both hosts and
+//! how many characters agreed — two answers are never spliced. The engine needs no "discard
+//! the partial text" message: nothing it was given is taken back.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::{Chunk, ChunkStream, GenError, GenRequest, Generator, GeneratorInfo, Load};
+use super::{Chunk, ChunkStream, GenError, GenRequest, Generator, GeneratorInfo, Load, TokenLogprob};
 
 /// How long a failed host is avoided before it is tried again.
 pub const BACKOFF: Duration = Duration::from_secs(10);
@@ -267,53 +280,152 @@ async fn dispatch(
     }
 }
 
-/// A response in progress: the host's stream, and whether text came back yet.
+/// A response in progress: the host's stream and what was passed on so far.
 struct Flow {
     inner: Arc<Inner>,
     req: GenRequest,
     cancel: CancellationToken,
     tried: Vec<bool>,
     current: Option<(ChunkStream, InFlight)>,
-    streamed: bool,
+    /// The text passed on so far, from every host this request ran on.
+    shown: String,
+    /// The tokens of the log-probabilities passed on so far.
+    shown_tokens: Vec<String>,
+    /// Set while a host that took over mid-stream has not yet reproduced `shown`.
+    replay: Option<Replay>,
+}
+
+/// A retry catching up with the text already passed on.
+struct Replay {
+    /// The host that failed mid-stream, and why.
+    failed: String,
+    cause: String,
+    /// How much of `shown` (bytes) and `shown_tokens` the new host has reproduced.
+    bytes: usize,
+    tokens: usize,
+}
+
+/// What a delta of the current host adds to the response.
+enum Step {
+    /// New text and log-probabilities to pass on (possibly empty: nothing to pass on).
+    Pass(String, Option<Vec<TokenLogprob>>),
+    /// Nothing new: the delta repeats what was shown.
+    Swallowed,
+    /// The retry disagrees with the text shown after this many bytes of it.
+    Diverged(usize),
+}
+
+impl Flow {
+    /// Take a delta of the current host: pass it on, or swallow what a replay reproduced.
+    fn take(&mut self, text: String, logprobs: Option<Vec<TokenLogprob>>) -> Step {
+        let Some(r) = self.replay.as_mut() else {
+            return Step::Pass(text, logprobs);
+        };
+        let rest = &self.shown.as_bytes()[r.bytes..];
+        let new = text.as_bytes();
+        let same = rest.iter().zip(new).take_while(|(a, b)| a == b).count();
+        if same < rest.len().min(new.len()) {
+            return Step::Diverged(r.bytes + same);
+        }
+        // `new[..same]` equals whole characters of `shown`, so `same` is a boundary of `text`.
+        let Some(fresh) = text.get(same..) else {
+            return Step::Diverged(r.bytes);
+        };
+        r.bytes += same;
+        let owed = &self.shown_tokens[r.tokens..];
+        let lps = logprobs.unwrap_or_default();
+        let k = owed.len().min(lps.len());
+        // New text while tokens already shown are not reproduced: the tokens are misaligned.
+        if lps[..k].iter().zip(owed).any(|(lp, t)| lp.token != *t) || (k < owed.len() && !fresh.is_empty()) {
+            return Step::Diverged(r.bytes);
+        }
+        r.tokens += k;
+        let caught_up = r.bytes == self.shown.len() && r.tokens == self.shown_tokens.len();
+        if caught_up {
+            self.replay = None;
+        }
+        let fresh_lps = &lps[k..];
+        if fresh.is_empty() && fresh_lps.is_empty() {
+            return Step::Swallowed;
+        }
+        Step::Pass(fresh.to_string(), (!fresh_lps.is_empty()).then(|| fresh_lps.to_vec()))
+    }
+
+    /// The error for a retry that disagrees with the text shown after `bytes` bytes.
+    fn diverged(&self, host: usize, bytes: usize) -> GenError {
+        let mut at = bytes.min(self.shown.len());
+        while !self.shown.is_char_boundary(at) {
+            at -= 1;
+        }
+        let (failed, cause) =
+            self.replay.as_ref().map(|r| (r.failed.clone(), r.cause.clone())).unwrap_or_default();
+        GenError::Diverged {
+            failed,
+            retry: self.inner.hosts[host].label.clone(),
+            chars: self.shown[..at].chars().count(),
+            cause,
+        }
+    }
 }
 
 /// The next chunk of a pooled response, moving to another host when the current one fails
-/// before any text.
+/// (see the module documentation).
 async fn next_chunk(mut f: Flow) -> Option<(Result<Chunk, GenError>, Flow)> {
     loop {
         let (stream, guard) = f.current.as_mut()?;
         let host = guard.host;
         let failure = match stream.next().await {
-            Some(Ok(Chunk::Delta { text, logprobs })) => {
-                f.streamed |= !text.is_empty() || logprobs.is_some();
-                return Some((Ok(Chunk::Delta { text, logprobs }), f));
-            }
+            Some(Ok(Chunk::Delta { text, logprobs })) => match f.take(text, logprobs) {
+                Step::Swallowed => continue,
+                Step::Pass(text, logprobs) => {
+                    f.shown.push_str(&text);
+                    if let Some(lps) = &logprobs {
+                        f.shown_tokens.extend(lps.iter().map(|l| l.token.clone()));
+                    }
+                    return Some((Ok(Chunk::Delta { text, logprobs }), f));
+                }
+                Step::Diverged(bytes) => {
+                    let e = f.diverged(host, bytes);
+                    f.current = None;
+                    return Some((Err(e), f));
+                }
+            },
             Some(Ok(Chunk::Done(stats))) => {
+                if let Some(r) = &f.replay {
+                    if r.bytes < f.shown.len() {
+                        let e = f.diverged(host, r.bytes);
+                        f.current = None;
+                        return Some((Err(e), f));
+                    }
+                }
                 f.inner.mark_up(host);
                 f.current = None;
                 return Some((Ok(Chunk::Done(stats)), f));
             }
             Some(Err(e)) => e,
-            None if f.streamed => {
-                f.current = None;
-                return None;
-            }
             None => GenError::Dropped("the stream ended without a final chunk".into()),
         };
         f.current = None;
-        if f.streamed || f.cancel.is_cancelled() || !is_host_failure(&failure) {
-            if is_host_failure(&failure) && !f.cancel.is_cancelled() {
-                f.inner.mark_down(host);
-            }
+        if f.cancel.is_cancelled() || !is_host_failure(&failure) {
             return Some((Err(failure), f));
         }
-        tracing::warn!(
-            "host {} failed before any text, trying another: {failure}",
-            f.inner.hosts[host].label
-        );
+        let label = f.inner.hosts[host].label.clone();
         f.inner.mark_down(host);
+        let mid_stream = !f.shown.is_empty() || !f.shown_tokens.is_empty();
+        if mid_stream {
+            tracing::warn!(
+                "host {label} failed after {} characters, replaying the request on another: {failure}",
+                f.shown.chars().count()
+            );
+        } else {
+            tracing::warn!("host {label} failed before any text, trying another: {failure}");
+        }
+        let cause = failure.to_string();
         match dispatch(&f.inner, &f.req, &f.cancel, &mut f.tried, Some(failure)).await {
-            Ok(next) => f.current = Some(next),
+            Ok(next) => {
+                f.current = Some(next);
+                f.replay = mid_stream.then_some(Replay { failed: label, cause, bytes: 0, tokens: 0 });
+            }
             Err(e) => return Some((Err(e), f)),
         }
     }
@@ -333,8 +445,16 @@ impl Generator for Pool {
     async fn generate(&self, req: GenRequest, cancel: CancellationToken) -> Result<ChunkStream, GenError> {
         let mut tried = vec![false; self.inner.hosts.len()];
         let current = dispatch(&self.inner, &req, &cancel, &mut tried, None).await?;
-        let flow =
-            Flow { inner: self.inner.clone(), req, cancel, tried, current: Some(current), streamed: false };
+        let flow = Flow {
+            inner: self.inner.clone(),
+            req,
+            cancel,
+            tried,
+            current: Some(current),
+            shown: String::new(),
+            shown_tokens: Vec::new(),
+            replay: None,
+        };
         Ok(Box::pin(futures::stream::unfold(flow, next_chunk)))
     }
 

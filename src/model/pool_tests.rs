@@ -3,7 +3,7 @@
 use std::sync::atomic::AtomicU64;
 
 use super::*;
-use crate::model::{collect, GenStats, Message};
+use crate::model::{collect, GenStats, Message, TokenLogprob};
 
 /// What a scripted host does with each request.
 #[derive(Clone, Copy, PartialEq)]
@@ -16,8 +16,6 @@ enum Act {
     Refuse,
     /// Starts, then drops the connection before any text.
     DropEarly,
-    /// Sends some text, then drops the connection.
-    DropLate,
 }
 
 struct Scripted {
@@ -59,10 +57,6 @@ impl Generator for Scripted {
             }
             Act::DropEarly => Box::pin(futures::stream::iter(vec![
                 delta(""),
-                Err(GenError::Dropped("connection reset".into())),
-            ])),
-            Act::DropLate => Box::pin(futures::stream::iter(vec![
-                delta("half an answer"),
                 Err(GenError::Dropped("connection reset".into())),
             ])),
         })
@@ -133,13 +127,17 @@ async fn a_drop_before_any_text_moves_to_another_host() {
 }
 
 #[tokio::test]
-async fn a_drop_after_text_fails_the_request_and_marks_the_host() {
-    let (a, b) = (Scripted::new("a", Act::DropLate), Scripted::new("b", Act::Answer));
-    let p = pool(&[(&a, 1), (&b, 1)]);
-    let e = ask(&p).await.unwrap_err();
-    assert!(matches!(e, GenError::Dropped(_)), "{e}");
-    assert_eq!(b.calls(), 0, "text already streamed is never restarted elsewhere");
-    assert!(!p.hosts_now()[0].healthy);
+async fn a_model_error_after_text_fails_the_request_and_is_not_replayed() {
+    let a = Pieces::new("a", &["half ", "an answer"], End::ModelError(1));
+    let b = Pieces::new("b", &["half ", "an answer"], End::Done);
+    let p = pool_of(&[&a, &b]);
+    let e = p.generate(seeded(), CancellationToken::new()).await.unwrap();
+    let (text, err) = drain(e).await;
+    assert_eq!(text, "half ");
+    assert!(matches!(err, Some(GenError::Stream(_))), "{err:?}");
+    assert_eq!(b.calls(), 0, "a model error is the request's own: not sent elsewhere");
+    assert!(p.hosts_now()[0].healthy, "a model error says nothing about the host");
+    assert_eq!(a.calls(), 1);
 }
 
 #[tokio::test]
@@ -188,4 +186,271 @@ fn only_connection_level_failures_move_a_request() {
     assert!(!is_host_failure(&GenError::Cancelled));
     assert!(!is_host_failure(&GenError::Stream("model error".into())));
     assert!(is_host_failure(&GenError::Stalled { url: "u".into(), secs: 1.0 }));
+}
+
+// ---- mid-stream failover: the same request replayed on another host ----
+
+/// How a [`Pieces`] host ends its answer.
+#[derive(Clone, Copy)]
+enum End {
+    Done,
+    /// The connection drops after this many pieces.
+    DropAfter(usize),
+    /// A model error line after this many pieces.
+    ModelError(usize),
+    /// The stream ends after this many pieces without a final chunk.
+    Vanish(usize),
+}
+
+/// A host that answers in given pieces, one token of log-probabilities per piece.
+struct Pieces {
+    name: &'static str,
+    pieces: Vec<String>,
+    end: End,
+    logprobs: bool,
+    calls: AtomicU64,
+}
+
+impl Pieces {
+    fn new(name: &'static str, pieces: &[&str], end: End) -> Arc<Self> {
+        Arc::new(Self {
+            name,
+            pieces: pieces.iter().map(|p| p.to_string()).collect(),
+            end,
+            logprobs: true,
+            calls: AtomicU64::new(0),
+        })
+    }
+    /// Pieces without log-probabilities.
+    fn text_only(name: &'static str, pieces: &[&str], end: End) -> Arc<Self> {
+        let mut p = Self::new(name, pieces, end);
+        Arc::get_mut(&mut p).expect("new").logprobs = false;
+        p
+    }
+    fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+}
+
+fn token(t: &str) -> TokenLogprob {
+    TokenLogprob { token: t.to_string(), logprob: -0.5, top_logprobs: Vec::new() }
+}
+
+#[async_trait]
+impl Generator for Pieces {
+    fn info(&self) -> GeneratorInfo {
+        GeneratorInfo {
+            backend: "openai".into(),
+            model: "m".into(),
+            location: self.name.into(),
+            logprobs: true,
+        }
+    }
+
+    async fn generate(&self, req: GenRequest, _cancel: CancellationToken) -> Result<ChunkStream, GenError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        assert_eq!(req.options.seed, Some(7), "a replay sends the same request");
+        // A piece "a|b" is one delta of two tokens.
+        let delta = |p: &String| {
+            let tokens: Vec<TokenLogprob> = p.split('|').map(token).collect();
+            Ok(Chunk::Delta { text: p.replace('|', ""), logprobs: self.logprobs.then_some(tokens) })
+        };
+        let (n, tail) = match self.end {
+            End::Done => (self.pieces.len(), None),
+            End::DropAfter(k) => (k, Some(GenError::Dropped("connection reset".into()))),
+            End::ModelError(k) => (k, Some(GenError::Stream("out of memory".into()))),
+            End::Vanish(k) => {
+                return Ok(Box::pin(futures::stream::iter(
+                    self.pieces.iter().take(k).map(delta).collect::<Vec<_>>(),
+                )))
+            }
+        };
+        let mut out: Vec<Result<Chunk, GenError>> = self.pieces.iter().take(n).map(delta).collect();
+        match tail {
+            Some(e) => out.push(Err(e)),
+            None => out.push(Ok(Chunk::Done(GenStats {
+                generated_tokens: self.pieces.len() as u64,
+                done_reason: format!("stop on {}", self.name),
+                ..GenStats::default()
+            }))),
+        }
+        Ok(Box::pin(futures::stream::iter(out)))
+    }
+}
+
+fn pool_of(hosts: &[&Arc<Pieces>]) -> Pool {
+    let members =
+        hosts.iter().map(|g| Member::new(g.name, (*g).clone() as Arc<dyn Generator>).with_limit(4)).collect();
+    Pool::with_backoff(members, Duration::from_secs(3600))
+}
+
+fn seeded() -> GenRequest {
+    let mut r = req();
+    r.options.seed = Some(7);
+    r
+}
+
+/// Every delta's text and tokens as passed on, and the stats or the error that ended the stream.
+async fn deltas(p: &Pool) -> (Vec<(String, Vec<String>)>, Result<GenStats, GenError>) {
+    let mut s = p.generate(seeded(), CancellationToken::new()).await.unwrap();
+    let mut out = Vec::new();
+    while let Some(c) = s.next().await {
+        match c {
+            Ok(Chunk::Delta { text, logprobs }) => {
+                out.push((text, logprobs.unwrap_or_default().into_iter().map(|l| l.token).collect()))
+            }
+            Ok(Chunk::Done(stats)) => return (out, Ok(stats)),
+            Err(e) => return (out, Err(e)),
+        }
+    }
+    (out, Err(GenError::Dropped("no final chunk".into())))
+}
+
+async fn drain(mut s: ChunkStream) -> (String, Option<GenError>) {
+    let mut text = String::new();
+    while let Some(c) = s.next().await {
+        match c {
+            Ok(Chunk::Delta { text: t, .. }) => text.push_str(&t),
+            Ok(Chunk::Done(_)) => return (text, None),
+            Err(e) => return (text, Some(e)),
+        }
+    }
+    (text, None)
+}
+
+fn text_of(d: &[(String, Vec<String>)]) -> String {
+    d.iter().map(|(t, _)| t.as_str()).collect()
+}
+
+fn tokens_of(d: &[(String, Vec<String>)]) -> Vec<String> {
+    d.iter().flat_map(|(_, t)| t.clone()).collect()
+}
+
+#[tokio::test]
+async fn a_drop_after_text_is_replayed_on_another_host_and_continues_seamlessly() {
+    let a = Pieces::new("a", &["The ", "answer ", "is ", "42."], End::DropAfter(2));
+    // b cuts its deltas elsewhere: its first delta straddles the cut.
+    let b = Pieces::new("b", &["The |answer |is ", "42."], End::Done);
+    let p = pool_of(&[&a, &b]);
+    let (d, end) = deltas(&p).await;
+    let stats = end.unwrap();
+    assert_eq!(text_of(&d), "The answer is 42.");
+    assert_eq!(d.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(), ["The ", "answer ", "is ", "42."]);
+    assert_eq!(tokens_of(&d), ["The ", "answer ", "is ", "42."], "each token once, in order");
+    assert_eq!(stats.done_reason, "stop on b", "the stats are the host's that finished");
+    assert_eq!((a.calls(), b.calls()), (1, 1));
+    let hosts = p.hosts_now();
+    assert!(!hosts[0].healthy && hosts[1].healthy, "{hosts:?}");
+    assert!(hosts.iter().all(|h| h.running == 0), "{hosts:?}");
+}
+
+#[tokio::test]
+async fn a_replay_that_fails_too_moves_on_and_the_text_is_never_repeated() {
+    let a = Pieces::new("a", &["one ", "two ", "three ", "four"], End::DropAfter(1));
+    let b = Pieces::new("b", &["one ", "two ", "three ", "four"], End::DropAfter(3));
+    // c answers in one delta of four tokens: three of them already shown.
+    let c = Pieces::new("c", &["one |two |three |four"], End::Done);
+    let p = pool_of(&[&a, &b, &c]);
+    let (d, end) = deltas(&p).await;
+    assert!(end.is_ok(), "{end:?}");
+    assert_eq!(d.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(), ["one ", "two ", "three ", "four"]);
+    assert_eq!(tokens_of(&d), ["one ", "two ", "three ", "four"]);
+    assert_eq!((a.calls(), b.calls(), c.calls()), (1, 1, 1));
+}
+
+#[tokio::test]
+async fn a_retry_that_diverges_fails_clearly_and_never_splices() {
+    let a = Pieces::new("a", &["The ", "answer ", "is ", "42."], End::DropAfter(2));
+    let b = Pieces::new("b", &["The ", "result ", "is ", "41."], End::Done);
+    let p = pool_of(&[&a, &b]);
+    let (d, end) = deltas(&p).await;
+    assert_eq!(text_of(&d), "The answer ", "nothing of the diverging retry is passed on");
+    let e = end.unwrap_err();
+    assert!(matches!(e, GenError::Diverged { chars: 4, .. }), "{e:?}");
+    let msg = e.to_string();
+    assert!(msg.contains("host a failed mid-stream") && msg.contains("retry on b"), "{msg}");
+    assert!(msg.contains("after 4 characters"), "{msg}");
+    assert!(p.hosts_now()[1].healthy, "diverging is not the retry host's failure");
+}
+
+#[tokio::test]
+async fn a_retry_that_ends_before_the_text_shown_is_a_divergence() {
+    let a = Pieces::new("a", &["The ", "answer ", "is ", "42."], End::DropAfter(3));
+    let b = Pieces::new("b", &["The ", "answer "], End::Done);
+    let p = pool_of(&[&a, &b]);
+    let (d, end) = deltas(&p).await;
+    assert_eq!(text_of(&d), "The answer is ");
+    let e = end.unwrap_err();
+    assert!(matches!(e, GenError::Diverged { chars: 11, .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn a_multi_byte_character_at_the_cut_is_passed_on_whole_and_once() {
+    let a = Pieces::text_only("a", &["Résumé: ", "数", "学 😀", " done"], End::DropAfter(2));
+    // b's deltas cut elsewhere: "数学" in one delta, the cut falls between its two characters.
+    let b = Pieces::text_only("b", &["Rés", "umé: 数学", " 😀 done"], End::Done);
+    let p = pool_of(&[&a, &b]);
+    let (d, end) = deltas(&p).await;
+    assert!(end.is_ok(), "{end:?}");
+    assert_eq!(text_of(&d), "Résumé: 数学 😀 done");
+    assert_eq!(d.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(), ["Résumé: ", "数", "学", " 😀 done"]);
+    assert!(d.iter().all(|(_, t)| t.is_empty()), "no logprobs asked, none made up");
+}
+
+#[tokio::test]
+async fn log_probabilities_of_multi_byte_tokens_are_skipped_token_for_token() {
+    let a = Pieces::new("a", &["Résumé: ", "数", "学 😀", " done"], End::DropAfter(2));
+    let b = Pieces::new("b", &["Résumé: |数|学 😀", " done"], End::Done);
+    let p = pool_of(&[&a, &b]);
+    let (d, end) = deltas(&p).await;
+    assert!(end.is_ok(), "{end:?}");
+    assert_eq!(d.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(), ["Résumé: ", "数", "学 😀", " done"]);
+    assert_eq!(tokens_of(&d), ["Résumé: ", "数", "学 😀", " done"]);
+}
+
+#[tokio::test]
+async fn a_divergence_inside_a_multi_byte_character_counts_whole_characters() {
+    // 学 and 字 share their first two bytes.
+    let a = Pieces::new("a", &["数学", "很好"], End::DropAfter(1));
+    let b = Pieces::new("b", &["数字", "很好"], End::Done);
+    let p = pool_of(&[&a, &b]);
+    let (d, end) = deltas(&p).await;
+    assert_eq!(text_of(&d), "数学");
+    assert!(matches!(end, Err(GenError::Diverged { chars: 1, .. })), "{end:?}");
+}
+
+#[tokio::test]
+async fn every_host_failing_mid_stream_fails_the_request_with_a_host_failure() {
+    let a = Pieces::new("a", &["The ", "answer ", "is ", "42."], End::DropAfter(1));
+    let b = Pieces::new("b", &["The ", "answer ", "is ", "42."], End::DropAfter(2));
+    let c = Pieces::new("c", &["The ", "answer ", "is ", "42."], End::DropAfter(1));
+    let p = pool_of(&[&a, &b, &c]);
+    let (d, end) = deltas(&p).await;
+    assert_eq!(text_of(&d), "The answer ", "each character shown once");
+    let e = end.unwrap_err();
+    assert!(is_host_failure(&e), "{e}");
+    assert_eq!((a.calls(), b.calls(), c.calls()), (1, 1, 1), "every host tried once");
+    assert!(p.hosts_now().iter().all(|h| !h.healthy && h.running == 0));
+}
+
+#[tokio::test]
+async fn a_retry_whose_tokens_differ_from_those_shown_diverges() {
+    let a = Pieces::new("a", &["The ", "answer ", "is ", "42."], End::DropAfter(1));
+    // The same text, tokenised otherwise: its log-probabilities would not line up.
+    let b = Pieces::new("b", &["Th|e ", "answer ", "is ", "42."], End::Done);
+    let p = pool_of(&[&a, &b]);
+    let (d, end) = deltas(&p).await;
+    assert_eq!(text_of(&d), "The ");
+    assert!(matches!(end, Err(GenError::Diverged { .. })), "{end:?}");
+}
+
+#[tokio::test]
+async fn a_stream_that_ends_without_its_final_chunk_after_text_is_replayed() {
+    let a = Pieces::new("a", &["The ", "answer ", "is ", "42."], End::Vanish(2));
+    let b = Pieces::new("b", &["The ", "answer ", "is ", "42."], End::Done);
+    let p = pool_of(&[&a, &b]);
+    let (d, end) = deltas(&p).await;
+    assert_eq!(end.map(|s| s.done_reason), Ok("stop on b".to_string()));
+    assert_eq!(text_of(&d), "The answer is 42.");
+    assert_eq!(tokens_of(&d), ["The ", "answer ", "is ", "42."]);
 }

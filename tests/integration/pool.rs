@@ -367,3 +367,97 @@ async fn a_pool_never_shows_a_host_credential_or_the_key() {
         assert!(!text.contains("HOSTSECRET") && !text.contains("KEYSECRET"), "{text}");
     }
 }
+
+fn openai_member(label: &str, server: &OpenAiServer, model: &str) -> Member {
+    let client = OpenAiClient::new(&server.url, super::fast_settings(), None).unwrap();
+    Member::new(label, Arc::new(client.generator_unchecked(model)) as Arc<dyn Generator>)
+}
+
+/// Run best-of-`n` on `gen` and return every event.
+async fn run_events(gen: Arc<dyn Generator>, n: usize) -> Vec<Event> {
+    let problem = ttc::problem::Problem::inline("What is 12 + 30?", Some("42".into()));
+    let config = ttc::spec::RunConfig { n, ..ttc::spec::RunConfig::default() };
+    let mut handle = ttc::run::start(
+        problem,
+        config,
+        gen,
+        Arc::new(ttc::verify::ArithVerifier),
+        ttc::run::SolvePrompt::bundled(),
+    );
+    let mut events = Vec::new();
+    while let Some(e) =
+        tokio::time::timeout(Duration::from_secs(60), handle.events.recv()).await.expect("the run ends")
+    {
+        events.push(e);
+    }
+    events
+}
+
+/// Each candidate's streamed text, by its seed.
+fn texts_by_seed(events: &[Event]) -> std::collections::BTreeMap<i64, String> {
+    let mut seeds = std::collections::HashMap::new();
+    let mut texts = std::collections::BTreeMap::new();
+    for e in events {
+        match e {
+            Event::NodeStarted { node, seed: Some(seed), .. } => {
+                seeds.insert(*node, *seed);
+                texts.insert(*seed, String::new());
+            }
+            Event::TextDelta { node, text } => {
+                if let Some(t) = seeds.get(node).and_then(|s| texts.get_mut(s)) {
+                    t.push_str(text);
+                }
+            }
+            _ => {}
+        }
+    }
+    texts
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_dropping_mid_stream_is_replayed_on_another_with_the_exact_multi_byte_text() {
+    let dying =
+        OpenAiServer::start(ServerConfig { drop_first: 1, drop_after: 3, ..ServerConfig::default() }).await;
+    let good = OpenAiServer::start(ServerConfig::default()).await;
+    // The dying host is listed first: ties go to it.
+    let pool =
+        Pool::new(vec![openai_member("dying", &dying, "unicode"), openai_member("good", &good, "unicode")]);
+    let mut req = ttc::model::GenRequest::new(vec![ttc::model::Message::user("say something")]);
+    req.options.seed = Some(5);
+    let got = ttc::model::collect(&pool, req, tokio_util::sync::CancellationToken::new()).await.unwrap();
+    assert_eq!(got.text, super::openai_server::UNICODE_TEXT);
+    let (on_dying, on_good) = (dying.bodies("/v1/chat/completions"), good.bodies("/v1/chat/completions"));
+    assert_eq!((on_dying.len(), on_good.len()), (1, 1));
+    assert_eq!(on_dying[0], on_good[0], "the replay is the same request, seed and all");
+    assert!(!pool.hosts_now()[0].healthy);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_dropping_every_stream_mid_answer_loses_no_candidate_and_changes_no_text() {
+    // Reference: the same run on one healthy server.
+    let reference = OpenAiServer::start(ServerConfig::default()).await;
+    let alone: Arc<dyn Generator> = Arc::new(
+        OpenAiClient::new(&reference.url, super::fast_settings(), None)
+            .unwrap()
+            .generator_unchecked("tiny-math"),
+    );
+    let expected = texts_by_seed(&run_events(alone, 8).await);
+    assert_eq!(expected.len(), 8);
+
+    let dying =
+        OpenAiServer::start(ServerConfig { drop_first: 1000, drop_after: 4, ..ServerConfig::default() })
+            .await;
+    let good = OpenAiServer::start(ServerConfig::default()).await;
+    let pool: Arc<dyn Generator> = Arc::new(Pool::new(vec![
+        openai_member("dying", &dying, "tiny-math"),
+        openai_member("good", &good, "tiny-math"),
+    ]));
+    let events = run_events(pool, 8).await;
+    let finished = events.iter().filter(|e| matches!(e, Event::NodeFinished { .. })).count();
+    let failed: Vec<&Event> = events.iter().filter(|e| matches!(e, Event::NodeFailed { .. })).collect();
+    assert_eq!((finished, failed.len()), (8, 0), "{failed:?}");
+    let on_dying = dying.bodies("/v1/chat/completions").len();
+    assert!(on_dying > 0, "the dying host streamed part of some answers");
+    assert_eq!(good.bodies("/v1/chat/completions").len(), 8, "every candidate ended on the live host");
+    assert_eq!(texts_by_seed(&events), expected, "each text as if no host had failed");
+}

@@ -25,6 +25,9 @@
 //! `ServerConfig::rate_limit_first` answers the first generations 429 (`Retry-After: 0`);
 //! `ServerConfig::api_key` makes every request without `Authorization: Bearer KEY` a 401 that
 //! echoes the key it was given (as OpenAI's does). A model not listed is a 404.
+//! `ServerConfig::drop_first` makes the first generations of an answering model (not `judge`)
+//! send `drop_after` deltas (at least one), then break the connection, as a host that dies
+//! mid-stream.
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -79,6 +82,10 @@ pub struct ServerConfig {
     pub rate_limit_first: usize,
     /// When set, requests must carry `Authorization: Bearer KEY`.
     pub api_key: Option<String>,
+    /// The first generations (counted with the rate-limited ones) break after `drop_after` deltas.
+    pub drop_first: usize,
+    /// How many deltas a generation broken by `drop_first` sends (at least one).
+    pub drop_after: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -312,6 +319,7 @@ fn generate(st: &State, body: &Value, chat: bool) -> Response<Body> {
                 _ => script,
             };
             let tail = match model.as_str() {
+                _ if nth < st.cfg.drop_first => Tail::Abort,
                 "flaky-math" if faulty => Tail::ErrorChunk,
                 "evil-math" if faulty => Tail::ErrorEvent,
                 "slow-math" if faulty => Tail::Stall,
@@ -343,8 +351,9 @@ fn generate(st: &State, body: &Value, chat: bool) -> Response<Body> {
     };
     let mut events: Vec<String> = Vec::new();
     let failing = !matches!(tail, Tail::Done);
+    let cut = if nth < st.cfg.drop_first { st.cfg.drop_after.max(1) } else { 2 };
     for (i, piece) in pieces.iter().enumerate() {
-        if failing && i == 2 {
+        if failing && i == cut {
             break;
         }
         let lp = top_n.map(|n| match &lps {
