@@ -1,5 +1,6 @@
 //! Generators: the policy (and judge) models that write text.
 
+pub mod body;
 pub mod limiter;
 pub mod ndjson;
 pub mod ollama;

@@ -21,11 +21,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
+use super::body::{error_chain, read_body, root_cause, BodyRead, ByteStream};
 use super::ndjson::LineDecoder;
 use crate::safe::{redact, redact_host};
 use tokio_util::sync::CancellationToken;
@@ -157,30 +157,6 @@ pub fn version_has_logprobs(v: &str) -> bool {
         Some(ver) => ver >= LOGPROBS_SINCE,
         None => false,
     }
-}
-
-/// The full chain of an error's causes, for messages that say what happened.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        let s_text = s.to_string();
-        if !out.contains(&s_text) {
-            out.push_str(": ");
-            out.push_str(&s_text);
-        }
-        src = s.source();
-    }
-    out
-}
-
-/// The innermost cause ("Connection refused (os error 111)"): what a person needs to read.
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    cur.to_string()
 }
 
 /// A warning when talking to `url` exposes something on the network: credentials over plain
@@ -613,8 +589,6 @@ impl Generator for OllamaGenerator {
     }
 }
 
-type ByteStream = std::pin::Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
-
 /// Decoding state of one NDJSON response; holds the concurrency slot until dropped.
 struct StreamState {
     bytes: ByteStream,
@@ -715,26 +689,23 @@ async fn next_chunk(mut st: StreamState) -> Option<(Result<Chunk, GenError>, Str
                 return Some((Err(GenError::Protocol { url: st.url.clone(), detail }), st));
             }
         }
-        let next = tokio::select! {
-            _ = st.cancel.cancelled() => {
+        match read_body(&mut st.bytes, st.stall, &st.cancel).await {
+            BodyRead::Cancelled => {
                 st.finished = true;
                 return Some((Err(GenError::Cancelled), st));
             }
-            n = tokio::time::timeout(st.stall, st.bytes.next()) => n,
-        };
-        match next {
-            Err(_) => {
+            BodyRead::Stalled => {
                 st.finished = true;
                 let secs = st.stall.as_secs_f64();
                 return Some((Err(GenError::Stalled { url: st.url.clone(), secs }), st));
             }
-            Ok(Some(Ok(bytes))) => st.lines.push(&bytes),
-            Ok(Some(Err(e))) => {
+            BodyRead::Bytes(bytes) => st.lines.push(&bytes),
+            BodyRead::Broken(e) => {
                 st.finished = true;
                 let detail = format!("reading {}: {}", st.url, redact(&error_chain(&e)));
                 return Some((Err(GenError::Dropped(detail)), st));
             }
-            Ok(None) => {
+            BodyRead::End => {
                 st.finished = true;
                 // A last line without a trailing newline still counts.
                 let rest = st.lines.take_rest();

@@ -78,7 +78,7 @@ fn error_text_from_the_server_is_cut_and_made_visible() {
 }
 
 fn decode(frames: Vec<Vec<u8>>) -> Vec<Result<Chunk, GenError>> {
-    let bytes = futures::stream::iter(frames.into_iter().map(|f| Ok(Bytes::from(f))));
+    let bytes = futures::stream::iter(frames.into_iter().map(|f| Ok(bytes::Bytes::from(f))));
     let st = StreamState::new(
         Box::pin(bytes),
         Duration::from_secs(5),

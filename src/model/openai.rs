@@ -28,6 +28,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+use super::body::{error_chain, root_cause};
 use super::ollama::{plain_http_warning, OllamaSettings};
 use super::{ChunkStream, GenError, GenRequest, Generator, GeneratorInfo, Limiter, Load, Role};
 use crate::safe::{redact, redact_host};
@@ -131,30 +132,6 @@ pub fn normalize_base(host: &str) -> Result<String, String> {
         let _ = url.set_port(Some(8000));
     }
     Ok(url.as_str().trim_end_matches('/').to_string())
-}
-
-/// The full chain of an error's causes.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        let t = s.to_string();
-        if !out.contains(&t) {
-            out.push_str(": ");
-            out.push_str(&t);
-        }
-        src = s.source();
-    }
-    out
-}
-
-/// The innermost cause ("Connection refused (os error 111)").
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    cur.to_string()
 }
 
 /// Reads at most `cap` bytes of a body; true when there was more.

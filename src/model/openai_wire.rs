@@ -11,13 +11,12 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::ApiKey;
+use crate::model::body::{read_body, BodyRead, ByteStream};
 use crate::model::limiter::Slot;
 use crate::model::openai_sse::{SseDecoder, SseEvent};
 use crate::model::{Chunk, GenError, GenRequest, GenStats, Message, TokenLogprob, TopLogprob};
@@ -242,8 +241,6 @@ pub fn completion_logprobs(v: &Value) -> Option<Vec<TokenLogprob>> {
     )
 }
 
-type ByteStream = std::pin::Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
-
 /// Decoding state of one streamed response; holds the concurrency slot until dropped.
 pub struct StreamState {
     kind: Kind,
@@ -455,27 +452,24 @@ pub async fn next_chunk(mut st: StreamState) -> Option<(Result<Chunk, GenError>,
                 return Some((Err(GenError::Protocol { url: st.url.clone(), detail }), st));
             }
         }
-        let next = tokio::select! {
-            _ = st.cancel.cancelled() => {
+        match read_body(&mut st.bytes, st.stall, &st.cancel).await {
+            BodyRead::Cancelled => {
                 st.finished = true;
                 return Some((Err(GenError::Cancelled), st));
             }
-            n = tokio::time::timeout(st.stall, st.bytes.next()) => n,
-        };
-        match next {
-            Err(_) => {
+            BodyRead::Stalled => {
                 st.finished = true;
                 let secs = st.stall.as_secs_f64();
                 return Some((Err(GenError::Stalled { url: st.url.clone(), secs }), st));
             }
-            Ok(Some(Ok(bytes))) => st.events.push(&bytes),
-            Ok(Some(Err(e))) => {
+            BodyRead::Bytes(bytes) => st.events.push(&bytes),
+            BodyRead::Broken(e) => {
                 st.finished = true;
                 let detail =
                     format!("reading {}: {}", st.url, st.scrub(&crate::safe::redact(&e.to_string())));
                 return Some((Err(GenError::Dropped(detail)), st));
             }
-            Ok(None) => {
+            BodyRead::End => {
                 st.finished = true;
                 // An event without its blank line still counts.
                 if let Ok(Some(ev)) = st.events.finish() {
