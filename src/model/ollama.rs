@@ -120,7 +120,12 @@ struct Inner {
 
 /// Turn what a user typed (`localhost`, `0.0.0.0:11434`, `http://h:1`) into a base URL.
 pub fn normalize_host(host: &str) -> Result<String, String> {
-    let trimmed = host.trim().trim_end_matches('/');
+    base_url(host, host.trim().trim_end_matches('/'), 11434)
+}
+
+/// `trimmed` (what the user typed as `host`, trimmed) as a base URL: `http://` when no scheme
+/// is given, `default_port` when neither scheme nor port is, `0.0.0.0` read as loopback.
+pub fn base_url(host: &str, trimmed: &str, default_port: u16) -> Result<String, String> {
     if trimmed.is_empty() {
         return Err("the host is empty".into());
     }
@@ -137,7 +142,7 @@ pub fn normalize_host(host: &str) -> Result<String, String> {
         let _ = url.set_host(Some("127.0.0.1"));
     }
     if url.port().is_none() && !trimmed.contains("://") {
-        let _ = url.set_port(Some(11434));
+        let _ = url.set_port(Some(default_port));
     }
     Ok(url.as_str().trim_end_matches('/').to_string())
 }

@@ -115,23 +115,7 @@ pub fn normalize_base(host: &str) -> Result<String, String> {
     if let Some(t) = trimmed.strip_suffix("/v1") {
         trimmed = t.trim_end_matches('/');
     }
-    if trimmed.is_empty() {
-        return Err("the host is empty".into());
-    }
-    let with_scheme = if trimmed.contains("://") { trimmed.to_string() } else { format!("http://{trimmed}") };
-    let shown = redact_host(host);
-    let mut url =
-        reqwest::Url::parse(&with_scheme).map_err(|e| format!("\"{shown}\" is not a valid host URL: {e}"))?;
-    if url.scheme() != "http" && url.scheme() != "https" {
-        return Err(format!("\"{shown}\" must use http:// or https://"));
-    }
-    if url.host_str() == Some("0.0.0.0") {
-        let _ = url.set_host(Some("127.0.0.1"));
-    }
-    if url.port().is_none() && !trimmed.contains("://") {
-        let _ = url.set_port(Some(8000));
-    }
-    Ok(url.as_str().trim_end_matches('/').to_string())
+    super::ollama::base_url(host, trimmed, 8000)
 }
 
 /// Reads at most `cap` bytes of a body; true when there was more.
