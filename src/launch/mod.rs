@@ -278,14 +278,14 @@ pub fn run_config(args: &RunArgs, resolved: &Resolved) -> RunConfig {
         difficulty: args.difficulty.unwrap_or(base.difficulty),
         prefix: Vec::new(),
         policy: None,
-        confidence_window: args.confidence_window.unwrap_or(base.confidence_window),
-        confidence_cutoff: args.confidence_cutoff,
+        confidence_window: args.confidence_window.or(d.confidence_window).unwrap_or(base.confidence_window),
+        confidence_cutoff: args.confidence_cutoff.or(d.confidence_cutoff),
         confidence: args.confidence.or(d.confidence).unwrap_or(base.confidence),
         batch: args.batch.or(d.batch).unwrap_or(base.batch).max(1),
         particles: crate::spec::ParticleSettings {
-            temp: args.particle_temp.unwrap_or(base.particles.temp),
-            resample: args.resample.unwrap_or(base.particles.resample),
-            ess_threshold: args.ess_threshold.unwrap_or(base.particles.ess_threshold),
+            temp: args.particle_temp.or(d.particle_temp).unwrap_or(base.particles.temp),
+            resample: args.resample.or(d.resample).unwrap_or(base.particles.resample),
+            ess_threshold: args.ess_threshold.or(d.ess_threshold).unwrap_or(base.particles.ess_threshold),
         },
     }
 }
@@ -471,7 +471,7 @@ impl Launch {
             url: self.verifier_url(),
             http_timeout: Some(http_timeout(&self.global, &self.resolved.config)),
             http_unscored_on_failure: true,
-            confidence_window: self.args.confidence_window,
+            confidence_window: self.args.confidence_window.or(self.resolved.config.run.confidence_window),
         }
     }
 
@@ -685,6 +685,42 @@ pub(crate) mod tests {
         assert_eq!(run.aggregation_source(), "default for a PRM behind an HTTP endpoint");
         let bad = launch_with_config("url-bad", "", &["--verifier", "http", "--verifier-url", "ftp://h/x"]);
         assert!(bad.check_verifier_url().unwrap_err().message.contains("http:// or https://"));
+    }
+
+    #[test]
+    fn particle_and_confidence_keys_come_from_the_config_under_the_flags() {
+        let conf = "[run]\nparticle_temp = 0.5\nresample = \"multinomial\"\ness_threshold = 0.25\nconfidence_window = 64\nconfidence_cutoff = 0.4\n";
+        let configured = launch_with_config("pf-conf", conf, &[]);
+        assert!(configured.warnings().is_empty(), "{:?}", configured.warnings());
+        let run = configured.run_config();
+        assert_eq!((run.particles.temp, run.particles.ess_threshold), (0.5, 0.25));
+        assert_eq!(run.particles.resample, crate::spec::ResampleKind::Multinomial);
+        assert_eq!((run.confidence_window, run.confidence_cutoff), (64, Some(0.4)));
+        assert_eq!(configured.verifier_settings().confidence_window, Some(64));
+        let flagged = launch_with_config(
+            "pf-flag",
+            conf,
+            &[
+                "--particle-temp",
+                "2",
+                "--ess-threshold",
+                "0",
+                "--confidence-window",
+                "8",
+                "--confidence-cutoff",
+                "0.1",
+            ],
+        );
+        let run = flagged.run_config();
+        assert_eq!((run.particles.temp, run.particles.ess_threshold), (2.0, 0.0));
+        assert_eq!((run.confidence_window, run.confidence_cutoff), (8, Some(0.1)));
+        // An out-of-range key is named with its file and range, and falls back alone.
+        let bad = launch_with_config("pf-bad", "[run]\nparticle_temp = 50\ness_threshold = 0.5\n", &[]);
+        let w = bad.warnings().join("\n");
+        assert!(w.contains("config.toml: run.particle_temp = 50 is out of range (valid: 0.05..=20)"), "{w}");
+        let run = bad.run_config();
+        let base = RunConfig::default();
+        assert_eq!((run.particles.temp, run.particles.ess_threshold), (base.particles.temp, 0.5));
     }
 
     #[test]
