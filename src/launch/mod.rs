@@ -14,6 +14,7 @@ pub mod args;
 mod backend;
 pub mod hosts;
 pub mod logs;
+pub mod pool_models;
 
 use std::path::PathBuf;
 use std::sync::Arc;
