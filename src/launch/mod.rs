@@ -725,6 +725,38 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn run_help_keeps_each_methods_flags_together_with_their_config_keys() {
+        use clap::CommandFactory;
+        let help = RunFlags::command().render_long_help().to_string();
+        let flags: Vec<&str> = help
+            .lines()
+            .filter_map(|l| {
+                l.trim_start().strip_prefix("--").or_else(|| l.trim_start().strip_prefix("-n, --"))
+            })
+            .map(|l| l.split([' ', '\n']).next().unwrap_or(""))
+            .collect();
+        for group in [
+            &["confidence-window", "confidence-cutoff"][..],
+            &["confidence", "batch"],
+            &["particle-temp", "resample", "ess-threshold"],
+        ] {
+            let at = flags.iter().position(|f| *f == group[0]).unwrap_or_else(|| panic!("{help}"));
+            assert_eq!(&flags[at..at + group.len()], group, "{help}");
+        }
+        for key in [
+            "run.confidence_window",
+            "run.confidence_cutoff",
+            "run.confidence",
+            "run.batch",
+            "run.particle_temp",
+            "run.resample",
+            "run.ess_threshold",
+        ] {
+            assert!(help.contains(&format!("[config: {key}")), "--help lacks {key}:\n{help}");
+        }
+    }
+
+    #[test]
     fn the_oracle_refuses_a_problem_without_gold() {
         let config = RunConfig { verifier: VerifierKind::Oracle, ..RunConfig::default() };
         let e = check_gold(&config, &Problem::inline("1 + 1?", None)).unwrap_err();
