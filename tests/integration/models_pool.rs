@@ -41,6 +41,15 @@ async fn models_on_a_pool_lists_every_hosts_models_with_their_hosts() {
     assert_eq!(v["models"][0], serde_json::json!({"name": "tiny-math", "hosts": [1, 2]}));
     assert_eq!(v["models"][1], serde_json::json!({"name": "only-on-two", "hosts": [2]}));
     assert_eq!(v["hosts"].as_array().map(Vec::len), Some(2));
+    // Credentials in a host never show.
+    let secret = url1.replace("http://", "http://me:secret@");
+    let o = ttc(
+        "secret",
+        ["models", "--backend", "openai", "--host", &secret, "--host", &url2].map(String::from).to_vec(),
+    )
+    .await;
+    let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(!all.contains("secret") && all.contains("http://***@127.0.0.1"), "{all}");
     // A host that does not answer is named; the others are still listed.
     drop(two);
     let o = ttc("down", args(false)).await;
