@@ -98,6 +98,16 @@ pub struct RunDefaults {
     pub confidence: Option<f64>,
     /// Adaptive-consistency's samples per batch.
     pub batch: Option<usize>,
+    /// Particle filtering's weight temperature T.
+    pub particle_temp: Option<f64>,
+    /// How particle filtering resamples.
+    pub resample: Option<crate::spec::ResampleKind>,
+    /// Particle filtering's ESS threshold (a fraction of N).
+    pub ess_threshold: Option<f64>,
+    /// Tokens per group of the `confidence` verifier.
+    pub confidence_window: Option<u32>,
+    /// The `confidence` verifier's online cut-off.
+    pub confidence_cutoff: Option<f64>,
 }
 
 /// A config file that could not be used; the defaults apply instead.
@@ -167,6 +177,22 @@ impl Config {
         keep(&mut self.run.max_tokens, "run.max_tokens", &limits::MAX_TOKENS, origin, &mut out);
         keep(&mut self.run.confidence, "run.confidence", &limits::CONFIDENCE, origin, &mut out);
         keep(&mut self.run.batch, "run.batch", &limits::BATCH, origin, &mut out);
+        keep(&mut self.run.particle_temp, "run.particle_temp", &limits::PARTICLE_TEMP, origin, &mut out);
+        keep(&mut self.run.ess_threshold, "run.ess_threshold", &limits::ESS_THRESHOLD, origin, &mut out);
+        keep(
+            &mut self.run.confidence_window,
+            "run.confidence_window",
+            &limits::CONFIDENCE_WINDOW,
+            origin,
+            &mut out,
+        );
+        keep(
+            &mut self.run.confidence_cutoff,
+            "run.confidence_cutoff",
+            &limits::CONFIDENCE_CUTOFF,
+            origin,
+            &mut out,
+        );
         if let Some(s) = self.stall_timeout_secs.filter(|s| !limits::stall_timeout_ok(*s)) {
             out.push(format!(
                 "{origin}: stall_timeout_secs = {s:?} is out of range (valid: more than 0, at most {}); using the default",
@@ -288,6 +314,36 @@ mod tests {
         let mut ok = Config::parse("[run]\nconfidence = 0.99\nbatch = 4\n", "c.toml").unwrap();
         assert!(ok.drop_out_of_range("c.toml").is_empty());
         assert_eq!((ok.run.confidence, ok.run.batch), (Some(0.99), Some(4)));
+    }
+
+    #[test]
+    fn particle_and_confidence_keys_are_checked_against_their_limits() {
+        let text = "[run]\nparticle_temp = 0.01\nresample = \"multinomial\"\ness_threshold = 1.5\nconfidence_window = 0\nconfidence_cutoff = -0.1\n";
+        let mut c = Config::parse(text, "c.toml").unwrap();
+        assert_eq!(
+            c.drop_out_of_range("c.toml"),
+            [
+                "c.toml: run.particle_temp = 0.01 is out of range (valid: 0.05..=20); using the default",
+                "c.toml: run.ess_threshold = 1.5 is out of range (valid: 0..=1); using the default",
+                "c.toml: run.confidence_window = 0 is out of range (valid: 1..=4096); using the default",
+                "c.toml: run.confidence_cutoff = -0.1 is out of range (valid: 0..=1); using the default",
+            ]
+        );
+        // Each bad key falls back alone; the scheme still applies.
+        let r = &c.run;
+        assert_eq!(
+            (r.particle_temp, r.ess_threshold, r.confidence_window, r.confidence_cutoff),
+            (None, None, None, None)
+        );
+        assert_eq!(r.resample, Some(crate::spec::ResampleKind::Multinomial));
+        let ok = "[run]\nparticle_temp = 0.5\ness_threshold = 0.5\nconfidence_window = 64\nconfidence_cutoff = 0.4\n";
+        let mut ok = Config::parse(ok, "c.toml").unwrap();
+        assert!(ok.drop_out_of_range("c.toml").is_empty());
+        let r = &ok.run;
+        assert_eq!(
+            (r.particle_temp, r.ess_threshold, r.confidence_window, r.confidence_cutoff),
+            (Some(0.5), Some(0.5), Some(64), Some(0.4))
+        );
     }
 
     #[test]

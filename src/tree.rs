@@ -141,8 +141,26 @@ pub struct ParticlesView {
     pub previous: Vec<(NodeId, f64)>,
     /// Rounds that resampled.
     pub resamplings: u32,
-    /// Every copy resampling made, with its round, in order.
+    /// Every copy resampling made, with its round, in order (in `--json`: the last
+    /// [`JSON_COPIES`] of them).
     pub copies: Vec<(u32, ParticleCopy)>,
+    /// In `--json`: how many copies resampling made in all (`copies` holds the last ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copies_total: Option<usize>,
+}
+
+/// The most resampling copies `--json` lists (the last ones): N particles over many rounds
+/// would make it large.
+pub const JSON_COPIES: usize = 256;
+
+/// `view` as `--json` shows it: the last [`JSON_COPIES`] copies, and how many there were.
+fn json_particles(view: &ParticlesView) -> ParticlesView {
+    let total = view.copies.len();
+    ParticlesView {
+        copies: view.copies[total.saturating_sub(JSON_COPIES)..].to_vec(),
+        copies_total: Some(total),
+        ..view.clone()
+    }
 }
 
 /// What the adaptive strategy estimated and chose.
@@ -349,7 +367,7 @@ impl RunTree {
             error: self.error.clone(),
             difficulty: self.difficulty.clone(),
             stopping: self.stopping.clone(),
-            particles: self.particles.clone(),
+            particles: self.particles.as_ref().map(json_particles),
         }
     }
 }
@@ -430,6 +448,30 @@ mod tests {
         again.policy(30, 75);
         again.finished(75);
         assert_eq!(again.snapshot(9), t.snapshot(9));
+    }
+
+    #[test]
+    fn json_lists_the_last_copies_of_a_long_particle_run_and_counts_them_all() {
+        let mut tree = RunTree::new();
+        for round in 0..100u32 {
+            let copies =
+                (0..5).map(|i| ParticleCopy { from: round * 5 + i, over: None, copy: None }).collect();
+            tree.apply(&Event::Resampled { round, copies });
+        }
+        let p = tree.summary().particles.unwrap();
+        assert_eq!((p.copies.len(), p.copies_total, p.resamplings), (JSON_COPIES, Some(500), 100));
+        assert_eq!(p.copies.last().map(|(r, c)| (*r, c.from)), Some((99, 499)));
+        assert_eq!(p.copies.first().map(|(_, c)| c.from), Some(500 - JSON_COPIES as u32));
+        // The view keeps every copy.
+        assert_eq!(tree.particles.as_ref().map(|p| p.copies.len()), Some(500));
+        // A short run lists them all.
+        let mut short = RunTree::new();
+        short.apply(&Event::Resampled {
+            round: 0,
+            copies: vec![ParticleCopy { from: 1, over: None, copy: None }],
+        });
+        let p = short.summary().particles.unwrap();
+        assert_eq!((p.copies.len(), p.copies_total), (1, Some(1)));
     }
 
     #[test]

@@ -91,6 +91,12 @@ pub struct BenchConfig {
     /// `--subsample K` (0: best-of-N runs once per budget).
     #[serde(default)]
     pub subsample: usize,
+    /// `--confidence-window`, when the confidence verifier or the online cut-off reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence_window: Option<u32>,
+    /// `--confidence-cutoff`, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence_cutoff: Option<f64>,
 }
 
 impl BenchConfig {
@@ -121,6 +127,8 @@ impl BenchConfig {
         check("max_tokens", self.max_tokens == other.max_tokens);
         check("aggregation", self.aggregation == other.aggregation);
         check("subsample", self.subsample == other.subsample);
+        check("confidence_window", self.confidence_window == other.confidence_window);
+        check("confidence_cutoff", self.confidence_cutoff == other.confidence_cutoff);
         keys
     }
 }
@@ -249,6 +257,8 @@ mod tests {
             max_tokens: 1024,
             aggregation: "last".into(),
             subsample: 0,
+            confidence_window: None,
+            confidence_cutoff: None,
         }
     }
 

@@ -177,6 +177,10 @@ pub async fn run(launch: &Launch, plan: BenchPlan) -> Result<ExitCode, Failure> 
         max_tokens: prepared.config.max_tokens,
         aggregation: prepared.config.aggregation.to_string(),
         subsample: plan.subsample,
+        confidence_window: (prepared.config.verifier == crate::strategy::VerifierKind::Confidence
+            || prepared.config.confidence_cutoff.is_some())
+        .then_some(prepared.config.confidence_window),
+        confidence_cutoff: prepared.config.confidence_cutoff,
     };
     let mut dir = ResultsDir::open(&plan.out, &bench_config).map_err(Failure::new)?;
     if !dir.added.is_empty() {

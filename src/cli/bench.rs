@@ -7,8 +7,10 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use super::{Failure, GlobalArgs};
+use crate::config::limits;
 use crate::launch::args::{
-    parse_temperature, u32_in, usize_in, ExtraArgs, RunFlags, DEPTH_MAX, MAX_TOKENS_MAX,
+    parse_confidence_cutoff, parse_temperature, u32_in, usize_in, ExtraArgs, RunFlags, DEPTH_MAX,
+    MAX_TOKENS_MAX,
 };
 use crate::launch::Launch;
 use crate::strategy::VerifierKind;
@@ -106,6 +108,13 @@ pub struct BenchArgs {
     /// Most steps per solution for tree search [default: 40].
     #[arg(long, value_name = "STEPS", value_parser = u32_in(1, DEPTH_MAX))]
     pub depth: Option<u32>,
+    /// Tokens per group of --verifier confidence, 1–4096 [config: run.confidence_window; default: 32].
+    #[arg(long, value_name = "TOKENS", value_parser = u32_in(*limits::CONFIDENCE_WINDOW.start(), *limits::CONFIDENCE_WINDOW.end()))]
+    pub confidence_window: Option<u32>,
+    /// Stop a best-of-N candidate once the confidence of its last window of tokens falls below
+    /// X, 0–1 [config: run.confidence_cutoff; default: none].
+    #[arg(long, value_name = "X", value_parser = parse_confidence_cutoff)]
+    pub confidence_cutoff: Option<f64>,
     /// Sampling options and prompt files, as for `ttc run`.
     #[command(flatten)]
     pub extra: ExtraArgs,
@@ -148,6 +157,8 @@ async fn run(global: &GlobalArgs, a: BenchArgs) -> Result<ExitCode, Failure> {
     run.temperature = a.temperature;
     run.max_tokens = a.max_tokens;
     run.depth = a.depth;
+    run.confidence_window = a.confidence_window;
+    run.confidence_cutoff = a.confidence_cutoff;
     run.extra = a.extra;
     let launch = Launch::headless(global, &run);
     let plan = crate::bench::BenchPlan {

@@ -133,29 +133,29 @@ pub struct RunArgs {
     /// A policy table for --strategy adaptive (TOML, like assets/policy.toml).
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
-    /// Tokens per group of --verifier confidence, 1–4096 [default: 32].
+    /// Tokens per group of --verifier confidence, 1–4096 [config: run.confidence_window; default: 32].
     #[arg(long, value_name = "TOKENS", value_parser = u32_in(*limits::CONFIDENCE_WINDOW.start(), *limits::CONFIDENCE_WINDOW.end()))]
     pub confidence_window: Option<u32>,
     /// Stop a best-of-N candidate once the confidence of its last window of tokens falls
-    /// below X, 0–1 (DeepConf's online mode); it does not vote.
+    /// below X, 0–1 (DeepConf's online mode); it does not vote [config: run.confidence_cutoff].
     #[arg(long, value_name = "X", value_parser = parse_confidence_cutoff)]
     pub confidence_cutoff: Option<f64>,
     /// For --strategy consistency: stop sampling once P(the majority answer stays the
-    /// majority) reaches this, 0.5–0.9999 [default: 0.95].
+    /// majority) reaches this, 0.5–0.9999 [config: run.confidence; default: 0.95].
     #[arg(long, value_name = "P", value_parser = parse_confidence)]
     pub confidence: Option<f64>,
-    /// For --strategy consistency: samples drawn at once between stopping checks, 1–64 [default: 1].
+    /// For --strategy consistency: samples drawn at once between stopping checks, 1–64 [config: run.batch; default: 1].
     #[arg(long, value_name = "K", value_parser = usize_in(BATCH_MAX))]
     pub batch: Option<usize>,
     /// Weight temperature T, 0.05–20, for --strategy particles: weights = softmax(logit(score) / T);
-    /// lower follows the verifier more greedily [default: 1].
+    /// lower follows the verifier more greedily [config: run.particle_temp; default: 1].
     #[arg(long, value_name = "T", value_parser = parse_particle_temp)]
     pub particle_temp: Option<f64>,
-    /// How --strategy particles resamples [default: systematic].
+    /// How --strategy particles resamples [config: run.resample; default: systematic].
     #[arg(long, value_enum, value_name = "SCHEME")]
     pub resample: Option<crate::spec::ResampleKind>,
     /// Resample when the effective sample size 1/Σw² falls below THRESHOLD × N, 0–1, for
-    /// --strategy particles: 1 resamples after every step, 0 never [default: 1].
+    /// --strategy particles: 1 resamples after every step, 0 never [config: run.ess_threshold; default: 1].
     #[arg(long, value_name = "THRESHOLD", value_parser = parse_ess_threshold)]
     pub ess_threshold: Option<f64>,
     /// Sampling options and prompt files (shared with `ttc bench`).

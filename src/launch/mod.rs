@@ -14,6 +14,9 @@ pub mod args;
 mod backend;
 pub mod hosts;
 pub mod logs;
+pub mod pool_models;
+#[cfg(test)]
+mod settings_tests;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -278,14 +281,14 @@ pub fn run_config(args: &RunArgs, resolved: &Resolved) -> RunConfig {
         difficulty: args.difficulty.unwrap_or(base.difficulty),
         prefix: Vec::new(),
         policy: None,
-        confidence_window: args.confidence_window.unwrap_or(base.confidence_window),
-        confidence_cutoff: args.confidence_cutoff,
+        confidence_window: args.confidence_window.or(d.confidence_window).unwrap_or(base.confidence_window),
+        confidence_cutoff: args.confidence_cutoff.or(d.confidence_cutoff),
         confidence: args.confidence.or(d.confidence).unwrap_or(base.confidence),
         batch: args.batch.or(d.batch).unwrap_or(base.batch).max(1),
         particles: crate::spec::ParticleSettings {
-            temp: args.particle_temp.unwrap_or(base.particles.temp),
-            resample: args.resample.unwrap_or(base.particles.resample),
-            ess_threshold: args.ess_threshold.unwrap_or(base.particles.ess_threshold),
+            temp: args.particle_temp.or(d.particle_temp).unwrap_or(base.particles.temp),
+            resample: args.resample.or(d.resample).unwrap_or(base.particles.resample),
+            ess_threshold: args.ess_threshold.or(d.ess_threshold).unwrap_or(base.particles.ess_threshold),
         },
     }
 }
@@ -471,7 +474,7 @@ impl Launch {
             url: self.verifier_url(),
             http_timeout: Some(http_timeout(&self.global, &self.resolved.config)),
             http_unscored_on_failure: true,
-            confidence_window: self.args.confidence_window,
+            confidence_window: self.args.confidence_window.or(self.resolved.config.run.confidence_window),
         }
     }
 

@@ -167,6 +167,27 @@ pub(super) async fn setup(backend: Backend, client: OllamaClient) -> Setup {
 /// [`setup`] for the settings of `launch`: on `--backend openai` the OpenAI-compatible
 /// server (or the pool's first host) lists its models (`/v1/models`).
 pub(super) async fn setup_site(launch: Arc<Launch>, client: OllamaClient) -> Setup {
+    let setup = setup_first_host(launch.clone(), client).await;
+    pool_union(&launch, setup).await
+}
+
+/// On a pool, the picker lists the models of every host (a run goes to the hosts that
+/// serve its model), not only the first host's.
+async fn pool_union(launch: &Launch, setup: Setup) -> Setup {
+    match setup {
+        Setup::Ollama { models: Ok(first), remembered } if !launch.resolved.pool.is_empty() => {
+            let models = match crate::launch::pool_models::list(&launch.resolved, launch.backend()).await {
+                Ok(listing) => listing.models.into_iter().map(|m| m.name).collect(),
+                Err(_) => first,
+            };
+            Setup::Ollama { models: Ok(models), remembered }
+        }
+        other => other,
+    }
+}
+
+/// The setup of the first host (the one server, or the pool's first host).
+async fn setup_first_host(launch: Arc<Launch>, client: OllamaClient) -> Setup {
     let backend = launch.backend();
     if backend != Backend::Openai {
         return setup(backend, client).await;

@@ -140,7 +140,7 @@ pub fn apply_setup(
                     .or_else(|| app.models.first().cloned());
             }
             if app.model.is_none() {
-                note = Some(format!("no models on {}: `ollama pull qwen2.5:1.5b`", backend_host(app)));
+                note = Some(no_models_hint(app, launch));
             }
         }
         Setup::Ollama { models: Err(message), .. } | Setup::Failed(message) => {
@@ -199,6 +199,18 @@ fn server_label(launch: &Launch, client: &OllamaClient) -> String {
 }
 
 /// The host part of the header's backend label.
+/// The status line when the server lists no models: how to get one on that kind of server.
+fn no_models_hint(app: &App, launch: &Launch) -> String {
+    if launch.backend() == Backend::Openai {
+        format!(
+            "no models: {} lists none; serve one there, e.g. `vllm serve Qwen/Qwen2.5-1.5B-Instruct`",
+            app.backend
+        )
+    } else {
+        format!("no models on {}: `ollama pull qwen2.5:1.5b`", backend_host(app))
+    }
+}
+
 fn backend_host(app: &App) -> &str {
     app.backend.strip_prefix("ollama ").unwrap_or(&app.backend)
 }

@@ -590,3 +590,24 @@ fn a_cut_off_candidate_says_why_in_its_pane_title_and_a_missing_logprob_server_i
     assert_eq!(shown.matches("cut off").count(), 1, "only the cut-off pane: {shown}");
     assert!(shown.contains("verifier confidence (no log-probabilities: majority vote)"), "{shown}");
 }
+
+#[test]
+fn the_no_models_hint_fits_the_kind_of_server() {
+    let setup = || super::Setup::Ollama { models: Ok(Vec::new()), remembered: None };
+    let mut a = app();
+    a.model = None;
+    a.backend = "openai http://127.0.0.1:8000".into();
+    super::apply_setup(&mut a, setup(), &view_args(&["--backend", "openai"]), false);
+    let note = a.message.clone().unwrap_or_default();
+    assert!(
+        note.contains("openai http://127.0.0.1:8000 lists none") && note.contains("vllm serve"),
+        "{note}"
+    );
+    assert!(!note.contains("ollama pull"), "{note}");
+    let mut a = app();
+    a.model = None;
+    a.backend = "ollama http://127.0.0.1:11434".into();
+    super::apply_setup(&mut a, setup(), &view_args(&["--backend", "ollama"]), false);
+    let note = a.message.clone().unwrap_or_default();
+    assert!(note.contains("no models on http://127.0.0.1:11434") && note.contains("ollama pull"), "{note}");
+}

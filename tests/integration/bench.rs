@@ -301,3 +301,52 @@ fn strategies_can_be_added_to_a_results_directory() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("differing: strategies"), "{}", stderr(&o));
 }
+
+#[test]
+fn the_confidence_window_and_cut_off_are_part_of_the_results_directory() {
+    let dir = fresh_dir("confidence-window");
+    let d = dir.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "bench",
+            "--backend",
+            "pocket",
+            "--dataset",
+            "pocket:1",
+            "--problems",
+            "1",
+            "--strategies",
+            "best-of-n:majority",
+            "--budgets",
+            "2",
+            "--verifier",
+            "confidence",
+            "--out",
+            d,
+        ];
+        args.extend_from_slice(extra);
+        ttc(&args)
+    };
+    let o = run(&["--confidence-window", "8", "--confidence-cutoff", "0.2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("bench.json")).unwrap()).unwrap();
+    assert_eq!(
+        (config["confidence_window"].as_u64(), config["confidence_cutoff"].as_f64()),
+        (Some(8), Some(0.2))
+    );
+    // The same settings resume; another window or cut-off is another configuration.
+    let o = run(&["--confidence-window", "8", "--confidence-cutoff", "0.2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(&["--confidence-window", "16", "--confidence-cutoff", "0.2"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("confidence_window)"), "{}", stderr(&o));
+    let o = run(&["--confidence-window", "8"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("differing: confidence_cutoff"), "{}", stderr(&o));
+    // Out of range: exit 2 naming the range.
+    let o = run(&["--confidence-window", "0"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1") && stderr(&o).contains("4096"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -18,6 +18,7 @@ mod faults_cli;
 mod http_run;
 mod isolated;
 mod lesson;
+mod models_pool;
 mod ollama;
 mod openai;
 mod openai_cli;

@@ -31,6 +31,9 @@ fn particles_show_weights_and_resamplings_in_events_and_json() {
     let p = &v["particles"];
     assert_eq!(p["resamplings"].as_u64(), Some(resampled.len() as u64), "{run}");
     assert!(p["weights"].as_array().is_some_and(|w| w.len() == 6), "{run}");
+    // Every copy is counted; the list holds the last ones (all of them in a run this short).
+    let copies = p["copies"].as_array().map(Vec::len).unwrap_or(0);
+    assert!(copies <= 256 && p["copies_total"].as_u64() == Some(copies as u64), "{run}");
     assert!(v["selected"].is_string(), "{run}");
     let replay = ok(&ttc(&h, &["replay", f, "--json"]));
     assert_eq!(run, replay, "replay prints what the run printed");
