@@ -70,6 +70,11 @@ fn the_shipped_traces_become_outcome_labelled_items() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("wrong solutions flagged anywhere"));
     // The items are kept in the directory, so a second run resumes without scoring again.
     assert!(out.join("trace-items.jsonl").is_file());
+    let data = ttc::lab::view::data::Data::load(&out).unwrap();
+    let id = format!("{TRACES}/01-greedy.jsonl#0");
+    let text = data.text(&id).unwrap_or_else(|e| panic!("{e}"));
+    assert!(text.problem.starts_with("Start at 90."), "{}", text.problem);
+    assert_eq!(text.steps.len(), by_id("01-greedy.jsonl#0")["scores"].as_array().unwrap().len());
     let again = ttc(&["verifier", "eval", "--traces", TRACES, "--verifier", "arith", "--out", s(&out)]);
     let err = String::from_utf8_lossy(&again.stderr);
     assert!(again.status.success() && err.contains("0 scored now, 33 from an earlier run"), "{err}");
