@@ -7,7 +7,7 @@
 //! of all-correct items (label = −1) predicted −1, and F1 their harmonic mean. Unscored steps
 //! are skipped; an item with no score at all is *unscored* and counts in neither group.
 //!
-//! Items built from ttc traces ([`super::traces`]) carry outcome labels only: a candidate
+//! Items built from ttc traces (`lab/traces.rs`) carry outcome labels only: a candidate
 //! with a wrong final answer is labelled [`WRONG_STEP_UNKNOWN`] (erroneous, first wrong step
 //! unknown). Such an item counts as erroneous and is *caught* when any of its steps scores
 //! below τ (outcome-level detection, not the exact step); it adds no step to the AUROC.
