@@ -1,4 +1,5 @@
-//! `ttc verifier eval`: measure a verifier against ProcessBench's human step labels;
+//! `ttc verifier eval`: measure a verifier against ProcessBench's human step labels, or
+//! against the outcomes of recorded runs (`--traces`);
 //! `ttc verifier view`: look at the result in the terminal.
 
 use std::path::PathBuf;
@@ -17,8 +18,9 @@ use crate::verify::Verifier;
 /// `ttc verifier …`.
 #[derive(Debug, Subcommand)]
 pub enum VerifierCommand {
-    /// Score every step of ProcessBench items and report ProcessBench's metrics (error/correct
-    /// accuracy, F1, a threshold sweep, step AUROC) into --out (resumable).
+    /// Score every step of ProcessBench items (or of finished candidates in ttc traces with a
+    /// gold answer) and report ProcessBench's metrics (error/correct accuracy, F1, a threshold
+    /// sweep, step AUROC) into --out (resumable).
     Eval(Box<EvalArgs>),
     /// Browse an eval's --out directory: items, steps, scores and the human labels, with a
     /// threshold that moves the predictions and the metrics live.
