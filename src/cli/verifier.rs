@@ -1,4 +1,5 @@
-//! `ttc verifier eval`: measure a verifier against ProcessBench's human step labels;
+//! `ttc verifier eval`: measure a verifier against ProcessBench's human step labels, or
+//! against the outcomes of recorded runs (`--traces`);
 //! `ttc verifier view`: look at the result in the terminal.
 
 use std::path::PathBuf;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 
 use super::{build_verifier, default_model, Failure, GlobalArgs};
-use crate::lab::{eval, items, report, BenchItem, EvalDir, Identity, ItemRecord};
+use crate::lab::{eval, items, report, traces, BenchItem, EvalDir, Identity, ItemRecord};
 use crate::launch::{http_timeout, VerifierSettings};
 use crate::safe::for_display;
 use crate::strategy::VerifierKind;
@@ -17,8 +18,9 @@ use crate::verify::Verifier;
 /// `ttc verifier …`.
 #[derive(Debug, Subcommand)]
 pub enum VerifierCommand {
-    /// Score every step of ProcessBench items and report ProcessBench's metrics (error/correct
-    /// accuracy, F1, a threshold sweep, step AUROC) into --out (resumable).
+    /// Score every step of ProcessBench items (or of finished candidates in ttc traces with a
+    /// gold answer) and report ProcessBench's metrics (error/correct accuracy, F1, a threshold
+    /// sweep, step AUROC) into --out (resumable).
     Eval(Box<EvalArgs>),
     /// Browse an eval's --out directory: items, steps, scores and the human labels, with a
     /// threshold that moves the predictions and the metrics live.
@@ -35,10 +37,15 @@ pub struct ViewArgs {
 
 /// Flags of `ttc verifier eval`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("items").required(true).args(["processbench", "traces"])))]
 pub struct EvalArgs {
     /// ProcessBench items: a JSON array or JSONL of {id, problem, steps, label}.
     #[arg(long, value_name = "FILE")]
-    pub processbench: PathBuf,
+    pub processbench: Option<PathBuf>,
+    /// ttc traces (files or directories of *.jsonl): every finished candidate of a run with a
+    /// gold answer is an item, labelled by its final answer only (see the README).
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub traces: Vec<PathBuf>,
     /// The verifier to measure (oracle and none have nothing to measure here and are refused).
     #[arg(long, value_enum)]
     pub verifier: VerifierKind,
@@ -81,8 +88,19 @@ pub async fn verifier(global: &GlobalArgs, command: VerifierCommand) -> Result<E
     }
 }
 
-async fn eval_command(global: &GlobalArgs, args: &EvalArgs) -> Result<ExitCode, Failure> {
-    let path = &args.processbench;
+/// The items to score: read from --processbench, or built from --traces (their JSONL is
+/// then kept in the output directory, and the identity names it).
+struct Input {
+    loaded: items::Loaded,
+    /// What metrics.json names as the input.
+    name: String,
+    /// Builds the directory's identity from the verifier's.
+    identity: Box<dyn Fn(String) -> Identity + Send>,
+    /// `trace-items.jsonl`'s contents, to write once the directory is open.
+    trace_items: Option<String>,
+}
+
+fn processbench_input(path: &std::path::Path) -> Result<Input, Failure> {
     let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| {
         Failure::new(format!("cannot read {name}: {e}. Check the path given to --processbench"))
@@ -90,14 +108,62 @@ async fn eval_command(global: &GlobalArgs, args: &EvalArgs) -> Result<ExitCode, 
     let text =
         std::str::from_utf8(&bytes).map_err(|e| Failure::new(format!("{name} is not UTF-8 text: {e}")))?;
     let loaded = items::parse(text, &name).map_err(Failure::new)?;
+    let path = path.to_path_buf();
+    Ok(Input {
+        loaded,
+        name,
+        identity: Box::new(move |v| Identity::new(v, &path, &bytes)),
+        trace_items: None,
+    })
+}
+
+fn traces_input(paths: &[PathBuf]) -> Result<Input, Failure> {
+    let files = traces::trace_files(paths).map_err(Failure::new)?;
+    let built = traces::build(&files);
+    for n in &built.notes {
+        eprintln!("ttc: warning: {}", for_display(n, 400));
+    }
+    eprintln!(
+        "ttc: {} items from {} traces; skipped {} candidates without a gold answer, {} unfinished, {} without steps",
+        built.items.len(),
+        files.len(),
+        built.no_gold,
+        built.unfinished,
+        built.no_steps
+    );
+    if built.items.is_empty() {
+        return Err(Failure::new(
+            "the traces hold no finished candidate of a problem with a gold answer: nothing to measure",
+        ));
+    }
+    let text = traces::to_jsonl(&built.items);
+    let name = files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(" ");
+    let bytes = text.clone().into_bytes();
+    Ok(Input {
+        loaded: items::Loaded { items: built.items, skipped: Vec::new() },
+        name,
+        identity: Box::new(move |v| Identity::traces(v, traces::ITEMS_FROM_TRACES, &bytes)),
+        trace_items: Some(text),
+    })
+}
+
+async fn eval_command(global: &GlobalArgs, args: &EvalArgs) -> Result<ExitCode, Failure> {
+    let input = match &args.processbench {
+        Some(path) => processbench_input(path)?,
+        None => traces_input(&args.traces)?,
+    };
+    let (loaded, name) = (&input.loaded, input.name.clone());
     for s in &loaded.skipped {
         eprintln!("ttc: warning: {}", for_display(s, 400));
     }
     let selection: &[BenchItem] = &loaded.items[..args.limit.unwrap_or(usize::MAX).min(loaded.items.len())];
     let resolved = global.resolve_quietly();
     let (verifier, identity) = choose(global, args, selection, &name).await?;
-    let identity = Identity::new(identity, path, &bytes);
+    let identity = (input.identity)(identity);
     let (mut dir, done) = EvalDir::open(&args.out, &identity).map_err(Failure::new)?;
+    if let Some(text) = &input.trace_items {
+        dir.write(traces::ITEMS_FROM_TRACES, text).map_err(Failure::new)?;
+    }
     let concurrency = resolved.settings.concurrency;
     let scored = eval::score_all(verifier, selection, &done, &mut dir, args.threshold, concurrency)
         .await

@@ -21,6 +21,14 @@ pub struct Identity {
     pub file: String,
     /// FNV-1a of the file's bytes, hex.
     pub file_hash: String,
+    /// What the items are: `processbench` (human step labels) or `traces` (ttc traces with
+    /// gold answers, outcome labels only). A directory holds one kind only.
+    #[serde(default = "processbench")]
+    pub source: String,
+}
+
+fn processbench() -> String {
+    "processbench".into()
 }
 
 impl Identity {
@@ -30,16 +38,34 @@ impl Identity {
             verifier: verifier.into(),
             file: file.display().to_string(),
             file_hash: format!("{:016x}", crate::hash::fnv1a(bytes)),
+            source: processbench(),
+        }
+    }
+
+    /// The identity of scores by `verifier` of items built from ttc traces: `files` names
+    /// them, `bytes` is what the items were built from.
+    pub fn traces(verifier: impl Into<String>, files: &str, bytes: &[u8]) -> Self {
+        Self {
+            verifier: verifier.into(),
+            file: files.into(),
+            file_hash: format!("{:016x}", crate::hash::fnv1a(bytes)),
+            source: "traces".into(),
         }
     }
 
     /// What differs from `other`, in words; empty when the two match.
     pub fn differences(&self, other: &Identity) -> Vec<String> {
         let mut d = Vec::new();
+        if self.source != other.source {
+            d.push(format!(
+                "the kind of items (was {}, now {}; a directory holds one kind)",
+                self.source, other.source
+            ));
+        }
         if self.verifier != other.verifier {
             d.push(format!("the verifier (was {}, now {})", self.verifier, other.verifier));
         }
-        if self.file_hash != other.file_hash {
+        if self.source == other.source && self.file_hash != other.file_hash {
             d.push(format!("the input file (was {}, now {}; the contents differ)", self.file, other.file));
         }
         d
@@ -146,6 +172,10 @@ mod tests {
             .unwrap();
         assert!(e.contains("the verifier (was arith, now http http://***@h/)"), "{e}");
         assert!(e.contains("the input file (was a.json, now c.json"), "{e}");
+        // Scores of ProcessBench items refuse items built from traces, and the other way round.
+        let e = EvalDir::open(&dir, &Identity::traces("arith", "assets/traces", b"[1]")).err().unwrap();
+        assert!(e.contains("the kind of items (was processbench, now traces"), "{e}");
+        assert!(!e.contains("the verifier"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -14,7 +14,8 @@ pub struct BenchItem {
     pub id: String,
     pub problem: String,
     pub steps: Vec<String>,
-    /// Index of the first wrong step, −1 when every step is correct.
+    /// Index of the first wrong step, −1 when every step is correct, −2 when the item is
+    /// wrong but the step is unknown (built from a trace).
     pub label: i64,
 }
 
@@ -122,8 +123,13 @@ fn item(v: &Value, index: usize) -> Result<BenchItem, String> {
         Some(l) => l.as_i64().ok_or_else(|| with_id("`label` is not an integer"))?,
         None => return Err(with_id("missing `label`")),
     };
-    if label < -1 || label >= steps.len() as i64 {
-        return Err(with_id(&format!("`label` {label} is not -1 or a step index (0..{})", steps.len() - 1)));
+    // −2 is what `ttc verifier eval --traces` writes for a wrong answer whose first wrong
+    // step is unknown (see `metrics::WRONG_STEP_UNKNOWN`).
+    if label < super::metrics::WRONG_STEP_UNKNOWN || label >= steps.len() as i64 {
+        return Err(with_id(&format!(
+            "`label` {label} is not -1, -2 (wrong, step unknown) or a step index (0..{})",
+            steps.len() - 1
+        )));
     }
     Ok(BenchItem { index, id, problem, steps, label })
 }

@@ -6,6 +6,11 @@
 //! step (label ≠ −1) whose prediction equals the label exactly, the correct accuracy the share
 //! of all-correct items (label = −1) predicted −1, and F1 their harmonic mean. Unscored steps
 //! are skipped; an item with no score at all is *unscored* and counts in neither group.
+//!
+//! Items built from ttc traces (`lab/traces.rs`) carry outcome labels only: a candidate
+//! with a wrong final answer is labelled [`WRONG_STEP_UNKNOWN`] (erroneous, first wrong step
+//! unknown). Such an item counts as erroneous and is *caught* when any of its steps scores
+//! below τ (outcome-level detection, not the exact step); it adds no step to the AUROC.
 
 use serde::Serialize;
 
@@ -15,6 +20,20 @@ pub struct Scored {
     /// Index of the first wrong step, −1 when every step is correct.
     pub label: i64,
     pub scores: Vec<Option<f64>>,
+}
+
+/// The label of an erroneous item whose first wrong step is not known (a trace candidate
+/// with a wrong final answer).
+pub const WRONG_STEP_UNKNOWN: i64 = -2;
+
+/// Whether the prediction `predicted` (see [`first_below`]) is right for `label`: the exact
+/// first wrong step (−1 for all-correct), or for [`WRONG_STEP_UNKNOWN`] any step below τ.
+pub fn hit(label: i64, predicted: i64) -> bool {
+    if label == WRONG_STEP_UNKNOWN {
+        predicted != -1
+    } else {
+        predicted == label
+    }
 }
 
 /// The first step scored below `tau` (a score equal to τ passes); −1 when every scored step
@@ -34,7 +53,8 @@ pub fn first_below(scores: &[Option<f64>], tau: f64) -> Option<i64> {
 /// Counts at one threshold.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
-    /// Scored items with a wrong step, and how many of them were predicted exactly.
+    /// Scored items with a wrong step, and how many of them were predicted exactly (an item
+    /// whose wrong step is unknown: flagged at any step).
     pub erroneous: usize,
     pub erroneous_hits: usize,
     /// Scored all-correct items, and how many were predicted −1.
@@ -80,7 +100,7 @@ pub fn counts(items: &[Scored], tau: f64) -> Counts {
             c.unscored += 1;
             continue;
         };
-        let hit = usize::from(predicted == item.label);
+        let hit = usize::from(hit(item.label, predicted));
         if item.label == -1 {
             c.correct += 1;
             c.correct_hits += hit;
@@ -134,14 +154,14 @@ pub struct Auroc {
     /// Scored correct steps: those before the label, or every step of an all-correct item.
     pub positives: usize,
     /// Scored first-wrong steps (the label step). Steps after it are left out: whether they
-    /// are right is not labelled.
+    /// are right is not labelled. Items whose wrong step is unknown add no step at all.
     pub negatives: usize,
 }
 
 /// Step-level AUROC over `items` (see [`Auroc`] for which steps count).
 pub fn step_auroc(items: &[Scored]) -> Auroc {
     let mut steps: Vec<(f64, bool)> = Vec::new();
-    for item in items {
+    for item in items.iter().filter(|i| i.label != WRONG_STEP_UNKNOWN) {
         for (k, s) in item.scores.iter().enumerate() {
             let Some(s) = *s else { continue };
             let k = i64::try_from(k).unwrap_or(i64::MAX);

@@ -83,3 +83,21 @@ fn auroc_on_a_constructed_case() {
     let no_negatives = step_auroc(&[item(-1, &[S(0.6)])]);
     assert_eq!((no_negatives.value, no_negatives.positives), (None, 1));
 }
+
+#[test]
+fn a_wrong_answer_with_an_unknown_step_is_caught_by_any_low_step() {
+    let u = WRONG_STEP_UNKNOWN;
+    let items = vec![
+        item(u, &[S(0.9), S(0.9), S(0.1)]), // flagged at step 2: caught
+        item(u, &[S(0.2), S(0.9)]),         // flagged at step 0: caught
+        item(u, &[S(0.9), S(0.9)]),         // nothing below τ: missed
+        item(-1, &[S(0.9), S(0.8)]),        // correct, predicted -1: hit
+    ];
+    let c = counts(&items, 0.5);
+    assert_eq!(c, Counts { erroneous: 3, erroneous_hits: 2, correct: 1, correct_hits: 1, unscored: 0 });
+    assert!(hit(u, 0) && hit(u, 5) && !hit(u, -1));
+    assert!(hit(3, 3) && !hit(3, 2) && hit(-1, -1));
+    // Outcome-labelled items add no step to the AUROC: only the correct item's two steps.
+    let a = step_auroc(&items);
+    assert_eq!((a.value, a.positives, a.negatives), (None, 2, 0));
+}

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::items::ItemRecord;
-use super::metrics::{best, counts, step_auroc, sweep, Auroc, Counts, Scored, SweepRow};
+use super::metrics::{best, counts, step_auroc, sweep, Auroc, Counts, Scored, SweepRow, WRONG_STEP_UNKNOWN};
 
 /// Everything `metrics.json` holds.
 #[derive(Debug, Clone, Serialize)]
@@ -31,7 +31,14 @@ pub struct Metrics {
     pub sweep: Vec<SweepRow>,
     /// Item counts behind `error_acc` and `correct_acc`.
     pub counts: Counts,
+    /// How the erroneous items were judged when some carry outcome labels only (items built
+    /// from traces); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
+
+/// The note of [`Metrics::note`].
+pub const OUTCOME_NOTE: &str = "traces carry outcome labels only: error accuracy = wrong solutions flagged anywhere (any step below the threshold); their steps are left out of the step AUROC";
 
 /// The metrics of `records` at `threshold`.
 pub fn metrics(verifier: &str, file: &str, threshold: f64, records: &[ItemRecord]) -> Metrics {
@@ -54,6 +61,7 @@ pub fn metrics(verifier: &str, file: &str, threshold: f64, records: &[ItemRecord
         best: best(&rows),
         sweep: rows,
         counts: c,
+        note: records.iter().any(|r| r.label == WRONG_STEP_UNKNOWN).then(|| OUTCOME_NOTE.to_string()),
     }
 }
 
@@ -115,6 +123,9 @@ pub fn table(m: &Metrics) -> String {
             a.negatives
         ),
     );
+    if let Some(note) = &m.note {
+        row(&mut s, "note", note.clone());
+    }
     s
 }
 
@@ -139,5 +150,11 @@ mod tests {
         let t = table(&m);
         assert!(t.contains("F1 @ 0.50") && t.contains("100.0%"), "{t}");
         assert!(t.contains("1 unscored"), "{t}");
+        assert!(m.note.is_none() && !t.contains("note"), "{t}");
+        let mut outcome = records.clone();
+        outcome[1].label = WRONG_STEP_UNKNOWN;
+        let m = metrics("arith", "t.jsonl", 0.5, &outcome);
+        assert_eq!(m.error_acc, Some(1.0));
+        assert!(table(&m).contains("wrong solutions flagged anywhere"), "{}", table(&m));
     }
 }

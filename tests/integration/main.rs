@@ -35,6 +35,7 @@ mod throughput;
 mod traces;
 mod tui;
 mod verifier_eval;
+mod verifier_traces;
 mod verifier_view;
 
 use std::time::Duration;

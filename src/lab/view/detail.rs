@@ -82,13 +82,14 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
 fn summary(label: i64, predicted: Option<i64>, tau: f64) -> Line<'static> {
     let human = match label {
         -1 => "human: every step correct".to_string(),
+        crate::lab::metrics::WRONG_STEP_UNKNOWN => "gold: wrong answer, first wrong step unknown".to_string(),
         l => format!("human: first wrong step #{l}"),
     };
     let (guess, style) = match predicted {
         None => ("no step scored".to_string(), Style::default().fg(Color::DarkGray)),
         Some(p) => {
             let what = if p == -1 { "no step below τ".to_string() } else { format!("#{p}") };
-            let ok = p == label;
+            let ok = crate::lab::metrics::hit(label, p);
             let style = Style::default().fg(if ok { Color::Green } else { Color::Red });
             (format!("{what} {}", if ok { "✓" } else { "✗" }), style)
         }

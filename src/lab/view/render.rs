@@ -147,7 +147,7 @@ fn draw_list(frame: &mut Frame, area: Rect, state: &State) {
         let predicted = state.predicted(i);
         let (mark, colour) = match predicted {
             None => ("?", Color::DarkGray),
-            Some(p) if p == r.label => ("✓", Color::Green),
+            Some(p) if crate::lab::metrics::hit(r.label, p) => ("✓", Color::Green),
             Some(_) => ("✗", Color::Red),
         };
         let id = fit(&for_display(&r.id, 200), id_width);

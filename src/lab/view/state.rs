@@ -75,7 +75,7 @@ impl State {
 
     /// Whether item `i` is scored and predicted differently from its label at τ.
     pub fn disagrees(&self, i: usize) -> bool {
-        self.predicted(i).is_some_and(|p| p != self.data.records[i].label)
+        self.predicted(i).is_some_and(|p| !crate::lab::metrics::hit(self.data.records[i].label, p))
     }
 
     /// The counts behind the metrics at τ, over every item (the filter does not change them).
