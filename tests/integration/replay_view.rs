@@ -67,7 +67,8 @@ async fn a_fork_from_a_replayed_node_sets_up_the_backend_and_runs_live_on_the_em
     s.press(b"\x1b[F");
     s.screen.wait_for("▶ ").await;
     s.press(b"f");
-    s.screen.wait_for("fork of #0").await;
+    // The status line's "fork of #0" is soon replaced by the backend setup's message, so the
+    // fork is seen as the new live run (its settings: `f_on_a_replayed_node_forks_…` in the unit tests).
     s.screen.wait_for("run 2/2").await;
     s.screen.wait_for_within("pocket (embedded", Duration::from_secs(30)).await;
     s.screen.wait_for_within("finished", Duration::from_secs(60)).await;
