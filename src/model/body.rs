@@ -8,6 +8,8 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use tokio_util::sync::CancellationToken;
 
+use super::GenError;
+
 /// A streamed response body.
 pub type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 
@@ -44,18 +46,22 @@ pub enum BodyRead {
     End,
     /// The connection broke while reading.
     Broken(reqwest::Error),
-    /// Nothing arrived within the stall timeout.
-    Stalled,
-    /// The request was cancelled.
-    Cancelled,
+    /// Nothing arrived within the stall timeout ([`GenError::Stalled`] naming `url`), or the
+    /// request was cancelled ([`GenError::Cancelled`]).
+    Failed(GenError),
 }
 
-/// Wait for the next piece of `bytes`, at most `stall`, unless `cancel` fires first.
-pub async fn read_body(bytes: &mut ByteStream, stall: Duration, cancel: &CancellationToken) -> BodyRead {
+/// Wait for the next piece of `bytes` from `url`, at most `stall`, unless `cancel` fires first.
+pub async fn read_body(
+    bytes: &mut ByteStream,
+    stall: Duration,
+    cancel: &CancellationToken,
+    url: &str,
+) -> BodyRead {
     tokio::select! {
-        _ = cancel.cancelled() => BodyRead::Cancelled,
+        _ = cancel.cancelled() => BodyRead::Failed(GenError::Cancelled),
         n = tokio::time::timeout(stall, bytes.next()) => match n {
-            Err(_) => BodyRead::Stalled,
+            Err(_) => BodyRead::Failed(GenError::Stalled { url: url.to_string(), secs: stall.as_secs_f64() }),
             Ok(Some(Ok(b))) => BodyRead::Bytes(b),
             Ok(Some(Err(e))) => BodyRead::Broken(e),
             Ok(None) => BodyRead::End,
@@ -100,15 +106,18 @@ mod tests {
         let mut body: ByteStream = Box::pin(futures::stream::iter(vec![Ok(Bytes::from_static(b"x"))]));
         let cancel = CancellationToken::new();
         assert!(
-            matches!(read_body(&mut body, Duration::from_secs(5), &cancel).await, BodyRead::Bytes(b) if &b[..] == b"x")
+            matches!(read_body(&mut body, Duration::from_secs(5), &cancel, "u").await, BodyRead::Bytes(b) if &b[..] == b"x")
         );
-        assert!(matches!(read_body(&mut body, Duration::from_secs(5), &cancel).await, BodyRead::End));
+        assert!(matches!(read_body(&mut body, Duration::from_secs(5), &cancel, "u").await, BodyRead::End));
         let mut silent: ByteStream = Box::pin(futures::stream::pending());
         assert!(matches!(
-            read_body(&mut silent, Duration::from_millis(20), &cancel).await,
-            BodyRead::Stalled
+            read_body(&mut silent, Duration::from_millis(20), &cancel, "u").await,
+            BodyRead::Failed(GenError::Stalled { .. })
         ));
         cancel.cancel();
-        assert!(matches!(read_body(&mut silent, Duration::from_secs(5), &cancel).await, BodyRead::Cancelled));
+        assert!(matches!(
+            read_body(&mut silent, Duration::from_secs(5), &cancel, "u").await,
+            BodyRead::Failed(GenError::Cancelled)
+        ));
     }
 }

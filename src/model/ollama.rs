@@ -694,15 +694,10 @@ async fn next_chunk(mut st: StreamState) -> Option<(Result<Chunk, GenError>, Str
                 return Some((Err(GenError::Protocol { url: st.url.clone(), detail }), st));
             }
         }
-        match read_body(&mut st.bytes, st.stall, &st.cancel).await {
-            BodyRead::Cancelled => {
+        match read_body(&mut st.bytes, st.stall, &st.cancel, &st.url).await {
+            BodyRead::Failed(e) => {
                 st.finished = true;
-                return Some((Err(GenError::Cancelled), st));
-            }
-            BodyRead::Stalled => {
-                st.finished = true;
-                let secs = st.stall.as_secs_f64();
-                return Some((Err(GenError::Stalled { url: st.url.clone(), secs }), st));
+                return Some((Err(e), st));
             }
             BodyRead::Bytes(bytes) => st.lines.push(&bytes),
             BodyRead::Broken(e) => {
