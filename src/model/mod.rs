@@ -79,12 +79,42 @@ pub struct GenRequest {
     /// (step-tag PRMs); a generator that cannot send one refuses the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw: Option<String>,
+    /// This request is one of several samples of the same prompt ([`SampleGroup`]): a
+    /// generator that can sample several answers in one request (`n` on OpenAI-compatible
+    /// servers) may ask for them together. Others ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<SampleGroup>,
+}
+
+/// Samples of one prompt that a generator may ask for in one request.
+///
+/// Every member's request is the same but for its seed: member `index` has seed `s + index`
+/// for one `s` (when seeded; best-of-N's candidate `i` has the run's seed + `i`). A generator that groups them sends one request with the
+/// seed of the group's first member and `n` = the members it covers, so a member's text then
+/// depends on the group (its size and first seed), not on its own seed alone; the same
+/// requests grouped the same way give the same texts on a server that honours seeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SampleGroup {
+    /// Names the group; unique within the process ([`SampleGroup::next_id`]).
+    pub id: u64,
+    /// This member, 0-based.
+    pub index: u32,
+    /// How many members the group has.
+    pub size: u32,
+}
+
+impl SampleGroup {
+    /// A fresh group id.
+    pub fn next_id() -> u64 {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl GenRequest {
     /// A request with default options and no logprobs.
     pub fn new(messages: Vec<Message>) -> Self {
-        Self { messages, options: GenOptions::default(), top_logprobs: 0, raw: None }
+        Self { messages, options: GenOptions::default(), top_logprobs: 0, raw: None, group: None }
     }
 
     /// A request for the raw `prompt`, sent as written (see [`GenRequest::raw`]).
