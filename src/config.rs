@@ -26,6 +26,8 @@ pub struct Config {
     pub concurrency: Option<usize>,
     /// Seconds without data before a stream fails.
     pub stall_timeout_secs: Option<f64>,
+    /// Samples of one prompt in one request on OpenAI-compatible servers (`n`).
+    pub n_per_request: Option<usize>,
     /// Colour theme for the interactive view: a bundled name or a file in the themes dir.
     pub theme: Option<String>,
     /// Record every run as a trace in the data directory (`false` turns it off).
@@ -169,6 +171,7 @@ impl Config {
         }
         let mut out = Vec::new();
         keep(&mut self.concurrency, "concurrency", &limits::CONCURRENCY, origin, &mut out);
+        keep(&mut self.n_per_request, "n_per_request", &limits::N_PER_REQUEST, origin, &mut out);
         keep(&mut self.run.n, "run.n", &limits::N, origin, &mut out);
         for h in &mut self.hosts {
             keep(&mut h.concurrency, "hosts.concurrency", &limits::CONCURRENCY, origin, &mut out);

@@ -26,6 +26,12 @@ pub struct GlobalArgs {
     /// concurrency; default: 4]
     #[arg(long, global = true, value_parser = usize_in(CONCURRENCY_MAX))]
     pub concurrency: Option<usize>,
+    /// OpenAI-compatible servers: up to this many samples of one prompt in one request (`n`),
+    /// 1–128; 1 sends one request per sample. Used only where the server honours `n` (found
+    /// out by ttc); a request with n samples holds n of --concurrency. Not used with a pool of
+    /// hosts [config: n_per_request; default: 8]
+    #[arg(long, global = true, value_name = "K", value_parser = usize_in(N_PER_REQUEST_MAX))]
+    pub n_per_request: Option<usize>,
     /// Seconds without data before a stream fails, more than 0 and at most 86400 (a day); it
     /// also bounds the wait for a reply to start and for small requests (version, model list,
     /// which never wait more than 30 s) [config: stall_timeout_secs; default: 120]
@@ -210,6 +216,8 @@ pub const WIDTH_MAX: usize = *limits::WIDTH.end();
 pub const DEPTH_MAX: u32 = *limits::DEPTH.end();
 /// Most requests in flight (`--concurrency`, `concurrency`).
 pub const CONCURRENCY_MAX: usize = *limits::CONCURRENCY.end();
+/// Most samples in one request (`--n-per-request`, `n_per_request`).
+pub const N_PER_REQUEST_MAX: usize = *limits::N_PER_REQUEST.end();
 /// Longest stall timeout, in seconds: a day (`--stall-timeout`, `stall_timeout_secs`).
 pub const STALL_TIMEOUT_MAX_SECS: f64 = limits::STALL_TIMEOUT_MAX_SECS;
 /// Highest sampling temperature (`--temperature`, `run.temperature`); the lowest is 0.

@@ -112,6 +112,9 @@ impl GlobalArgs {
         if let Some(c) = self.concurrency.or(config.concurrency) {
             settings.concurrency = c;
         }
+        if let Some(k) = self.n_per_request.or(config.n_per_request) {
+            settings.n_per_request = k;
+        }
         if let Some(s) = self.stall_timeout.or(config.stall_timeout_secs) {
             // In range by now (flags by their parser, config by `Config::load`), so this cannot panic.
             settings.stall_timeout = Duration::from_secs_f64(s);

@@ -25,20 +25,24 @@ pub struct Limiter {
 pub struct Slot {
     _permit: OwnedSemaphorePermit,
     load: Arc<watch::Sender<Load>>,
+    /// How many of the limit this slot holds.
+    count: usize,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.load.send_modify(|l| l.running = l.running.saturating_sub(1));
+        let n = self.count;
+        self.load.send_modify(|l| l.running = l.running.saturating_sub(n));
     }
 }
 
 /// Counts a waiting request until it is admitted or abandoned.
-struct Waiting<'a>(&'a watch::Sender<Load>);
+struct Waiting<'a>(&'a watch::Sender<Load>, usize);
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        self.0.send_modify(|l| l.queued = l.queued.saturating_sub(1));
+        let n = self.1;
+        self.0.send_modify(|l| l.queued = l.queued.saturating_sub(n));
     }
 }
 
@@ -52,18 +56,27 @@ impl Limiter {
 
     /// Wait for a slot. Cancel-safe: dropping the future leaves the queue.
     pub async fn acquire(&self) -> Slot {
+        self.acquire_many(1).await
+    }
+
+    /// Wait for `n` slots at once (at least one, at most the limit), for one request that
+    /// runs several samples; it counts as `n` running. Cancel-safe, and in FIFO order with
+    /// single requests.
+    pub async fn acquire_many(&self, n: usize) -> Slot {
+        let limit = self.load.borrow().limit;
+        let n = n.clamp(1, limit);
         let waiting = {
-            self.load.send_modify(|l| l.queued += 1);
-            Waiting(&self.load)
+            self.load.send_modify(|l| l.queued += n);
+            Waiting(&self.load, n)
         };
-        // The semaphore is never closed, so acquiring cannot fail.
-        let permit = match self.sem.clone().acquire_owned().await {
+        // The semaphore is never closed and `n` is within its size, so this cannot fail.
+        let permit = match self.sem.clone().acquire_many_owned(n as u32).await {
             Ok(p) => p,
             Err(_) => unreachable!("the limiter's semaphore is never closed"),
         };
         drop(waiting);
-        self.load.send_modify(|l| l.running += 1);
-        Slot { _permit: permit, load: self.load.clone() }
+        self.load.send_modify(|l| l.running += n);
+        Slot { _permit: permit, load: self.load.clone(), count: n }
     }
 
     /// The current load.
@@ -95,6 +108,25 @@ mod tests {
         drop(a);
         let _c = waiter.await.unwrap();
         assert_eq!(lim.load(), Load { running: 2, queued: 0, limit: 2 });
+    }
+
+    #[tokio::test]
+    async fn a_request_of_several_samples_holds_several_slots() {
+        let lim = Limiter::new(4);
+        let a = lim.acquire_many(3).await;
+        assert_eq!(lim.load(), Load { running: 3, queued: 0, limit: 4 });
+        let _b = lim.acquire().await;
+        // More than the limit is capped at the limit: it waits for all four, then runs.
+        let l2 = lim.clone();
+        let big = tokio::spawn(async move { l2.acquire_many(9).await });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert_eq!(lim.load().queued, 4);
+        drop(a);
+        drop(_b);
+        let big = big.await.unwrap();
+        assert_eq!(lim.load(), Load { running: 4, queued: 0, limit: 4 });
+        drop(big);
+        assert_eq!(lim.load(), Load { running: 0, queued: 0, limit: 4 });
     }
 
     #[tokio::test]

@@ -51,6 +51,9 @@ const MAX_ERROR_BODY: usize = 64 << 10;
 /// The first Ollama release whose responses carry log-probabilities.
 pub const LOGPROBS_SINCE: (u64, u64, u64) = (0, 12, 11);
 
+/// Samples of one prompt asked in one request by default (`--n-per-request`).
+pub const DEFAULT_N_PER_REQUEST: usize = 8;
+
 /// Connection settings for one Ollama server.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OllamaSettings {
@@ -68,6 +71,9 @@ pub struct OllamaSettings {
     pub busy_retries: u32,
     /// First back-off after a 503; doubles on each retry.
     pub busy_backoff: Duration,
+    /// OpenAI-compatible servers: at most this many samples of one prompt asked in one
+    /// request (`n`); 1 = one request per sample. Ollama has no `n` and ignores it.
+    pub n_per_request: usize,
 }
 
 impl Default for OllamaSettings {
@@ -79,6 +85,7 @@ impl Default for OllamaSettings {
             request_timeout: Duration::from_secs(30),
             busy_retries: 4,
             busy_backoff: Duration::from_millis(250),
+            n_per_request: DEFAULT_N_PER_REQUEST,
         }
     }
 }

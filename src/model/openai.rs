@@ -3,7 +3,8 @@
 //! Chat requests go to `POST /v1/chat/completions`, raw prompts ([`GenRequest::raw`]) to
 //! `POST /v1/completions`, both with `stream: true` (server-sent events, decoded by
 //! [`super::openai_sse`]) and `stream_options.include_usage` for the token counts; the models
-//! come from `GET /v1/models`. ttc sends one request per candidate (no `n`).
+//! come from `GET /v1/models`. Samples of one prompt ([`crate::model::SampleGroup`]) share one
+//! request with `n` where the server honours it (see [`group`]); other requests go alone.
 //!
 //! Timeouts and concurrency follow the Ollama client's ([`OllamaSettings`]): connecting is
 //! bounded by the connect timeout, the wait for response headers and each wait for more of a
@@ -35,6 +36,9 @@ use crate::safe::{redact, redact_host};
 
 #[path = "openai_wire.rs"]
 mod wire;
+
+#[path = "openai_group.rs"]
+mod group;
 
 /// The server used when none is given (vLLM's and SGLang's usual port is 8000, llama.cpp's
 /// 8080: pass `--host`).
@@ -106,6 +110,10 @@ struct Inner {
     key: Option<ApiKey>,
     /// Per model: whether the server continues a partial assistant message (absent: unknown).
     continues: Mutex<HashMap<String, bool>>,
+    /// Per model: whether the server samples `n` answers in one request (absent: unknown).
+    samples_n: Mutex<HashMap<String, bool>>,
+    /// Samples of one prompt sharing a request ([`group`]).
+    groups: group::Groups,
 }
 
 /// Turn what a user typed (`localhost:8000`, `http://h:8000/v1/`) into a base URL without
@@ -167,6 +175,8 @@ impl OpenAiClient {
                 settings,
                 key,
                 continues: Mutex::new(HashMap::new()),
+                samples_n: Mutex::new(HashMap::new()),
+                groups: group::Groups::default(),
             }),
         })
     }
@@ -316,6 +326,17 @@ impl OpenAiClient {
         }
     }
 
+    /// Whether the server samples `n` answers of `model` in one request, when known.
+    fn n_support(&self, model: &str) -> Option<bool> {
+        self.inner.samples_n.lock().ok().and_then(|m| m.get(model).copied())
+    }
+
+    fn remember_n(&self, model: &str, works: bool) {
+        if let Ok(mut m) = self.inner.samples_n.lock() {
+            m.insert(model.to_string(), works);
+        }
+    }
+
     fn no_continuation(&self, model: &str, detail: String) -> GenError {
         GenError::NoContinuation { host: self.inner.shown_host.clone(), model: model.to_string(), detail }
     }
@@ -450,7 +471,33 @@ impl Generator for OpenAiGenerator {
         }
     }
 
+    /// A member of a [`crate::model::SampleGroup`] shares one request with `n` with the other
+    /// members of its chunk (see [`group`]); any other request is sent alone.
     async fn generate(&self, req: GenRequest, cancel: CancellationToken) -> Result<ChunkStream, GenError> {
+        let per = self.client.inner.settings.n_per_request;
+        match req.group {
+            Some(g) if req.raw.is_none() && per > 1 && group::chunk_of(g, per).2 > 1 => {
+                if self.client.n_support(&self.model) == Some(false) {
+                    return self.generate_one(req, cancel).await;
+                }
+                group::generate(self, req, g, cancel).await
+            }
+            _ => self.generate_one(req, cancel).await,
+        }
+    }
+
+    fn load(&self) -> Option<tokio::sync::watch::Receiver<Load>> {
+        Some(self.client.limiter().subscribe())
+    }
+}
+
+impl OpenAiGenerator {
+    /// One request for one sample.
+    async fn generate_one(
+        &self,
+        req: GenRequest,
+        cancel: CancellationToken,
+    ) -> Result<ChunkStream, GenError> {
         let continuing = req.raw.is_none() && req.messages.last().is_some_and(|m| m.role == Role::Assistant);
         if continuing && self.client.refuses_to_continue(&self.model) {
             return Err(self.client.no_continuation(&self.model, "it refused before".into()));
@@ -499,10 +546,6 @@ impl Generator for OpenAiGenerator {
             started,
         );
         Ok(Box::pin(futures::stream::unfold(state, wire::next_chunk)))
-    }
-
-    fn load(&self) -> Option<tokio::sync::watch::Receiver<Load>> {
-        Some(self.client.limiter().subscribe())
     }
 }
 

@@ -82,6 +82,9 @@ pub struct ChatBody<'a> {
     continue_final_message: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     add_generation_prompt: Option<bool>,
+    /// Samples asked for in this one request (absent: one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    n: Option<usize>,
 }
 
 impl<'a> ChatBody<'a> {
@@ -98,7 +101,13 @@ impl<'a> ChatBody<'a> {
             top_logprobs: lp.then_some(req.top_logprobs.min(MAX_TOP_LOGPROBS)),
             continue_final_message: continuing,
             add_generation_prompt: continuing.then_some(false),
+            n: None,
         }
+    }
+
+    /// The same body asking for `n` samples at once.
+    pub fn with_n(self, n: usize) -> Self {
+        Self { n: (n > 1).then_some(n), ..self }
     }
 }
 
@@ -377,9 +386,53 @@ pub enum Read {
     Piece { text: String, logprobs: Option<Vec<TokenLogprob>>, finish: Option<String>, usage: Option<Usage> },
 }
 
+/// One choice's part of a chunk (`choices[i]`): its `index`, text, log-probabilities and
+/// finish reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChoicePiece {
+    pub index: u64,
+    pub text: String,
+    pub logprobs: Option<Vec<TokenLogprob>>,
+    pub finish: Option<String>,
+}
+
+/// What one event says, for every choice it carries (a request with `n` > 1 streams the
+/// choices interleaved, each chunk naming its `index`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReadAll {
+    Nothing,
+    Done,
+    Error(String),
+    Bad(String),
+    /// The choices of one chunk (perhaps none: a chunk with only `usage`).
+    Pieces {
+        choices: Vec<ChoicePiece>,
+        usage: Option<Usage>,
+    },
+}
+
 /// Read one event of a `kind` stream. Any field may be missing, null or of another type: what
-/// cannot be read is left out, never a panic.
+/// cannot be read is left out, never a panic. Only the first choice counts (one sample per
+/// request; see [`read_event_all`] for several).
 pub fn read_event(kind: Kind, ev: &SseEvent) -> Read {
+    match read_event_all(kind, ev) {
+        ReadAll::Nothing => Read::Nothing,
+        ReadAll::Done => Read::Done,
+        ReadAll::Error(e) => Read::Error(e),
+        ReadAll::Bad(e) => Read::Bad(e),
+        ReadAll::Pieces { choices, usage } => match choices.into_iter().next() {
+            Some(c) => Read::Piece { text: c.text, logprobs: c.logprobs, finish: c.finish, usage },
+            None if usage.is_some() => {
+                Read::Piece { text: String::new(), logprobs: None, finish: None, usage }
+            }
+            None => Read::Nothing,
+        },
+    }
+}
+
+/// Read one event of a `kind` stream with every choice it carries. A choice without an
+/// `index` is choice 0.
+pub fn read_event_all(kind: Kind, ev: &SseEvent) -> ReadAll {
     let data = ev.data.trim();
     if ev.is_error() {
         let detail = serde_json::from_str::<Value>(data)
@@ -388,31 +441,37 @@ pub fn read_event(kind: Kind, ev: &SseEvent) -> Read {
                 error_of(&v).or_else(|| v.get("message").and_then(Value::as_str).map(str::to_string))
             })
             .unwrap_or_else(|| data.to_string());
-        return Read::Error(detail);
+        return ReadAll::Error(detail);
     }
     if data == "[DONE]" {
-        return Read::Done;
+        return ReadAll::Done;
     }
     if data.is_empty() {
-        return Read::Nothing;
+        return ReadAll::Nothing;
     }
     let value: Value = match serde_json::from_str(data) {
         Ok(v) => v,
-        Err(e) => return Read::Bad(format!("bad stream event {}: {e}", crate::safe::clip(data, 120))),
+        Err(e) => return ReadAll::Bad(format!("bad stream event {}: {e}", crate::safe::clip(data, 120))),
     };
     if let Some(err) = error_of(&value) {
-        return Read::Error(err);
+        return ReadAll::Error(err);
     }
     let usage = value.get("usage").filter(|u| u.is_object()).map(|u| Usage {
         prompt_tokens: u.get("prompt_tokens").and_then(Value::as_u64).unwrap_or(0),
         completion_tokens: u.get("completion_tokens").and_then(Value::as_u64).unwrap_or(0),
     });
-    let Some(choice) = value.get("choices").and_then(Value::as_array).and_then(|c| c.first()) else {
-        return match usage {
-            Some(_) => Read::Piece { text: String::new(), logprobs: None, finish: None, usage },
-            None => Read::Nothing,
-        };
-    };
+    let choices: Vec<ChoicePiece> = value
+        .get("choices")
+        .and_then(Value::as_array)
+        .map(|cs| cs.iter().map(|c| choice_piece(kind, c)).collect())
+        .unwrap_or_default();
+    if choices.is_empty() && usage.is_none() {
+        return ReadAll::Nothing;
+    }
+    ReadAll::Pieces { choices, usage }
+}
+
+fn choice_piece(kind: Kind, choice: &Value) -> ChoicePiece {
     let text = match kind {
         Kind::Chat => choice.get("delta").and_then(|d| d.get("content")),
         Kind::Completion => choice.get("text"),
@@ -428,7 +487,8 @@ pub fn read_event(kind: Kind, ev: &SseEvent) -> Read {
         })
         .filter(|l| !l.is_empty());
     let finish = choice.get("finish_reason").and_then(Value::as_str).map(str::to_string);
-    Read::Piece { text, logprobs, finish, usage }
+    let index = choice.get("index").and_then(Value::as_u64).unwrap_or(0);
+    ChoicePiece { index, text, logprobs, finish }
 }
 
 /// The next chunk of a stream (for [`futures::stream::unfold`]).

@@ -442,7 +442,14 @@ impl Generator for Pool {
         info
     }
 
-    async fn generate(&self, req: GenRequest, cancel: CancellationToken) -> Result<ChunkStream, GenError> {
+    /// Every request goes alone (a [`crate::model::SampleGroup`] is dropped): a request is
+    /// replayed on another host when its host fails, which needs one sample per request.
+    async fn generate(
+        &self,
+        mut req: GenRequest,
+        cancel: CancellationToken,
+    ) -> Result<ChunkStream, GenError> {
+        req.group = None;
         let mut tried = vec![false; self.inner.hosts.len()];
         let current = dispatch(&self.inner, &req, &cancel, &mut tried, None).await?;
         let flow = Flow {

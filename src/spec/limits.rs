@@ -12,6 +12,8 @@ pub const WIDTH: RangeInclusive<usize> = 1..=64;
 pub const DEPTH: RangeInclusive<u32> = 1..=200;
 /// Requests in flight at once per server.
 pub const CONCURRENCY: RangeInclusive<usize> = 1..=256;
+/// Samples of one prompt in one request (`n`) on OpenAI-compatible servers.
+pub const N_PER_REQUEST: RangeInclusive<usize> = 1..=128;
 /// Parallel revision chains (each takes at least one sample of the budget N).
 pub const CHAINS: RangeInclusive<usize> = 1..=1024;
 /// Attempts per revision chain.

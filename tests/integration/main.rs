@@ -23,6 +23,7 @@ mod ollama;
 mod openai;
 mod openai_cli;
 mod openai_load;
+mod openai_n;
 mod openai_real;
 mod particles;
 mod pool;
@@ -52,6 +53,7 @@ pub fn fast_settings() -> OllamaSettings {
         request_timeout: Duration::from_secs(2),
         busy_retries: 3,
         busy_backoff: Duration::from_millis(5),
+        n_per_request: ttc::model::ollama::DEFAULT_N_PER_REQUEST,
     }
 }
 

@@ -10,6 +10,10 @@
 //!   sampling); continues a partial assistant message with `continue_final_message`;
 //! * `no-continue` – like `tiny-math`, but refuses `continue_final_message` (HTTP 400, vLLM's
 //!   error shape), as a server without it does;
+//! * `no-n`        – like `tiny-math`, but refuses `n` > 1 (HTTP 400 "Only one completion choice
+//!   is allowed", as llama.cpp's server);
+//! * `ignore-n`    – like `tiny-math`, but answers choice 0 only whatever `n` asks (as
+//!   llama-cpp-python's server);
 //! * `unicode`     – answers in multi-byte text (`Résumé … 数学 😀 … \boxed{42}`);
 //! * `judge`       – "Yes"/"No" by the fake's arithmetic check, with chat `logprobs`;
 //! * `prm-tag`     – a step-tag PRM on `/v1/completions` ("+"/"-" with completion logprobs);
@@ -21,6 +25,10 @@
 //! * `crash`       – always HTTP 500;
 //! * `busy`        – always HTTP 429 with `Retry-After: 0`;
 //! * `no-stream`   – ignores `stream: true`: one JSON chat completion.
+//!
+//! A chat request with `n` > 1 streams `n` choices interleaved (each chunk names its `index`),
+//! choice `j` written as a request of its own with seed + `j` would be; a fault of one choice
+//! (by its seed) ends the whole response there, as an engine that fails a request does.
 //!
 //! `ServerConfig::rate_limit_first` answers the first generations 429 (`Retry-After: 0`);
 //! `ServerConfig::api_key` makes every request without `Authorization: Bearer KEY` a 401 that
@@ -53,8 +61,10 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Body = UnsyncBoxBody<Bytes, BoxError>;
 
 /// Every model served by default.
-pub const MODELS: [&str; 14] = [
+pub const MODELS: [&str; 16] = [
     "tiny-math",
+    "no-n",
+    "ignore-n",
     "no-continue",
     "unicode",
     "judge",
@@ -281,15 +291,99 @@ fn generate(st: &State, body: &Value, chat: bool) -> Response<Body> {
         );
     }
     let seed = body["seed"].as_i64();
+    let n = body["n"].as_u64().unwrap_or(1).clamp(1, 128) as usize;
+    if n > 1 && model == "no-n" {
+        // llama.cpp's server.
+        return json_resp(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": {"code": 400, "message": "Only one completion choice is allowed", "type": "invalid_request_error"}}),
+        );
+    }
+    // `ignore-n` answers choice 0 only, as llama-cpp-python's server does.
+    let n = if !chat || model == "ignore-n" { 1 } else { n };
+    let mut choices = Vec::new();
+    for j in 0..n {
+        // Choice j is written as a request of its own with seed + j would be.
+        match choice(st, body, &model, chat, nth, seed.map(|s| s + j as i64), continuing, j) {
+            Ok(c) => choices.push(c),
+            Err(resp) => return resp,
+        }
+    }
+    let mut events: Vec<String> = Vec::new();
+    let mut tail = Tail::Done;
+    let mut total = 0;
+    let longest = choices.iter().map(|c| c.0.len()).max().unwrap_or(0);
+    'pieces: for i in 0..=longest {
+        for (evs, t, _) in choices.iter_mut() {
+            if let Some(e) = evs.get(i) {
+                events.push(e.clone());
+            } else if i == evs.len() && !matches!(t, Tail::Done) {
+                tail = std::mem::replace(t, Tail::Done);
+                break 'pieces;
+            }
+        }
+    }
+    for (_, _, pieces) in &choices {
+        total += pieces;
+    }
+    match tail {
+        Tail::Done => {
+            if body["stream_options"]["include_usage"].as_bool() == Some(true) {
+                let usage =
+                    json!({"prompt_tokens": 17, "completion_tokens": total, "total_tokens": 17 + total});
+                events.push(format!("data: {}\n\n", json!({"id": "x", "choices": [], "usage": usage})));
+            }
+            events.push("data: [DONE]\n\n".to_string());
+        }
+        Tail::ErrorChunk => events.push(format!(
+            "data: {}\n\n",
+            json!({"error": {"message": STREAM_ERROR, "type": "InternalServerError", "code": 500}})
+        )),
+        Tail::ErrorEvent => {
+            events.push(format!("event: error\ndata: {}\n\n", json!({"message": STREAM_ERROR})))
+        }
+        Tail::Huge => events.push(format!("data: {}", "x".repeat(2 << 20))),
+        Tail::Cut => events.push("data: [DONE]\n\n".to_string()),
+        Tail::Stall | Tail::Abort => {}
+    }
+    let mut frames: Vec<Bytes> = Vec::new();
+    for e in events {
+        // Cut each event in three at odd byte offsets: inside multi-byte characters when any.
+        let b = e.into_bytes();
+        let (a, c) = (b.len() / 3 + 1, 2 * b.len() / 3 + 1);
+        if b.len() > 6 {
+            frames.push(Bytes::copy_from_slice(&b[..a]));
+            frames.push(Bytes::copy_from_slice(&b[a..c]));
+            frames.push(Bytes::copy_from_slice(&b[c..]));
+        } else {
+            frames.push(Bytes::from(b));
+        }
+    }
+    streamed(frames, tail)
+}
+
+/// One choice of a response: its events (pieces, then its finish chunk when it ends well),
+/// how it ends, and how many pieces it has.
+#[allow(clippy::too_many_arguments, clippy::result_large_err)]
+fn choice(
+    st: &State,
+    body: &Value,
+    model: &str,
+    chat: bool,
+    nth: usize,
+    seed: Option<i64>,
+    continuing: bool,
+    index: usize,
+) -> Result<(Vec<String>, Tail, usize), Response<Body>> {
     let sampled = body["temperature"].as_f64().unwrap_or(1.0) > 0.0;
     let faulty = seed.map(|s| s.rem_euclid(4)) == Some(1);
     let (pieces, lps, tail) = if !chat {
         if model != "prm-tag" {
-            return error_resp(
+            return Err(error_resp(
                 StatusCode::BAD_REQUEST,
                 "this fake serves /v1/completions for prm-tag only",
                 "BadRequestError",
-            );
+            ));
         }
         let verdict = prm_tag_verdict(body["prompt"].as_str().unwrap_or_default(), true);
         (vec![verdict.to_string()], Some(verdict_lps(verdict, "+", "-")), Tail::Done)
@@ -318,7 +412,7 @@ fn generate(st: &State, body: &Value, chat: bool) -> Response<Body> {
                 }
                 _ => script,
             };
-            let tail = match model.as_str() {
+            let tail = match model {
                 _ if nth < st.cfg.drop_first => Tail::Abort,
                 "flaky-math" if faulty => Tail::ErrorChunk,
                 "evil-math" if faulty => Tail::ErrorEvent,
@@ -360,42 +454,12 @@ fn generate(st: &State, body: &Value, chat: bool) -> Response<Body> {
             Some(v) => v.iter().take(n.max(2)).cloned().collect::<Vec<(String, f64)>>(),
             None => vec![(piece.clone(), -0.01)],
         });
-        events.push(chunk(chat, &model, piece, lp.as_deref(), None));
+        events.push(chunk(chat, model, piece, lp.as_deref(), None, index));
     }
-    match tail {
-        Tail::Done => {
-            events.push(chunk(chat, &model, "", None, Some(finish)));
-            if body["stream_options"]["include_usage"].as_bool() == Some(true) {
-                let usage = json!({"prompt_tokens": 17, "completion_tokens": pieces.len(), "total_tokens": 17 + pieces.len()});
-                events.push(format!("data: {}\n\n", json!({"id": "x", "choices": [], "usage": usage})));
-            }
-            events.push("data: [DONE]\n\n".to_string());
-        }
-        Tail::ErrorChunk => events.push(format!(
-            "data: {}\n\n",
-            json!({"error": {"message": STREAM_ERROR, "type": "InternalServerError", "code": 500}})
-        )),
-        Tail::ErrorEvent => {
-            events.push(format!("event: error\ndata: {}\n\n", json!({"message": STREAM_ERROR})))
-        }
-        Tail::Huge => events.push(format!("data: {}", "x".repeat(2 << 20))),
-        Tail::Cut => events.push("data: [DONE]\n\n".to_string()),
-        Tail::Stall | Tail::Abort => {}
+    if matches!(tail, Tail::Done) {
+        events.push(chunk(chat, model, "", None, Some(finish), index));
     }
-    let mut frames: Vec<Bytes> = Vec::new();
-    for e in events {
-        // Cut each event in three at odd byte offsets: inside multi-byte characters when any.
-        let b = e.into_bytes();
-        let (a, c) = (b.len() / 3 + 1, 2 * b.len() / 3 + 1);
-        if b.len() > 6 {
-            frames.push(Bytes::copy_from_slice(&b[..a]));
-            frames.push(Bytes::copy_from_slice(&b[a..c]));
-            frames.push(Bytes::copy_from_slice(&b[c..]));
-        } else {
-            frames.push(Bytes::from(b));
-        }
-    }
-    streamed(frames, tail)
+    Ok((events, tail, pieces.len()))
 }
 
 /// The alternatives of a one-token verdict: the verdict likely, its opposite not.
@@ -418,7 +482,14 @@ fn apply_stop(pieces: Vec<String>, stops: &[String]) -> (Vec<String>, &'static s
 }
 
 /// One `data:` event: a chat delta or a completion text, with logprobs in the endpoint's shape.
-fn chunk(chat: bool, model: &str, text: &str, lp: Option<&[(String, f64)]>, finish: Option<&str>) -> String {
+fn chunk(
+    chat: bool,
+    model: &str,
+    text: &str,
+    lp: Option<&[(String, f64)]>,
+    finish: Option<&str>,
+    index: usize,
+) -> String {
     let logprobs = lp.map(|top| {
         let (tok, l) = top.first().cloned().unwrap_or((text.to_string(), -0.01));
         let tok = if text.is_empty() { tok } else { text.to_string() };
@@ -434,9 +505,9 @@ fn chunk(chat: bool, model: &str, text: &str, lp: Option<&[(String, f64)]>, fini
     });
     let choice = if chat {
         let delta = if text.is_empty() { json!({}) } else { json!({"role": "assistant", "content": text}) };
-        json!({"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish})
+        json!({"index": index, "delta": delta, "logprobs": logprobs, "finish_reason": finish})
     } else {
-        json!({"index": 0, "text": text, "logprobs": logprobs, "finish_reason": finish})
+        json!({"index": index, "text": text, "logprobs": logprobs, "finish_reason": finish})
     };
     let object = if chat { "chat.completion.chunk" } else { "text_completion" };
     format!("data: {}\n\n", json!({"id": "cmpl-1", "object": object, "model": model, "choices": [choice]}))
