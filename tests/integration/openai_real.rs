@@ -76,3 +76,43 @@ async fn a_real_server_runs_best_of_n_with_the_judge() {
         .count();
     assert!(judged > 0, "no step was judged: {v}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a real OpenAI-compatible server (see README: OpenAI-compatible servers)"]
+async fn a_real_server_gets_samples_of_one_prompt_together_or_one_by_one() {
+    use ttc::model::SampleGroup;
+    // One at a time: llama-cpp-python's server interrupts a running request for a new one.
+    let settings = ServerSettings { concurrency: 1, n_per_request: 8, ..settings() };
+    let client = OpenAiClient::new(&host(), settings, ApiKey::from_env()).unwrap();
+    let models = client.list_models().await.expect("the server lists its models");
+    let gen = client.generator(models.first().expect("at least one model")).await.unwrap();
+    let ask = |seed: i64, group: Option<SampleGroup>| {
+        let mut req = GenRequest::new(vec![Message::user("Name a prime number and say why in one line.")]);
+        req.options.num_predict = Some(16);
+        req.options.temperature = Some(0.9);
+        req.options.seed = Some(seed);
+        req.group = group;
+        req
+    };
+    let id = SampleGroup::next_id();
+    let tasks: Vec<_> = (0..3u32)
+        .map(|i| {
+            let gen = gen.clone();
+            let req = ask(i as i64, Some(SampleGroup { id, index: i, size: 3 }));
+            tokio::spawn(async move { collect(&gen, req, CancellationToken::new()).await })
+        })
+        .collect();
+    let mut texts = Vec::new();
+    for t in tasks {
+        texts.push(t.await.unwrap().expect("every member finishes").text);
+    }
+    assert!(texts.iter().all(|t| !t.is_empty()), "{texts:?}");
+    // A server that honours `n` wrote three samples of seed 0; one that ignores it (llama-cpp-
+    // python) answered member 0, and the others asked alone with their own seeds.
+    let mut lone = Vec::new();
+    for s in 0..3 {
+        lone.push(collect(&gen, ask(s, None), CancellationToken::new()).await.unwrap().text);
+    }
+    eprintln!("together: {texts:?}\nalone:    {lone:?}");
+    assert_eq!(texts[0], lone[0], "member 0 has the group's seed");
+}
