@@ -97,6 +97,9 @@ pub struct BenchConfig {
     /// `--confidence-cutoff`, when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence_cutoff: Option<f64>,
+    /// `--n-per-request` on one OpenAI-compatible server: candidates' texts depend on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_per_request: Option<usize>,
 }
 
 impl BenchConfig {
@@ -129,6 +132,7 @@ impl BenchConfig {
         check("subsample", self.subsample == other.subsample);
         check("confidence_window", self.confidence_window == other.confidence_window);
         check("confidence_cutoff", self.confidence_cutoff == other.confidence_cutoff);
+        check("n_per_request", self.n_per_request == other.n_per_request);
         keys
     }
 }
@@ -258,6 +262,7 @@ mod tests {
             aggregation: "last".into(),
             subsample: 0,
             confidence_window: None,
+            n_per_request: None,
             confidence_cutoff: None,
         }
     }

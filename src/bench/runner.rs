@@ -181,6 +181,8 @@ pub async fn run(launch: &Launch, plan: BenchPlan) -> Result<ExitCode, Failure> 
             || prepared.config.confidence_cutoff.is_some())
         .then_some(prepared.config.confidence_window),
         confidence_cutoff: prepared.config.confidence_cutoff,
+        n_per_request: (info.backend == "openai" && launch.resolved.pool.len() < 2)
+            .then_some(launch.resolved.settings.n_per_request),
     };
     let mut dir = ResultsDir::open(&plan.out, &bench_config).map_err(Failure::new)?;
     if !dir.added.is_empty() {
