@@ -439,6 +439,8 @@ async fn out_of_range_flags_exit_2_naming_the_flag_and_the_range() {
         ("--width", "1000000", "1..=64"),
         ("--depth", "0", "1..=200"),
         ("--concurrency", "0", "1..=256"),
+        ("--n-per-request", "0", "1..=128"),
+        ("--n-per-request", "129", "1..=128"),
         ("--chains", "0", "1..=1024"),
         ("--revisions", "1025", "1..=1024"),
         ("--lookahead", "201", "0..=200"),
@@ -463,7 +465,7 @@ async fn out_of_range_flags_exit_2_naming_the_flag_and_the_range() {
     assert!(stderr(&o).contains("--width"), "{}", stderr(&o));
     // The limits are in --help.
     let help = stdout(&ttc(&["run", "--help"]).await);
-    for limit in ["1–1024", "1–64", "1–200", "1–256", "86400", "0–2"] {
+    for limit in ["1–1024", "1–64", "1–200", "1–256", "1–128", "86400", "0–2"] {
         assert!(help.contains(limit), "--help lacks {limit}:\n{help}");
     }
 }
@@ -473,13 +475,16 @@ async fn out_of_range_config_values_are_named_and_defaults_are_used() {
     let dir = std::env::temp_dir().join(format!("ttc-cli-range-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("config.toml");
-    std::fs::write(&cfg, "stall_timeout_secs = 1e308\nconcurrency = 0\n[run]\nn = 0\ntemperature = nan\n")
-        .unwrap();
+    std::fs::write(
+        &cfg,
+        "stall_timeout_secs = 1e308\nconcurrency = 0\nn_per_request = 500\n[run]\nn = 0\ntemperature = nan\n",
+    )
+    .unwrap();
     let c = cfg.to_str().unwrap();
     let o = ttc(&["run", "--backend", "pocket", "--config", c, "--json"]).await;
     let err = stderr(&o);
     assert!(matches!(o.status.code(), Some(0 | 1)), "{err}");
-    for key in ["stall_timeout_secs", "concurrency", "run.n", "run.temperature"] {
+    for key in ["stall_timeout_secs", "concurrency", "n_per_request", "run.n", "run.temperature"] {
         assert!(err.contains(&format!("{c}: {key} = ")), "{key}: {err}");
     }
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
