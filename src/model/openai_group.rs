@@ -362,7 +362,8 @@ impl Reader {
                         done_reason: reason.clone(),
                     })))
                 }
-                (Ok(()), None) if only_first => Msg::Alone,
+                // Nothing of this choice came (the server answered fewer than asked): it asks alone.
+                (Ok(()), None) if p.pieces == 0 => Msg::Alone,
                 (Ok(()), None) => Msg::Chunk(Err(GenError::Dropped(format!(
                     "{} ended the response with no finish reason for choice {i} after {} pieces of its text: the server cut it short",
                     crate::safe::redact_host(url),

@@ -461,3 +461,32 @@ async fn a_host_dropping_every_stream_mid_answer_loses_no_candidate_and_changes_
     assert_eq!(good.bodies("/v1/chat/completions").len(), 8, "every candidate ended on the live host");
     assert_eq!(texts_by_seed(&events), expected, "each text as if no host had failed");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pool_sends_samples_of_one_prompt_one_request_each() {
+    let (a, b) = (
+        OpenAiServer::start(ServerConfig::default()).await,
+        OpenAiServer::start(ServerConfig::default()).await,
+    );
+    let pool =
+        Arc::new(Pool::new(vec![openai_member("a", &a, "tiny-math"), openai_member("b", &b, "tiny-math")]));
+    let id = ttc::model::SampleGroup::next_id();
+    let tasks: Vec<_> = (0..4u32)
+        .map(|i| {
+            let pool = pool.clone();
+            let mut req = ttc::model::GenRequest::new(vec![ttc::model::Message::user("What is 12 + 30?")]);
+            req.options.seed = Some(i as i64);
+            req.group = Some(ttc::model::SampleGroup { id, index: i, size: 4 });
+            tokio::spawn(async move {
+                ttc::model::collect(pool.as_ref(), req, tokio_util::sync::CancellationToken::new()).await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().expect("every sample finishes");
+    }
+    let bodies: Vec<_> =
+        a.bodies("/v1/chat/completions").into_iter().chain(b.bodies("/v1/chat/completions")).collect();
+    assert_eq!(bodies.len(), 4);
+    assert!(bodies.iter().all(|b| b.get("n").is_none()), "{bodies:?}");
+}
