@@ -5,7 +5,8 @@
 //! ```
 //!
 //! Prints the SSE decoder's MB/s, and the wall time of 1,000 concurrent streams against the
-//! in-process fake server (client and server share the machine's cores).
+//! in-process fake server (client and server share the machine's cores), and of 1,000 samples of
+//! one prompt sent one per request, 8 per request and 64 per request (`n`).
 
 use std::time::Instant;
 
@@ -87,4 +88,45 @@ async fn a_thousand_concurrent_streams() {
         took.as_secs_f64() * 1e3 / 1000.0,
         chars
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a measurement; run with --ignored --nocapture"]
+async fn a_thousand_samples_of_one_prompt_with_and_without_n() {
+    use ttc::model::SampleGroup;
+    for per in [1usize, 8, 64] {
+        let server = OpenAiServer::start(ServerConfig::default()).await;
+        let settings = ServerSettings {
+            concurrency: 1000,
+            n_per_request: per,
+            stall_timeout: std::time::Duration::from_secs(60),
+            request_timeout: std::time::Duration::from_secs(60),
+            ..super::fast_settings()
+        };
+        let client = OpenAiClient::new(&server.url, settings, None).unwrap();
+        let gen = client.generator_unchecked("tiny-math");
+        let id = SampleGroup::next_id();
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..1000u32)
+            .map(|i| {
+                let gen = gen.clone();
+                let mut req = GenRequest::new(vec![Message::user("What is 12 + 30?")]);
+                req.options.seed = Some(i as i64);
+                req.group = Some(SampleGroup { id, index: i, size: 1000 });
+                tokio::spawn(async move { collect(&gen, req, CancellationToken::new()).await })
+            })
+            .collect();
+        let mut ok = 0;
+        for t in tasks {
+            ok += t.await.unwrap().is_ok() as usize;
+        }
+        let took = started.elapsed();
+        assert_eq!(ok, 1000);
+        println!(
+            "1000 samples, --n-per-request {per}: {} requests, {:.0} ms wall, {:.3} ms per sample",
+            server.bodies("/v1/chat/completions").len(),
+            took.as_secs_f64() * 1e3,
+            took.as_secs_f64()
+        );
+    }
 }
