@@ -118,12 +118,11 @@ pub(super) async fn generate(
         }
         (rx, life)
     };
-    let hold = Hold(life);
     // Asked twice for the same member (not done by the strategies): it asks alone.
     let Some(mut rx) = rx else {
-        drop(hold);
         return gen.generate_one(req, cancel).await;
     };
+    let hold = Hold(life);
     let first_msg = tokio::select! {
         _ = cancel.cancelled() => return Err(GenError::Cancelled),
         m = rx.recv() => m,
