@@ -76,6 +76,11 @@ pub struct HostEntry {
     /// Requests in flight at once there; absent: `concurrency` (`--concurrency`).
     #[serde(default)]
     pub concurrency: Option<usize>,
+    /// The environment variable holding this host's API key (an OpenAI-compatible host);
+    /// `""`, or a variable that is unset or blank: no key goes there. Absent: the key of
+    /// `TTC_API_KEY` / `OPENAI_API_KEY` / `api_key`.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
 }
 
 /// The kind of server a `[[hosts]]` entry names.

@@ -3,7 +3,7 @@
 use super::{Backend, Failure, Resolved, Site};
 use crate::config::{Config, HostBackend};
 use crate::model::ollama::OllamaClient;
-use crate::model::openai::OpenAiClient;
+use crate::model::openai::{ApiKey, OpenAiClient};
 
 /// One host of a pool, as the settings name it.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,6 +14,18 @@ pub struct HostSpec {
     pub backend: Option<HostBackend>,
     /// Its concurrency limit; `None`: `--concurrency` (or `concurrency`, or the default).
     pub concurrency: Option<usize>,
+    /// The variable holding its API key; `None`: the run's key (see [`key_for`]).
+    pub api_key_env: Option<String>,
+}
+
+/// The API key sent to `spec`: from its `api_key_env` variable when it names one (none when
+/// the name is blank or the variable unset or blank), else the run's `key`.
+pub fn key_for(spec: &HostSpec, key: &Option<ApiKey>) -> Option<ApiKey> {
+    match spec.api_key_env.as_deref().map(str::trim) {
+        None => key.clone(),
+        Some("") => None,
+        Some(var) => std::env::var(var).ok().and_then(ApiKey::new),
+    }
 }
 
 /// The pool the settings name: every `--host` when there are several, else the `[[hosts]]`
@@ -25,12 +37,18 @@ pub fn pool_specs(flags: &[String], config: &Config) -> Vec<HostSpec> {
             .hosts
             .iter()
             .filter(|h| !h.url.trim().is_empty())
-            .map(|h| HostSpec { url: h.url.clone(), backend: h.backend, concurrency: h.concurrency })
+            .map(|h| HostSpec {
+                url: h.url.clone(),
+                backend: h.backend,
+                concurrency: h.concurrency,
+                api_key_env: h.api_key_env.clone(),
+            })
             .collect(),
         1 => Vec::new(),
-        _ => {
-            flags.into_iter().map(|u| HostSpec { url: u.clone(), backend: None, concurrency: None }).collect()
-        }
+        _ => flags
+            .into_iter()
+            .map(|u| HostSpec { url: u.clone(), backend: None, concurrency: None, api_key_env: None })
+            .collect(),
     }
 }
 
@@ -57,7 +75,7 @@ pub fn pool_site(resolved: &Resolved, backend: Backend, client: OllamaClient) ->
         sites.push(match kind_of(spec, backend) {
             HostBackend::Ollama => Site::new(Backend::Ollama, OllamaClient::new(&spec.url, settings)?),
             HostBackend::Openai => Site::openai(
-                OpenAiClient::new(&spec.url, settings, resolved.api_key.clone())?,
+                OpenAiClient::new(&spec.url, settings, key_for(spec, &resolved.api_key))?,
                 client.clone(),
             ),
         });
@@ -132,6 +150,22 @@ mod tests {
         // `auto` asks the pool's Ollama host, wherever it is listed.
         assert_eq!(l.resolved.host, "http://127.0.0.1:11999");
         assert_eq!(total_concurrency(&l.resolved), 3 * l.resolved.settings.concurrency);
+    }
+
+    #[test]
+    fn a_host_may_name_its_own_key_or_none() {
+        let config = Config::parse(
+            "[[hosts]]\nurl = \"http://a:8000\"\napi_key_env = \"\"\n\n[[hosts]]\nurl = \"http://b:8000\"\n\n[[hosts]]\nurl = \"http://c:8000\"\napi_key_env = \"TTC_TEST_SURELY_UNSET_KEY_VAR\"\n\n[[hosts]]\nurl = \"http://d:8000\"\napi_key_env = \"PATH\"\n",
+            "c.toml",
+        )
+        .unwrap();
+        let specs = pool_specs(&[], &config);
+        let run_key = ApiKey::new("sk-run-key");
+        assert_eq!(key_for(&specs[0], &run_key), None, "a blank name: no key");
+        assert_eq!(key_for(&specs[1], &run_key), run_key, "no name: the run's key");
+        assert_eq!(key_for(&specs[2], &run_key), None, "an unset variable: no key");
+        let path = std::env::var("PATH").ok().and_then(ApiKey::new);
+        assert_eq!(key_for(&specs[3], &run_key), path, "the variable's value");
     }
 
     #[test]

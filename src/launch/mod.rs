@@ -145,7 +145,7 @@ impl GlobalArgs {
             let warned = if self.backend == Backend::Openai { &openai_host } else { &host };
             for h in pool.iter().filter(|h| &h.url != warned) {
                 warnings.extend(host_warning(&h.url));
-                if api_key.is_some()
+                if hosts::key_for(h, &api_key).is_some()
                     && hosts::kind_of(h, self.backend) == crate::config::HostBackend::Openai
                     && is_plain_remote(&h.url)
                 {

@@ -490,3 +490,61 @@ async fn a_pool_sends_samples_of_one_prompt_one_request_each() {
     assert_eq!(bodies.len(), 4);
     assert!(bodies.iter().all(|b| b.get("n").is_none()), "{bodies:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_host_of_a_pool_gets_the_key_it_names_and_no_other() {
+    let (a, b, c) = (
+        OpenAiServer::start(ServerConfig::default()).await,
+        OpenAiServer::start(ServerConfig::default()).await,
+        OpenAiServer::start(ServerConfig::default()).await,
+    );
+    let home = super::isolated::home("pool-host-keys");
+    let cfg = home.join("ttc.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[hosts]]\nurl = \"{}\"\napi_key_env = \"TTC_TEST_KEY_A\"\n\n[[hosts]]\nurl = \"{}\"\napi_key_env = \"\"\n\n[[hosts]]\nurl = \"{}\"\n",
+            a.url, b.url, c.url
+        ),
+    )
+    .unwrap();
+    let cfg = cfg.to_str().unwrap().to_string();
+    let args = ["run", "--backend", "openai", "--model", "tiny-math", "--problem", "What is 12 + 30?"];
+    let more = ["-n", "9", "--concurrency", "1", "--events", "--no-trace"];
+    let o = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_ttc"))
+            .args(args)
+            .args(more)
+            .args(["--config", &cfg])
+            .env_remove("OLLAMA_HOST")
+            .env_remove("TTC_CONFIG")
+            .env_remove("TTC_BACKEND")
+            .env_remove("OPENAI_API_KEY")
+            .env("TTC_API_KEY", "sk-RUNKEY-1")
+            .env("TTC_TEST_KEY_A", "sk-HOSTKEY-A")
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_DATA_HOME", home.join("data"))
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let (out, err) = (String::from_utf8_lossy(&o.stdout).into_owned(), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let auth = |s: &OpenAiServer| -> Vec<Option<String>> {
+        s.requests()
+            .into_iter()
+            .filter(|r| r.path == "/v1/chat/completions")
+            .map(|r| r.authorization)
+            .collect()
+    };
+    let (on_a, on_b, on_c) = (auth(&a), auth(&b), auth(&c));
+    assert!(!on_a.is_empty() && !on_b.is_empty() && !on_c.is_empty(), "{on_a:?} {on_b:?} {on_c:?}");
+    assert!(on_a.iter().all(|k| k.as_deref() == Some("Bearer sk-HOSTKEY-A")), "{on_a:?}");
+    assert!(on_b.iter().all(|k| k.is_none()), "{on_b:?}");
+    assert!(on_c.iter().all(|k| k.as_deref() == Some("Bearer sk-RUNKEY-1")), "{on_c:?}");
+    for text in [&out, &err] {
+        assert!(!text.contains("HOSTKEY") && !text.contains("RUNKEY"), "{text}");
+    }
+}
