@@ -9,6 +9,7 @@ pub mod best_of_n;
 pub mod consistency;
 pub mod context;
 pub mod engine;
+pub mod group;
 pub mod guard;
 pub mod particles;
 pub mod resample;
@@ -22,6 +23,8 @@ pub mod token_steps;
 mod tests;
 #[cfg(test)]
 mod tests_confidence;
+#[cfg(test)]
+mod tests_groups;
 #[cfg(test)]
 mod tests_consistency;
 #[cfg(test)]
