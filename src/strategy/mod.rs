@@ -24,9 +24,9 @@ mod tests;
 #[cfg(test)]
 mod tests_confidence;
 #[cfg(test)]
-mod tests_groups;
-#[cfg(test)]
 mod tests_consistency;
+#[cfg(test)]
+mod tests_groups;
 #[cfg(test)]
 mod tests_panic;
 #[cfg(test)]

@@ -118,7 +118,8 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
         }
         // Propagate: one step for every open particle.
         let mut jobs = Vec::new();
-        let open: Vec<(usize, &Particle)> = population.iter().enumerate().filter(|(_, p)| !p.finished).collect();
+        let open: Vec<(usize, &Particle)> =
+            population.iter().enumerate().filter(|(_, p)| !p.finished).collect();
         // Neighbouring particles on the same path (the first round's, copies of one ancestor
         // side by side) continue it with consecutive seeds: samples of one prompt.
         let at_max = |p: &Particle| p.beam.steps.len() as u32 >= knobs.max_depth;

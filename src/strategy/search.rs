@@ -557,8 +557,7 @@ pub(super) async fn expand(
     // The steps' tokens go to the verifier only when it reads them.
     let reads = ctx.verifier.top_logprobs() > 0;
     if plan.mode == Mode::ToEnd {
-        let c =
-            complete_path(&shared, node, &parent.steps, seed, temperature, plan.group, &cancel)
+        let c = complete_path(&shared, node, &parent.steps, seed, temperature, plan.group, &cancel)
             .await
             .map_err(fail)?;
         beam.tokens += c.tokens;
@@ -592,8 +591,7 @@ pub(super) async fn expand(
         let key = agg.apply(beam.scores.iter().copied());
         return Ok(Child { node, beam, finished: true, key, reason });
     }
-    let step =
-        next_step(&shared, Some(node), &parent.steps, seed, temperature, plan.group, &cancel)
+    let step = next_step(&shared, Some(node), &parent.steps, seed, temperature, plan.group, &cancel)
         .await
         .map_err(fail)?;
     beam.tokens += step.tokens;
