@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::best_of_n::{sample_guarded, Outcome, Sample};
+use super::best_of_n::{candidate_seed, group_samples, sample_guarded, Outcome, Sample};
 use super::context::RunContext;
 use super::engine::Shared;
 use super::{best_of_n, consistency, revise, search};
@@ -77,14 +77,19 @@ pub async fn run(ctx: RunContext, commands: mpsc::UnboundedReceiver<Command>) {
     let (shared, _pause) = Shared::new(ctx);
     let probes = PROBES.min(cfg.n.max(1));
     let first = shared.ctx.first_node;
-    let jobs = (0..probes).map(|i| {
-        let node = first + i as NodeId;
-        let spec = Sample {
+    let mut specs: Vec<Sample> = (0..probes)
+        .map(|i| Sample {
             messages: shared.ctx.prompt.messages(&shared.ctx.problem),
-            seed: cfg.seed as i64 + node as i64,
+            seed: candidate_seed(cfg.seed, first + i as NodeId),
             chain: None,
             revision: None,
-        };
+            group: None,
+        })
+        .collect();
+    // The probes are samples of one prompt drawn together.
+    group_samples(&mut specs);
+    let jobs = specs.into_iter().enumerate().map(|(i, spec)| {
+        let node = first + i as NodeId;
         let shared: Arc<Shared> = shared.clone();
         let cancel = cancel.clone();
         async move { sample_guarded(shared, node, spec, cancel).await }

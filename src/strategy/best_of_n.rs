@@ -14,7 +14,7 @@ use super::guard::guarded;
 use super::select::select_seeded;
 use crate::event::Event;
 use crate::grade::{answers_equal, extract_answer};
-use crate::model::{Chunk, GenError, GenRequest, Message};
+use crate::model::{Chunk, GenError, GenRequest, Message, SampleGroup};
 use crate::spec::{Candidate, Command, NodeId};
 use crate::steps::STEP_DELIMITER;
 use crate::verify::{ScoreRequest, StepLogprobs, VerifyError};
@@ -35,6 +35,26 @@ pub(super) struct Sample {
     pub seed: i64,
     pub chain: Option<u32>,
     pub revision: Option<u32>,
+    /// The samples drawn together with this one ([`super::group`]); `None` alone.
+    pub group: Option<SampleGroup>,
+}
+
+impl Sample {
+    /// Everything of the request this sample makes but its seed: its messages, whether the
+    /// fork's prefix is added, and whether the online cut-off watches it (see [`sample`]).
+    fn request_key(&self) -> (&[Message], bool, bool) {
+        (&self.messages, self.revision.unwrap_or(0) == 0, self.chain.is_none())
+    }
+}
+
+/// Name the groups among samples drawn together, in node order: neighbours whose requests
+/// are alike and whose seeds go up by one ([`super::group::groups`]).
+pub(super) fn group_samples(specs: &mut [Sample]) {
+    let members: Vec<_> = specs.iter().map(|s| (s.seed, s.request_key())).collect();
+    let groups = super::group::groups(&members);
+    for (spec, group) in specs.iter_mut().zip(groups) {
+        spec.group = group;
+    }
 }
 
 /// Run best-of-N to completion, following live commands.
@@ -58,16 +78,22 @@ pub(super) async fn run_with(
     // Per node: its cancel token, and whether it is still running.
     let mut nodes: Vec<(CancellationToken, bool)> = Vec::new();
     let mut task_nodes = std::collections::HashMap::new();
-    let spawn = |tasks: &mut JoinSet<(NodeId, Outcome)>, nodes: &mut Vec<(CancellationToken, bool)>| {
+    let spawn = |tasks: &mut JoinSet<(NodeId, Outcome)>,
+                 nodes: &mut Vec<(CancellationToken, bool)>,
+                 group: Option<SampleGroup>| {
         let node = first_node + nodes.len() as NodeId;
         let cancel = run_cancel.child_token();
         nodes.push((cancel.clone(), true));
         let shared = shared.clone();
-        let handle = tasks.spawn(async move { (node, candidate(shared, node, cancel).await) });
+        let handle = tasks.spawn(async move { (node, candidate(shared, node, group, cancel).await) });
         (handle.id(), node)
     };
-    for _ in 0..n {
-        let (id, node) = spawn(&mut tasks, &mut nodes);
+    // The N candidates of the start are one group (their seeds are consecutive); ones a live
+    // change adds later run alone.
+    let seed = shared.ctx.config.seed;
+    let groups = super::group::by_seed((0..n).map(|i| candidate_seed(seed, first_node + i as NodeId)));
+    for group in groups {
+        let (id, node) = spawn(&mut tasks, &mut nodes, group);
         task_nodes.insert(id, node);
     }
     let mut finished: Vec<Candidate> = prior;
@@ -86,7 +112,7 @@ pub(super) async fn run_with(
                     let have = finished.len() + live.len();
                     if want > have {
                         for _ in have..want {
-                            let (id, node) = spawn(&mut tasks, &mut nodes);
+                            let (id, node) = spawn(&mut tasks, &mut nodes, None);
                             task_nodes.insert(id, node);
                         }
                     } else {
@@ -135,13 +161,24 @@ pub(super) async fn run_with(
     shared.finish(selection, finished.len(), &errors);
 }
 
+/// The seed of the candidate (or probe, or self-consistency sample) written as `node`.
+pub(super) fn candidate_seed(seed: u64, node: NodeId) -> i64 {
+    seed as i64 + node as i64
+}
+
 /// One best-of-N candidate: the solve prompt with the candidate's own seed.
-async fn candidate(shared: Arc<Shared>, node: NodeId, cancel: CancellationToken) -> Outcome {
+async fn candidate(
+    shared: Arc<Shared>,
+    node: NodeId,
+    group: Option<SampleGroup>,
+    cancel: CancellationToken,
+) -> Outcome {
     let spec = Sample {
         messages: shared.ctx.prompt.messages(&shared.ctx.problem),
-        seed: shared.ctx.config.seed as i64 + node as i64,
+        seed: candidate_seed(shared.ctx.config.seed, node),
         chain: None,
         revision: None,
+        group,
     };
     sample_guarded(shared, node, spec, cancel).await
 }
@@ -204,6 +241,7 @@ async fn sample(
     }
     let mut req = GenRequest::new(messages);
     req.options = cfg.gen_options(seed);
+    req.group = spec.group;
     // The confidence verifier reads the tokens; the online cut-off watches them (best-of-N
     // samples only: a revision chain or a probe of another strategy is not cut).
     let online = cfg.confidence_cutoff.filter(|_| spec.chain.is_none()).map(|x| {

@@ -35,7 +35,7 @@ use std::collections::HashMap;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::best_of_n::{sample_guarded, Outcome, Sample};
+use super::best_of_n::{candidate_seed, group_samples, sample_guarded, Outcome, Sample};
 use super::context::RunContext;
 use super::engine::Shared;
 use super::select::select_seeded;
@@ -84,15 +84,20 @@ pub(super) async fn run_with(
             if stopped || run_cancel.is_cancelled() || k == 0 {
                 break;
             }
-            for _ in 0..k {
-                let node = next_node;
-                next_node += 1;
-                let spec = Sample {
+            let mut specs: Vec<Sample> = (0..k)
+                .map(|i| Sample {
                     messages: shared.ctx.prompt.messages(&shared.ctx.problem),
-                    seed: cfg.seed as i64 + node as i64,
+                    seed: candidate_seed(cfg.seed, next_node + i as NodeId),
                     chain: None,
                     revision: None,
-                };
+                    group: None,
+                })
+                .collect();
+            // One batch is one group of samples of the prompt.
+            group_samples(&mut specs);
+            for spec in specs {
+                let node = next_node;
+                next_node += 1;
                 let (shared, cancel) = (shared.clone(), run_cancel.child_token());
                 let h = tasks.spawn(async move { (node, sample_guarded(shared, node, spec, cancel).await) });
                 task_nodes.insert(h.id(), node);

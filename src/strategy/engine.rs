@@ -10,7 +10,7 @@ use super::context::RunContext;
 use crate::budget::BudgetTracker;
 use crate::event::Event;
 use crate::grade::{answers_equal, extract_answer};
-use crate::model::{Chunk, GenError, GenOptions, GenRequest, Message, TokenLogprob};
+use crate::model::{Chunk, GenError, GenOptions, GenRequest, Message, SampleGroup, TokenLogprob};
 use crate::spec::{NodeId, Selection};
 use crate::steps::STEP_DELIMITER;
 use crate::verify::confidence::compact;
@@ -168,16 +168,18 @@ pub fn wanted_logprobs(shared: &Shared) -> u8 {
     shared.ctx.verifier.top_logprobs()
 }
 
-/// Generate the next step after `path`, streaming deltas as `node`'s when given.
+/// Generate the next step after `path`, streaming deltas as `node`'s when given; `group`
+/// names the siblings drawn with it (see [`GenRequest::group`]).
 pub async fn next_step(
     shared: &Shared,
     node: Option<NodeId>,
     path: &[String],
     seed: i64,
     temperature: f32,
+    group: Option<SampleGroup>,
     cancel: &CancellationToken,
 ) -> Result<StepText, GenError> {
-    let g = generate(shared, node, path, seed, temperature, false, cancel).await?;
+    let g = generate(shared, node, path, (seed, group), temperature, false, cancel).await?;
     let step = g.text.trim().to_string();
     let finished = step.is_empty() || g.done_reason == "length" || is_final_step(&step);
     let logprobs = g.logprobs.into();
@@ -202,9 +204,10 @@ pub async fn complete_path(
     path: &[String],
     seed: i64,
     temperature: f32,
+    group: Option<SampleGroup>,
     cancel: &CancellationToken,
 ) -> Result<Completion, GenError> {
-    let g = generate(shared, Some(node), path, seed, temperature, true, cancel).await?;
+    let g = generate(shared, Some(node), path, (seed, group), temperature, true, cancel).await?;
     let (steps, logprobs) = g.steps.into_iter().unzip();
     Ok(Completion { steps, tokens: g.tokens, done_reason: g.done_reason, logprobs })
 }
@@ -225,13 +228,14 @@ async fn generate(
     shared: &Shared,
     node: Option<NodeId>,
     path: &[String],
-    seed: i64,
+    (seed, group): (i64, Option<SampleGroup>),
     temperature: f32,
     to_end: bool,
     cancel: &CancellationToken,
 ) -> Result<Generated, GenError> {
     let ctx = &shared.ctx;
     let mut req = GenRequest::new(continue_messages(ctx, path));
+    req.group = group;
     // One step: the step's own temperature, a shorter limit, and a stop at the step's end.
     let (num_predict, stop) = if to_end {
         (ctx.config.max_tokens as i32, Vec::new())

@@ -9,6 +9,7 @@ pub mod best_of_n;
 pub mod consistency;
 pub mod context;
 pub mod engine;
+pub mod group;
 pub mod guard;
 pub mod particles;
 pub mod resample;
@@ -24,6 +25,8 @@ mod tests;
 mod tests_confidence;
 #[cfg(test)]
 mod tests_consistency;
+#[cfg(test)]
+mod tests_groups;
 #[cfg(test)]
 mod tests_panic;
 #[cfg(test)]

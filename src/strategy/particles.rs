@@ -55,7 +55,7 @@ use super::context::RunContext;
 use super::engine::Shared;
 use super::guard::guarded;
 use super::resample::{self, Rng, Scheme};
-use super::search::{expand, finish_path, tiebreak, Beam, Child, Expand, Mode, Plan};
+use super::search::{child_seed, expand, finish_path, tiebreak, Beam, Child, Expand, Mode, Plan};
 use super::select::select_seeded;
 use crate::event::{Event, ParticleCopy};
 use crate::model::GenError;
@@ -118,14 +118,26 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
         }
         // Propagate: one step for every open particle.
         let mut jobs = Vec::new();
-        for (slot, p) in population.iter().enumerate().filter(|(_, p)| !p.finished) {
+        let open: Vec<(usize, &Particle)> =
+            population.iter().enumerate().filter(|(_, p)| !p.finished).collect();
+        // Neighbouring particles on the same path (the first round's, copies of one ancestor
+        // side by side) continue it with consecutive seeds: samples of one prompt.
+        let at_max = |p: &Particle| p.beam.steps.len() as u32 >= knobs.max_depth;
+        let members: Vec<_> = open
+            .iter()
+            .enumerate()
+            .map(|(i, (_, p))| (child_seed(cfg.seed, next_id + i as NodeId), (&p.beam.steps, at_max(p))))
+            .collect();
+        let groups = super::group::groups(&members);
+        for ((slot, p), group) in open.into_iter().zip(groups) {
             let node = next_id;
             next_id += 1;
-            let at_max = p.beam.steps.len() as u32 >= knobs.max_depth;
+            let at_max = at_max(p);
             let plan = Plan {
                 mode: if at_max { Mode::ToEnd } else { Mode::Step },
                 reason: if at_max { "max_depth" } else { "stop" },
                 lookahead: 0,
+                group,
             };
             let job = expand(shared.clone(), node, p.beam.clone(), plan, cfg.seed, cfg.temperature);
             let shared = shared.clone();

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use super::best_of_n::{sample_guarded, Outcome, Sample};
+use super::best_of_n::{group_samples, sample_guarded, Outcome, Sample};
 use super::context::RunContext;
 use super::engine::Shared;
 use super::select::select_seeded;
@@ -193,21 +193,30 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
         if active.is_empty() {
             break;
         }
-        let jobs = active.iter().map(|&c| {
+        let mut nodes: Vec<(usize, NodeId)> = Vec::new();
+        let mut specs: Vec<Sample> = Vec::new();
+        for &c in &active {
             let node = next_id;
             next_id += 1;
-            let r = used[c] as u32;
             let messages = if history[c].is_empty() {
                 shared.ctx.prompt.messages(&shared.ctx.problem)
             } else {
                 prompt.messages(&shared.ctx.problem, &history[c])
             };
-            let spec = Sample {
+            nodes.push((c, node));
+            specs.push(Sample {
                 messages,
                 seed: cfg.seed as i64 + node as i64,
                 chain: Some(c as u32),
-                revision: Some(r),
-            };
+                revision: Some(used[c] as u32),
+                group: None,
+            });
+        }
+        // Attempts of a round that see the same messages (the chains' first attempts) are
+        // samples of one prompt; a revision sees its own chain's history and runs alone.
+        group_samples(&mut specs);
+        let jobs = nodes.into_iter().zip(specs).map(|((c, node), spec)| {
+            let r = spec.revision.unwrap_or(0);
             let shared: Arc<Shared> = shared.clone();
             let cancel = cancel.clone();
             async move { (c, r, sample_guarded(shared, node, spec, cancel).await) }

@@ -46,10 +46,11 @@ use super::context::RunContext;
 use super::engine::{
     complete_path, next_step, path_answer, score_from_with, score_last, score_last_with, Shared,
 };
+use super::group;
 use super::guard::guarded;
 use super::select::select_seeded;
 use crate::event::Event;
-use crate::model::GenError;
+use crate::model::{GenError, SampleGroup};
 use crate::spec::{Candidate, Command, NodeId, StrategyKind};
 use crate::steps::STEP_DELIMITER;
 use crate::verify::{StepDetail, StepLogprobs, StepScore, Usage, VerifyError};
@@ -257,14 +258,16 @@ pub async fn run(ctx: RunContext, mut commands: mpsc::UnboundedReceiver<Command>
             } else {
                 "stop"
             };
-            for _ in 0..count {
+            // The children of one path are samples of one prompt with consecutive seeds.
+            let groups = group::by_seed((0..count).map(|i| child_seed(cfg.seed, next_id + i as NodeId)));
+            for group in groups {
                 let node = next_id;
                 next_id += 1;
                 let job = expand(
                     shared.clone(),
                     node,
                     beam.clone(),
-                    Plan { mode, reason, lookahead: st.knobs.lookahead },
+                    Plan { mode, reason, lookahead: st.knobs.lookahead, group },
                     cfg.seed,
                     cfg.temperature,
                 );
@@ -499,6 +502,14 @@ pub(super) struct Plan {
     /// Why the child ends when it is generated to the end.
     pub(super) reason: &'static str,
     pub(super) lookahead: u32,
+    /// The siblings generated with this child ([`child_seed`] gives their seeds): its own
+    /// request, never the lookahead's greedy rollouts.
+    pub(super) group: Option<SampleGroup>,
+}
+
+/// The seed of the child written as `node`.
+pub(super) fn child_seed(seed: u64, node: NodeId) -> i64 {
+    seed as i64 + node as i64
 }
 
 /// Generate one child of `parent` and score it: one step (scored after a greedy rollout of
@@ -513,7 +524,7 @@ pub(super) async fn expand(
 ) -> Result<Child, Expand> {
     let ctx = &shared.ctx;
     let depth = parent.steps.len() as u32;
-    let seed = seed as i64 + node as i64;
+    let seed = child_seed(seed, node);
     ctx.sink.emit(Event::NodeStarted {
         node,
         parent: parent.node,
@@ -546,8 +557,9 @@ pub(super) async fn expand(
     // The steps' tokens go to the verifier only when it reads them.
     let reads = ctx.verifier.top_logprobs() > 0;
     if plan.mode == Mode::ToEnd {
-        let c =
-            complete_path(&shared, node, &parent.steps, seed, temperature, &cancel).await.map_err(fail)?;
+        let c = complete_path(&shared, node, &parent.steps, seed, temperature, plan.group, &cancel)
+            .await
+            .map_err(fail)?;
         beam.tokens += c.tokens;
         let start = beam.steps.len();
         for (i, s) in c.steps.iter().enumerate() {
@@ -579,8 +591,9 @@ pub(super) async fn expand(
         let key = agg.apply(beam.scores.iter().copied());
         return Ok(Child { node, beam, finished: true, key, reason });
     }
-    let step =
-        next_step(&shared, Some(node), &parent.steps, seed, temperature, &cancel).await.map_err(fail)?;
+    let step = next_step(&shared, Some(node), &parent.steps, seed, temperature, plan.group, &cancel)
+        .await
+        .map_err(fail)?;
     beam.tokens += step.tokens;
     if step.text.is_empty() {
         // The model ended without another step: the path ends as it is, with no empty step.
@@ -599,7 +612,7 @@ pub(super) async fn expand(
         if finished_rollout {
             break;
         }
-        match next_step(&shared, None, &scored_path, seed, 0.0, &cancel).await {
+        match next_step(&shared, None, &scored_path, seed, 0.0, None, &cancel).await {
             Ok(s) => {
                 finished_rollout = s.finished;
                 if !s.text.is_empty() {
