@@ -80,9 +80,25 @@ async fn best_of_n_runs_on_an_openai_server() {
     assert_eq!(v["candidates"].as_array().unwrap().len(), 4);
     assert_eq!(v["run"]["generator"]["backend"], "openai", "{}", v["run"]);
     let chats = server.bodies("/v1/chat/completions");
-    assert_eq!(chats.len(), 4, "one request per candidate");
+    assert_eq!(chats.len(), 1, "the 4 candidates in one request");
+    assert_eq!((chats[0]["n"].as_u64(), chats[0]["seed"].as_i64()), (Some(4), Some(0)));
     assert!(chats.iter().all(|b| b["model"] == "tiny-math" && b["stream"] == true));
     assert!(server.requests().iter().all(|r| !r.path.starts_with("/api/")), "nothing Ollama-shaped");
+    let together: Vec<Value> =
+        v["candidates"].as_array().unwrap().iter().map(|c| c["text"].clone()).collect();
+    // One request per candidate: the same texts (the server writes choice j as seed + j).
+    let o = ttc_env(
+        "bon-alone",
+        &run_args(&server.url, "tiny-math", &["-n", "4", "--seed", "0", "--n-per-request", "1"]),
+        &[],
+    )
+    .await;
+    let v = json(&o);
+    let alone: Vec<Value> = v["candidates"].as_array().unwrap().iter().map(|c| c["text"].clone()).collect();
+    assert_eq!(together, alone);
+    let chats = server.bodies("/v1/chat/completions");
+    assert_eq!(chats.len(), 5, "then one request per candidate");
+    assert!(chats[1..].iter().all(|b| b.get("n").is_none()), "{chats:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -117,7 +133,8 @@ async fn a_server_that_cannot_continue_is_named_with_what_to_do() {
 async fn failing_candidates_leave_the_others_running() {
     let server = OpenAiServer::start(ServerConfig::default()).await;
     for model in ["flaky-math", "slow-math", "drop-math", "huge-math", "evil-math"] {
-        let args = run_args(&server.url, model, &["-n", "4", "--stall-timeout", "0.5"]);
+        let args =
+            run_args(&server.url, model, &["-n", "4", "--stall-timeout", "0.5", "--n-per-request", "1"]);
         let v = json(&ttc_env(model, &args, &[]).await);
         let ok = finished(&v);
         assert_eq!(ok.len(), 3, "{model}: seed 1 fails, the rest finish: {v}");
@@ -127,6 +144,18 @@ async fn failing_candidates_leave_the_others_running() {
         let msg = failed[0]["error"].to_string();
         assert!(!msg.contains("Ollama"), "{model}: {msg}");
     }
+    // Sharing one request (`n`), a fault of it fails the candidates in it, each saying why.
+    let args = run_args(&server.url, "flaky-math", &["-n", "4"]);
+    let o = ttc_env("flaky-n", &args, &[]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let errors: Vec<String> = v["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["error"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(errors.iter().all(|e| e.contains(super::openai_server::STREAM_ERROR)), "{errors:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -269,6 +298,9 @@ async fn the_key_never_leaves_in_output_events_or_traces() {
             "judge",
             "--trace",
             &trace_s,
+            // One failing candidate among good ones: one request each (a shared one fails whole).
+            "--n-per-request",
+            "1",
         ];
         args.extend(flags);
         let o = ttc_env("key", &args, &[(env, key), ("RUST_LOG", "debug")]).await;

@@ -89,8 +89,13 @@ async fn a_bench_runs_on_an_openai_server() {
     let results = lines(&out.join("results.jsonl"));
     assert_eq!(results.len(), 6, "3 problems × 2 budgets");
     assert!(results.iter().all(|r| r["answer"].is_string()), "{results:?}");
-    // 3 × (2 + 4) candidates, each one streamed chat completion.
-    assert_eq!(server.bodies("/v1/chat/completions").len(), 18);
+    // 3 × (2 + 4) candidates, one streamed chat completion with `n` per problem and budget.
+    let chats = server.bodies("/v1/chat/completions");
+    assert_eq!(chats.len(), 6);
+    let mut ns: Vec<u64> = chats.iter().map(|b| b["n"].as_u64().unwrap_or(1)).collect();
+    ns.sort_unstable();
+    assert_eq!(ns, [2, 2, 2, 4, 4, 4]);
+    assert_eq!(config["n_per_request"], 8, "{config}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
