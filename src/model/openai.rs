@@ -413,6 +413,19 @@ impl OpenAiClient {
         }
     }
 
+    /// `resp` when it is a stream; a success that is one JSON body instead is an error.
+    async fn streamed(&self, path: &str, resp: reqwest::Response) -> Result<reqwest::Response, GenError> {
+        let json = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.contains("json"));
+        if json {
+            return Err(self.unstreamed(path, resp).await);
+        }
+        Ok(resp)
+    }
+
     /// A success that is one JSON body instead of a stream: its error, or a protocol error.
     async fn unstreamed(&self, path: &str, resp: reqwest::Response) -> GenError {
         let wait = self.inner.settings.stall_timeout;
@@ -527,14 +540,7 @@ impl OpenAiGenerator {
                 )
             }
         };
-        let json = resp
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|t| t.contains("json"));
-        if json {
-            return Err(self.client.unstreamed(path, resp).await);
-        }
+        let resp = self.client.streamed(path, resp).await?;
         let state = wire::StreamState::new(
             kind,
             resp,

@@ -229,15 +229,10 @@ async fn run(gen: OpenAiGenerator, req: GenRequest, txs: Vec<mpsc::UnboundedSend
         }
         Err(e) => return to_all(&|| Msg::Chunk(Err(e.clone()))),
     };
-    let json = resp
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.contains("json"));
-    if json {
-        let e = client.unstreamed(path, resp).await;
-        return to_all(&|| Msg::Chunk(Err(e.clone())));
-    }
+    let resp = match client.streamed(path, resp).await {
+        Ok(r) => r,
+        Err(e) => return to_all(&|| Msg::Chunk(Err(e.clone()))),
+    };
     to_all(&|| Msg::Started);
     let url = client.shown_url(path);
     let mut reader = Reader {

@@ -187,3 +187,15 @@ async fn one_per_request_or_a_request_without_group_sends_no_n() {
     assert!(ns(&server).iter().all(|(n, _)| n.is_none()), "{:?}", ns(&server));
     assert_eq!(ns(&server).len(), 4);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_answering_without_a_stream_fails_every_member_once() {
+    let server = OpenAiServer::start(ServerConfig::default()).await;
+    let client = OpenAiClient::new(&server.url, settings(8), None).unwrap();
+    let got = group_run(&client, "no-stream", 0, 3).await;
+    for r in &got {
+        let e = r.as_ref().expect_err("no stream, no answer").to_string();
+        assert!(e.contains("one JSON body"), "{e}");
+    }
+    assert_eq!(ns(&server).len(), 1, "one request for the three");
+}
