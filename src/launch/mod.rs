@@ -553,9 +553,16 @@ impl Launch {
             }
         };
         let generator = site.generator(&model).await?;
-        // On an OpenAI-compatible server a judge model of its own is built here.
+        // On an OpenAI-compatible server, or a pool of hosts, a judge model of its own is built
+        // here: over the whole pool like the policy (hosts that lack it are left out, said).
         let judge = match self.judge_model() {
-            Some(m) if m != model && config.verifier == VerifierKind::Judge => site.judge_generator(&m),
+            Some(m) if m != model && config.verifier == VerifierKind::Judge => {
+                if site.others.is_empty() {
+                    site.judge_generator(&m)
+                } else {
+                    Some(site.generator(&m).await?)
+                }
+            }
             _ => None,
         };
         let verifier = build_verifier(

@@ -553,3 +553,43 @@ async fn each_host_of_a_pool_gets_the_key_it_names_and_no_other() {
         assert!(!text.contains("HOSTKEY") && !text.contains("RUNKEY"), "{text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_judge_model_of_its_own_runs_on_the_pool_too() {
+    // The first host does not answer: the judge, like the policy, runs on the one that does.
+    let good = OpenAiServer::start(ServerConfig::default()).await;
+    let dead = "http://127.0.0.1:1".to_string();
+    let args = [
+        "run",
+        "--backend",
+        "openai",
+        "--host",
+        &dead,
+        "--host",
+        &good.url,
+        "--model",
+        "tiny-math",
+        "--verifier",
+        "judge",
+        "--verifier-model",
+        "judge",
+        "--problem",
+        "What is 12 + 30?",
+        "-n",
+        "2",
+        "--json",
+        "--no-trace",
+    ];
+    let (o, _) = ttc("judge-pool", &args).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let scores: Vec<&Value> = v["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["steps"].as_array().unwrap())
+        .map(|s| &s["verdict"]["score"])
+        .collect();
+    assert!(!scores.is_empty() && scores.iter().all(|s| s.is_number()), "{v}");
+    assert!(good.bodies("/v1/chat/completions").iter().any(|b| b["model"] == "judge"));
+}
