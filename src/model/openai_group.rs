@@ -41,7 +41,9 @@ enum Msg {
     Alone,
 }
 
-/// The members of one chunk that have not picked up their channel yet.
+/// The members of one chunk that have not picked up their channel yet. The entry goes once
+/// all have; the strategies ask for every member at once, so none is left behind (one that
+/// never asked would keep its buffered answer here).
 struct Pending {
     receivers: Vec<Option<mpsc::UnboundedReceiver<Msg>>>,
     life: Arc<Life>,
@@ -192,7 +194,6 @@ struct Progress {
     tokens: u64,
     first_text: Option<Instant>,
     finish: Option<String>,
-    ended: bool,
 }
 
 /// The shared request: send it, then pass each choice to its member.
@@ -309,10 +310,8 @@ impl Reader {
         client: &super::OpenAiClient,
     ) {
         let Ok(i) = usize::try_from(c.index) else { return };
-        let Some(p) = self.progress.get_mut(i) else { return };
-        if p.ended {
-            return;
-        }
+        // A choice the request did not ask for, or one already finished, is dropped.
+        let Some(p) = self.progress.get_mut(i).filter(|p| p.finish.is_none()) else { return };
         if i > 0 && client.n_support(&gen.model).is_none() {
             client.remember_n(&gen.model, true);
         }
