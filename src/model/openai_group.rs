@@ -279,7 +279,9 @@ async fn run(gen: OpenAiGenerator, req: GenRequest, txs: Vec<mpsc::UnboundedSend
                     reader.prompt_tokens = u.prompt_tokens;
                 }
                 for c in choices {
-                    reader.piece(c, &txs, &gen, client);
+                    if reader.piece(c, &txs) && client.n_support(&gen.model).is_none() {
+                        client.remember_n(&gen.model, true);
+                    }
                 }
             }
         }
@@ -301,20 +303,12 @@ struct Reader {
 }
 
 impl Reader {
-    /// Pass one choice's piece to its member (an index the request did not ask for is dropped).
-    fn piece(
-        &mut self,
-        c: ChoicePiece,
-        txs: &[mpsc::UnboundedSender<Msg>],
-        gen: &OpenAiGenerator,
-        client: &super::OpenAiClient,
-    ) {
-        let Ok(i) = usize::try_from(c.index) else { return };
-        // A choice the request did not ask for, or one already finished, is dropped.
-        let Some(p) = self.progress.get_mut(i).filter(|p| p.finish.is_none()) else { return };
-        if i > 0 && client.n_support(&gen.model).is_none() {
-            client.remember_n(&gen.model, true);
-        }
+    /// Pass one choice's piece to its member; true when it is of a choice after the first
+    /// (the server samples `n`). A choice the request did not ask for (an index out of range
+    /// or not a number), or one already finished, is dropped.
+    fn piece(&mut self, c: ChoicePiece, txs: &[mpsc::UnboundedSender<Msg>]) -> bool {
+        let Some(i) = c.index.and_then(|i| usize::try_from(i).ok()) else { return false };
+        let Some(p) = self.progress.get_mut(i).filter(|p| p.finish.is_none()) else { return false };
         if !c.text.is_empty() || c.logprobs.is_some() {
             p.first_text.get_or_insert_with(Instant::now);
             p.pieces += 1;
@@ -324,6 +318,7 @@ impl Reader {
         if let Some(r) = c.finish {
             p.finish = Some(r);
         }
+        i > 0
     }
 
     /// The response is over (`Ok`: `[DONE]` or the end of the body): each member finishes,
@@ -387,6 +382,94 @@ mod tests {
         assert_eq!(chunk_of(g(3, 5), 0), (3, 3, 1));
         // A member past the size it names (not made by the strategies) is alone.
         assert_eq!(chunk_of(g(9, 5), 8), (1, 8, 1));
+    }
+
+    /// The SSE text of `texts` streamed as choices of one response, interleaved in an order
+    /// drawn from `order`, in pieces of `piece` characters, with junk choices (a negative, a
+    /// non-numeric and an out-of-range index) among them.
+    fn interleaved(texts: &[String], order: u64, piece: usize) -> String {
+        let mut pieces: Vec<std::collections::VecDeque<String>> = texts
+            .iter()
+            .map(|t| {
+                let chars: Vec<char> = t.chars().collect();
+                chars.chunks(piece).map(|c| c.iter().collect()).collect()
+            })
+            .collect();
+        let mut out = String::new();
+        let mut state = order | 1;
+        let mut open: Vec<usize> = (0..texts.len()).collect();
+        while !open.is_empty() {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let k = open[(state >> 33) as usize % open.len()];
+            let delta = match pieces[k].pop_front() {
+                Some(p) => serde_json::json!({"index": k, "delta": {"content": p}, "finish_reason": null}),
+                None => {
+                    open.retain(|&o| o != k);
+                    serde_json::json!({"index": k, "delta": {}, "finish_reason": "stop"})
+                }
+            };
+            out.push_str(&format!("data: {}\n\n", serde_json::json!({"choices": [delta]})));
+            if state % 5 == 0 {
+                let junk = serde_json::json!({"choices": [
+                    {"index": -1, "delta": {"content": "JUNK"}},
+                    {"index": "1", "delta": {"content": "JUNK"}},
+                    {"index": 99, "delta": {"content": "JUNK"}},
+                ]});
+                out.push_str(&format!("data: {junk}\n\n"));
+            }
+        }
+        out.push_str("data: [DONE]\n\n");
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn interleaved_choices_cut_anywhere_reach_their_members_whole(
+            texts in proptest::collection::vec("[a-z0-9 .,中文数学😀é\\\\{}$^_\n]{0,30}", 1..5),
+            order in proptest::prelude::any::<u64>(),
+            piece in 1usize..5,
+            cuts in proptest::collection::vec(0usize..3000, 0..10),
+        ) {
+            let bytes = interleaved(&texts, order, piece).into_bytes();
+            let (txs, mut rxs): (Vec<_>, Vec<_>) = (0..texts.len()).map(|_| mpsc::unbounded_channel()).unzip();
+            let mut reader = Reader {
+                bytes: Box::pin(futures::stream::empty()),
+                events: SseDecoder::default(),
+                progress: vec![Progress::default(); texts.len()],
+                prompt_tokens: 0,
+                started: Instant::now(),
+            };
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(bytes.len())).collect();
+            cuts.sort_unstable();
+            let mut from = 0;
+            let mut done = false;
+            for c in cuts.into_iter().chain([bytes.len()]) {
+                reader.events.push(&bytes[from..c]);
+                from = c;
+                while let Some(ev) = reader.events.next_event().unwrap() {
+                    match wire::read_event_all(Kind::Chat, &ev) {
+                        ReadAll::Pieces { choices, .. } => {
+                            for ch in choices {
+                                reader.piece(ch, &txs);
+                            }
+                        }
+                        ReadAll::Done => done = true,
+                        other => panic!("{other:?}"),
+                    }
+                }
+            }
+            proptest::prop_assert!(done);
+            for (i, rx) in rxs.iter_mut().enumerate() {
+                let mut got = String::new();
+                while let Ok(m) = rx.try_recv() {
+                    if let Msg::Chunk(Ok(Chunk::Delta { text, .. })) = m {
+                        got.push_str(&text);
+                    }
+                }
+                proptest::prop_assert_eq!(&got, &texts[i]);
+                proptest::prop_assert_eq!(reader.progress[i].finish.as_deref(), Some("stop"));
+            }
+        }
     }
 
     #[test]

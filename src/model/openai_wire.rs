@@ -390,7 +390,8 @@ pub enum Read {
 /// finish reason.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChoicePiece {
-    pub index: u64,
+    /// `index`; 0 when absent, `None` when it is not a non-negative integer.
+    pub index: Option<u64>,
     pub text: String,
     pub logprobs: Option<Vec<TokenLogprob>>,
     pub finish: Option<String>,
@@ -487,7 +488,10 @@ fn choice_piece(kind: Kind, choice: &Value) -> ChoicePiece {
         })
         .filter(|l| !l.is_empty());
     let finish = choice.get("finish_reason").and_then(Value::as_str).map(str::to_string);
-    let index = choice.get("index").and_then(Value::as_u64).unwrap_or(0);
+    let index = match choice.get("index") {
+        None | Some(Value::Null) => Some(0),
+        Some(i) => i.as_u64(),
+    };
     ChoicePiece { index, text, logprobs, finish }
 }
 
