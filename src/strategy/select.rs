@@ -51,6 +51,8 @@ pub fn select_seeded(
     let mut keys: Vec<String> = Vec::new();
     let mut scored: Vec<bool> = Vec::new();
     let mut dropped = 0usize;
+    // Voting candidates without a score: they add nothing to a score-based rule.
+    let (mut voting, mut unscored) = (0usize, 0usize);
     for c in cands {
         let Some(ans) = c.answer.as_deref() else { continue };
         if malformed(ans) {
@@ -78,6 +80,8 @@ pub fn select_seeded(
                 groups.len() - 1
             }
         };
+        voting += 1;
+        unscored += c.score.is_none() as usize;
         let g = &mut groups[idx];
         g.votes += 1;
         g.nodes.push(c.node);
@@ -93,6 +97,12 @@ pub fn select_seeded(
         r if !any_score => (
             SelectionRule::Majority,
             Some(format!("no candidate has a verifier score, so {r} fell back to majority")),
+        ),
+        r if unscored > 0 => (
+            r,
+            Some(format!(
+                "{unscored} of {voting} answers have no verifier score and count for nothing in {r}"
+            )),
         ),
         r => (r, None),
     };
@@ -197,6 +207,23 @@ mod tests {
         let s = select(&cands, SelectionRule::Majority, Aggregation::Last, Some("1/2"));
         assert_eq!(s.answers[0].votes, 2);
         assert_eq!(s.correct, Some(true));
+    }
+
+    #[test]
+    fn unscored_answers_under_a_score_rule_are_said() {
+        let mut cands = vec![c(0, "1.666", Some(1.0)), c(1, "80", None), c(2, "80", None)];
+        let s = select(&cands, SelectionRule::Weighted, Aggregation::Last, None);
+        assert_eq!(s.selected.as_deref(), Some("1.666"));
+        let note = s.note.as_deref().unwrap();
+        assert!(
+            note.contains("2 of 3 answers have no verifier score") && note.contains("weighted"),
+            "{note}"
+        );
+        // Majority counts them all; a fully scored run says nothing.
+        assert!(select(&cands, SelectionRule::Majority, Aggregation::Last, None).note.is_none());
+        cands[1].score = Some(0.2);
+        cands[2].score = Some(0.3);
+        assert!(select(&cands, SelectionRule::Weighted, Aggregation::Last, None).note.is_none());
     }
 
     #[test]

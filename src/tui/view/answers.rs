@@ -70,7 +70,7 @@ pub(super) fn draw_answers(f: &mut Frame, area: Rect, app: &App, run: &RunView) 
         lines
             .push(Line::from(Span::styled(one_line(&sanitize(&redact(e)), 120), Style::default().fg(t.bad))));
     }
-    f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: true }), area);
+    f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
 }
 
 /// The empty panel before the first run.
