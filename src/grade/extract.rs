@@ -128,11 +128,39 @@ pub(crate) fn cut_sentence(line: &str) -> &str {
     line
 }
 
-/// Strips markdown bold, math dollars, colons and trailing punctuation around an answer phrase.
+/// Strips markdown bold, math dollars, colons and trailing punctuation around an answer phrase,
+/// then math delimiters around the whole of it; a chain of equalities whose left sides are
+/// plain arithmetic (`\(1034 - 45 = 989\)`) is its last value (see [`final_value`]).
 fn clean_answer_phrase(s: &str) -> String {
     let no_bold = s.replace("**", "");
     let trim_set: &[char] = &['$', ':', '.', ',', ' ', '\t', '\r', '*'];
-    no_bold.trim_matches(trim_set).to_string()
+    let mut phrase = no_bold.trim_matches(trim_set);
+    for (open, close) in [("\\(", "\\)"), ("\\[", "\\]")] {
+        if let Some(inner) = phrase.strip_prefix(open).and_then(|r| r.strip_suffix(close)) {
+            phrase = inner.trim_matches(trim_set);
+        }
+    }
+    final_value(phrase).to_string()
+}
+
+/// The last side of `a = b = c` when every side before it is plain arithmetic (digits,
+/// operators, brackets, `\times`, `\cdot`, `\div`, `\frac`): what a model that shows its sum
+/// means as the answer. An equation with a letter (`y = 2x + 3`) is left whole.
+fn final_value(s: &str) -> &str {
+    let parts = super::latex::split_top_level(s, "=");
+    let Some((last, before)) = parts.split_last() else { return s };
+    let arithmetic = |p: &&str| {
+        let p = ["\\times", "\\cdot", "\\div", "\\frac", "\\left", "\\right"]
+            .iter()
+            .fold(p.to_string(), |acc, cmd| acc.replace(cmd, " "));
+        p.chars().any(|c| c.is_ascii_digit())
+            && p.chars().all(|c| c.is_ascii_digit() || " +-*/×÷·.,(){}[]^".contains(c))
+    };
+    let last = last.trim();
+    if before.is_empty() || last.is_empty() || !before.iter().all(arithmetic) {
+        return s;
+    }
+    last
 }
 
 /// Last number in the text: integers, decimals, negatives, `1,000`-style groups, fractions `3/4`.

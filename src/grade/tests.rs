@@ -407,6 +407,17 @@ fn extract_answer_is_phrases() {
     assert_eq!(extract_answer("THE ANSWER IS **3.5**\nmore text 99").as_deref(), Some("3.5"));
     assert_eq!(extract_answer("The answer is 7. Wait, the answer is 8.").as_deref(), Some("8"));
     assert_eq!(extract_answer("Final answer: (C)").as_deref(), Some("(C)"));
+    // A shown sum is its value; math delimiters around the phrase go.
+    assert_eq!(extract_answer("The answer is \\(1034 - 45 = 989\\).").as_deref(), Some("989"));
+    assert_eq!(
+        extract_answer("The answer is $17 \\times 23 - 45 = 391 - 45 = 346$.").as_deref(),
+        Some("346")
+    );
+    assert_eq!(extract_answer("The answer is \\(\\frac{1}{2}\\).").as_deref(), Some("\\frac{1}{2}"));
+    assert_eq!(extract_answer("The answer is \\[\\frac{3}{4} \\cdot 8 = 6\\]").as_deref(), Some("6"));
+    // An equation with a letter stays whole; so does a lone `=` with nothing after it.
+    assert_eq!(extract_answer("The answer is y = 2x + 3.").as_deref(), Some("y = 2x + 3"));
+    assert_eq!(extract_answer("The answer is 12 + 30 =\n").as_deref(), Some("12 + 30 ="));
 }
 
 #[test]
