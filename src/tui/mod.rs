@@ -5,6 +5,7 @@
 //! [`app::App`]; the view draws from state at most once per frame.
 
 pub mod action;
+pub mod action_section;
 pub mod app;
 #[cfg(any(test, feature = "test-doubles"))]
 pub mod fixture;
@@ -25,6 +26,8 @@ pub mod trace_list;
 mod tests;
 #[cfg(test)]
 mod tests_consistency;
+#[cfg(test)]
+mod tests_help;
 #[cfg(test)]
 mod tests_live;
 #[cfg(test)]
@@ -331,6 +334,8 @@ pub(crate) async fn view_session(
                         app.on_browser_key(k.code)
                     } else if app.wants_text() {
                         text_key(&k).map(|tk| app.on_text_key(tk)).unwrap_or_default()
+                    } else if let Some(fx) = app.help_key(&k) {
+                        fx
                     } else if let Some(fx) = app.replay_key(&k) {
                         fx
                     } else {
@@ -406,6 +411,9 @@ fn draw_frame(
     term.draw(|f| drawn = view::draw(f, app, cache))
         .map_err(|e| Failure::new(format!("cannot draw: {e}")))?;
     app.per_page = drawn.per_page.max(1);
+    if let Some((max, page)) = drawn.help {
+        app.help_fit(max, page);
+    }
     app.dirty = false;
     Ok(Instant::now())
 }

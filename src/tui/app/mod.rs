@@ -5,10 +5,12 @@
 //! by feeding actions and events.
 
 mod browse;
+mod help;
 pub mod replay;
 pub mod rescore;
 mod update;
 
+pub use help::HelpScroll;
 pub use replay::ReplayState;
 pub use rescore::RescoreView;
 pub use update::PARALLEL_HINT;
@@ -224,6 +226,8 @@ pub struct App {
     /// and the pace the toggle returns to.
     pub pace: u32,
     pub paced: u32,
+    /// How far the key help is scrolled.
+    pub help: HelpScroll,
 }
 
 impl App {
@@ -255,6 +259,7 @@ impl App {
             told_parallel: false,
             pace: 0,
             paced: 0,
+            help: HelpScroll::default(),
         }
     }
 

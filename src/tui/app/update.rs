@@ -145,7 +145,7 @@ impl App {
             (Mode::Normal, _) => {}
             (Mode::NoServer { .. }, Action::Rerun) => return vec![Effect::LoadModels],
             (_, Action::Help) => {
-                self.mode = Mode::Help;
+                self.open_help();
                 return vec![];
             }
             (_, Action::Back) => {
@@ -156,7 +156,7 @@ impl App {
         }
         let cfg = &mut self.knobs.config;
         match action {
-            Action::Help => self.mode = Mode::Help,
+            Action::Help => self.open_help(),
             Action::NUp | Action::NDown => {
                 let n = nudge(cfg.n, action == Action::NUp, 1, MAX_N);
                 cfg.n = n;

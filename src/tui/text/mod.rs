@@ -10,7 +10,7 @@ mod wrap;
 pub use highlight::{Carry, Highlighter};
 pub use latex::latex_to_unicode;
 pub use sanitize::{one_line, sanitize};
-pub use wrap::{wrap_line, wrap_plain, wrap_width};
+pub use wrap::{clip_width, wrap_line, wrap_plain, wrap_width};
 
 #[cfg(test)]
 mod tests {

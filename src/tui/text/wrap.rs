@@ -75,6 +75,28 @@ pub fn wrap_plain(s: &str, width: usize) -> Vec<String> {
     out
 }
 
+/// `s` cut to at most `width` display cells, ending in `…` when cut (wide characters count 2).
+pub fn clip_width(s: &str, width: usize) -> String {
+    if wrap_width(s) <= width {
+        return s.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,5 +107,15 @@ mod tests {
         assert_eq!(wrap_width("中文"), 4);
         assert_eq!(wrap_width("x²⁄√π"), 5);
         assert_eq!(wrap_width(""), 0);
+    }
+
+    #[test]
+    fn clip_width_cuts_at_display_width_with_an_ellipsis() {
+        assert_eq!(clip_width("abcdef", 6), "abcdef");
+        assert_eq!(clip_width("abcdef", 4), "abc…");
+        assert_eq!(clip_width("中文字", 4), "中…");
+        assert_eq!(wrap_width(&clip_width("中文字中文字", 5)), 5);
+        assert_eq!(clip_width("abc", 0), "");
+        assert_eq!(clip_width("abc", 1), "…");
     }
 }

@@ -6,6 +6,7 @@ mod cache;
 mod consistency;
 mod footer;
 mod header;
+mod help;
 mod panes;
 mod particles;
 mod popups;
@@ -29,8 +30,7 @@ use header::draw_header;
 use panes::{draw_empty, draw_panes};
 use particles::draw_particles;
 use popups::{
-    draw_editor, draw_help, draw_inspector, draw_model_picker, draw_no_server, draw_problem_picker,
-    draw_trace_browser,
+    draw_editor, draw_inspector, draw_model_picker, draw_no_server, draw_problem_picker, draw_trace_browser,
 };
 use revisions::draw_revisions;
 use tree::draw_tree;
@@ -39,6 +39,8 @@ use tree::draw_tree;
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Drawn {
     pub per_page: usize,
+    /// With the key help open: how far it can scroll, and its rows on screen.
+    pub help: Option<(usize, usize)>,
 }
 
 /// Draw the whole screen.
@@ -75,7 +77,7 @@ pub fn draw(f: &mut Frame, app: &App, cache: &mut ViewCache) -> Drawn {
             .split(body);
         (c[0], c[1])
     };
-    let drawn = match app.run() {
+    let mut drawn = match app.run() {
         Some(run) => {
             let per_page = match body_of(&run.tree) {
                 Body::Panes => draw_panes(f, panes_area, app, run, cache),
@@ -120,7 +122,7 @@ pub fn draw(f: &mut Frame, app: &App, cache: &mut ViewCache) -> Drawn {
             if answers_area.height > 0 {
                 draw_answers(f, answers_area, app, run);
             }
-            Drawn { per_page }
+            Drawn { per_page, ..Drawn::default() }
         }
         None => {
             draw_empty(f, panes_area, app);
@@ -130,7 +132,7 @@ pub fn draw(f: &mut Frame, app: &App, cache: &mut ViewCache) -> Drawn {
     };
     draw_footer(f, rows[2], app);
     match &app.mode {
-        Mode::Help => draw_help(f, area, app),
+        Mode::Help => drawn.help = Some(help::draw_help(f, area, app)),
         Mode::Inspector => draw_inspector(f, area, app),
         Mode::ProblemPicker { query, selected } => draw_problem_picker(f, area, app, query, *selected),
         Mode::ModelPicker { selected } => draw_model_picker(f, area, app, *selected),

@@ -1,7 +1,7 @@
-//! Popups over the view: help, the step inspector, the problem and model pickers, the editor,
+//! Popups over the view (the key help has its own file, `help.rs`): the step inspector, the problem and model pickers, the editor,
 //! and the notice shown in place of the view when no model server answered.
 
-use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
@@ -43,32 +43,6 @@ pub(super) fn draw_trace_browser(
     let r = centered(area, 90, area.height.saturating_sub(4));
     let inner = popup(f, r, &app.theme, " recorded traces ".into());
     crate::tui::trace_list::render_in(f, inner, browser, "↑/↓ j/k move · Enter replay here · q/Esc close");
-}
-
-pub(super) fn draw_help(f: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
-    let r = centered(area, 96, (Action::ALL.len() as u16).div_ceil(2) + 4);
-    let inner = popup(f, r, t, " keys — ? or Esc closes ".into());
-    let cols = Layout::default()
-        .direction(Direction::Horizontal)
-        .constraints([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)])
-        .split(inner);
-    let half = Action::ALL.len().div_ceil(2);
-    for (c, chunk) in Action::ALL.chunks(half).enumerate() {
-        let lines: Vec<Line> = chunk
-            .iter()
-            .map(|a| {
-                Line::from(vec![
-                    Span::styled(
-                        format!("{:>9} ", app.keymap.keys_for(*a).join(" ")),
-                        Style::default().fg(t.accent),
-                    ),
-                    Span::styled(a.describe(), Style::default().fg(t.fg)),
-                ])
-            })
-            .collect();
-        f.render_widget(Paragraph::new(lines), cols[c]);
-    }
 }
 
 /// Lines describing one verdict, for the inspector.
