@@ -2,21 +2,12 @@
 //! last line, refusing to mix configurations, and bad input.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// Run `ttc` with `args`, isolated from the user's config and environment.
 fn ttc(args: &[&str]) -> Output {
     let home = std::env::temp_dir().join(format!("ttc-bench-home-{}", std::process::id()));
-    Command::new(env!("CARGO_BIN_EXE_ttc"))
-        .args(args)
-        .env_remove("OLLAMA_HOST")
-        .env_remove("TTC_CONFIG")
-        .env_remove("TTC_BACKEND")
-        .env("HOME", &home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .output()
-        .unwrap()
+    super::isolated::command(&home).args(args).output().unwrap()
 }
 
 fn stderr(o: &Output) -> String {

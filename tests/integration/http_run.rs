@@ -4,7 +4,7 @@
 //! missing URL.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -17,18 +17,7 @@ async fn ttc_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let home = std::env::temp_dir().join(format!("ttc-httprun-home-{}", std::process::id()));
     let run = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_ttc"))
-            .args(&args)
-            .env_remove("OLLAMA_HOST")
-            .env_remove("TTC_CONFIG")
-            .env_remove("TTC_BACKEND")
-            .env_remove("TTC_VERIFIER_URL")
-            .envs(env)
-            .env("HOME", &home)
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_DATA_HOME", home.join("data"))
-            .output()
-            .unwrap()
+        super::isolated::command(&home).args(&args).envs(env).output().unwrap()
     });
     tokio::time::timeout(Duration::from_secs(60), run).await.expect("ttc finishes").unwrap()
 }

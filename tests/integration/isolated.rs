@@ -12,19 +12,32 @@ pub fn home(tag: &str) -> PathBuf {
     h
 }
 
+/// The variables that choose servers, keys or a config file: a test sets those it wants.
+const CHOOSERS: [&str; 8] = [
+    "OLLAMA_HOST",
+    "TTC_CONFIG",
+    "TTC_BACKEND",
+    "TTC_VERIFIER_URL",
+    "TTC_OPENAI_HOST",
+    "TTC_API_KEY",
+    "OPENAI_API_KEY",
+    "TTC_LOG",
+];
+
+/// The `ttc` binary to run in `home`, isolated from the user's config and environment (add
+/// arguments and variables, then run it).
+pub fn command(home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ttc"));
+    for var in CHOOSERS {
+        cmd.env_remove(var);
+    }
+    cmd.env("HOME", home).env("XDG_CONFIG_HOME", home.join("config")).env("XDG_DATA_HOME", home.join("data"));
+    cmd
+}
+
 /// Run `ttc` with `args` in `home`, isolated from the user's config and environment.
 pub fn ttc(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ttc"))
-        .args(args)
-        .env_remove("OLLAMA_HOST")
-        .env_remove("TTC_CONFIG")
-        .env_remove("TTC_BACKEND")
-        .env_remove("TTC_VERIFIER_URL")
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .output()
-        .unwrap()
+    command(home).args(args).output().unwrap()
 }
 
 /// Its standard output, after checking that it exited 0 (its stderr shown when not).

@@ -3,7 +3,7 @@
 //! scenario it is there for. Replacing a trace by a run that does not show it fails here.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
@@ -31,18 +31,7 @@ fn trace(name: &str) -> PathBuf {
 fn ttc_replay(file: &Path, args: &[&str]) -> Output {
     let home = std::env::temp_dir().join(format!("ttc-lesson-{}", std::process::id()));
     std::fs::create_dir_all(&home).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_ttc"))
-        .arg("replay")
-        .arg(file)
-        .args(args)
-        .env_remove("OLLAMA_HOST")
-        .env_remove("TTC_CONFIG")
-        .env_remove("TTC_BACKEND")
-        .env("HOME", &home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .output()
-        .unwrap()
+    super::isolated::command(&home).arg("replay").arg(file).args(args).output().unwrap()
 }
 
 /// The trace's final state, as `ttc replay FILE --json` prints it; nothing may be skipped.

@@ -4,7 +4,7 @@
 //! the default model, and the key kept out of every output and the trace.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -19,21 +19,7 @@ async fn ttc_env(tag: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let run = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_ttc"))
-            .args(&args)
-            .env_remove("OLLAMA_HOST")
-            .env_remove("TTC_CONFIG")
-            .env_remove("TTC_BACKEND")
-            .env_remove("TTC_VERIFIER_URL")
-            .env_remove("TTC_OPENAI_HOST")
-            .env_remove("TTC_API_KEY")
-            .env_remove("OPENAI_API_KEY")
-            .envs(env)
-            .env("HOME", &home)
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_DATA_HOME", home.join("data"))
-            .output()
-            .unwrap()
+        super::isolated::command(&home).args(&args).envs(env).output().unwrap()
     });
     tokio::time::timeout(Duration::from_secs(60), run).await.expect("ttc finishes").unwrap()
 }

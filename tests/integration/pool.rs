@@ -3,7 +3,7 @@
 //! mid-run loses no candidate.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,22 +24,7 @@ async fn ttc(tag: &str, args: &[&str]) -> (Output, PathBuf) {
     let home = super::isolated::home(&format!("pool-{tag}"));
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     let h = home.clone();
-    let run = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_ttc"))
-            .args(&args)
-            .env_remove("OLLAMA_HOST")
-            .env_remove("TTC_CONFIG")
-            .env_remove("TTC_BACKEND")
-            .env_remove("TTC_VERIFIER_URL")
-            .env_remove("TTC_OPENAI_HOST")
-            .env_remove("TTC_API_KEY")
-            .env_remove("OPENAI_API_KEY")
-            .env("HOME", &h)
-            .env("XDG_CONFIG_HOME", h.join("config"))
-            .env("XDG_DATA_HOME", h.join("data"))
-            .output()
-            .unwrap()
-    });
+    let run = tokio::task::spawn_blocking(move || super::isolated::command(&h).args(&args).output().unwrap());
     (tokio::time::timeout(Duration::from_secs(90), run).await.expect("ttc finishes").unwrap(), home)
 }
 
@@ -350,18 +335,7 @@ async fn a_pool_never_shows_a_host_credential_or_the_key() {
     let run = {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         tokio::task::spawn_blocking(move || {
-            Command::new(env!("CARGO_BIN_EXE_ttc"))
-                .args(&args)
-                .env_remove("OLLAMA_HOST")
-                .env_remove("TTC_CONFIG")
-                .env_remove("TTC_BACKEND")
-                .env_remove("OPENAI_API_KEY")
-                .env("TTC_API_KEY", "sk-KEYSECRET")
-                .env("HOME", &home)
-                .env("XDG_CONFIG_HOME", home.join("config"))
-                .env("XDG_DATA_HOME", home.join("data"))
-                .output()
-                .unwrap()
+            super::isolated::command(&home).args(&args).env("TTC_API_KEY", "sk-KEYSECRET").output().unwrap()
         })
     };
     let o = run.await.unwrap();
@@ -517,19 +491,12 @@ async fn each_host_of_a_pool_gets_the_key_it_names_and_no_other() {
     let args = ["run", "--backend", "openai", "--model", "tiny-math", "--problem", "What is 12 + 30?"];
     let more = ["-n", "9", "--concurrency", "1", "--events", "--no-trace"];
     let o = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_ttc"))
+        super::isolated::command(&home)
             .args(args)
             .args(more)
             .args(["--config", &cfg])
-            .env_remove("OLLAMA_HOST")
-            .env_remove("TTC_CONFIG")
-            .env_remove("TTC_BACKEND")
-            .env_remove("OPENAI_API_KEY")
             .env("TTC_API_KEY", "sk-RUNKEY-1")
             .env("TTC_TEST_KEY_A", "sk-HOSTKEY-A")
-            .env("HOME", &home)
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_DATA_HOME", home.join("data"))
             .output()
             .unwrap()
     })

@@ -1,25 +1,14 @@
 //! `ttc run --events` on the embedded model: beam search and DVTS finish at most N
 //! solutions, and paths still open at max depth are completed rather than left without an answer.
 
-use std::process::Command;
-
 /// Run `ttc` with `args`, isolated from the user's config and environment; stdout.
 async fn events(args: &[&str]) -> Vec<serde_json::Value> {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     let home = std::env::temp_dir().join(format!("ttc-search-home-{}", std::process::id()));
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_ttc"))
-            .args(&args)
-            .env_remove("OLLAMA_HOST")
-            .env_remove("TTC_CONFIG")
-            .env("HOME", &home)
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_DATA_HOME", home.join("data"))
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out =
+        tokio::task::spawn_blocking(move || super::isolated::command(&home).args(&args).output().unwrap())
+            .await
+            .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         matches!(out.status.code(), Some(0 | 1)),

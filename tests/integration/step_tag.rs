@@ -2,7 +2,7 @@
 //! against the fake server's `prm-tag` model: the raw request on the wire, the judge's
 //! `format = "step-tag"` in a run, and `ttc run` with `assets/verifiers/step-tag.toml`.
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -121,20 +121,10 @@ async fn ttc_run_takes_the_step_tag_template() {
     .map(|s| s.to_string())
     .collect();
     let home = std::env::temp_dir().join(format!("ttc-steptag-home-{}", std::process::id()));
-    let o: Output = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_ttc"))
-            .args(&args)
-            .env_remove("OLLAMA_HOST")
-            .env_remove("TTC_CONFIG")
-            .env_remove("TTC_BACKEND")
-            .env("HOME", &home)
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_DATA_HOME", home.join("data"))
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let o: Output =
+        tokio::task::spawn_blocking(move || super::isolated::command(&home).args(&args).output().unwrap())
+            .await
+            .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{err}");
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

@@ -4,7 +4,7 @@
 //! credentials in the URL).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -22,19 +22,8 @@ const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/processbe
 async fn ttc(args: &[&str]) -> Output {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     let home = std::env::temp_dir().join(format!("ttc-lab-home-{}", std::process::id()));
-    let run = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_ttc"))
-            .args(&args)
-            .env_remove("OLLAMA_HOST")
-            .env_remove("TTC_CONFIG")
-            .env_remove("TTC_BACKEND")
-            .env_remove("TTC_VERIFIER_URL")
-            .env("HOME", &home)
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_DATA_HOME", home.join("data"))
-            .output()
-            .unwrap()
-    });
+    let run =
+        tokio::task::spawn_blocking(move || super::isolated::command(&home).args(&args).output().unwrap());
     tokio::time::timeout(Duration::from_secs(60), run).await.expect("ttc finishes").unwrap()
 }
 

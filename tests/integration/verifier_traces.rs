@@ -3,7 +3,7 @@
 //! inputs, a directory that holds ProcessBench scores).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
@@ -12,17 +12,7 @@ const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/processbe
 
 fn ttc(args: &[&str]) -> Output {
     let home = std::env::temp_dir().join(format!("ttc-lab-traces-home-{}", std::process::id()));
-    Command::new(env!("CARGO_BIN_EXE_ttc"))
-        .args(args)
-        .env_remove("OLLAMA_HOST")
-        .env_remove("TTC_CONFIG")
-        .env_remove("TTC_BACKEND")
-        .env_remove("TTC_VERIFIER_URL")
-        .env("HOME", &home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .output()
-        .unwrap()
+    super::isolated::command(&home).args(args).output().unwrap()
 }
 
 fn fresh_dir(name: &str) -> PathBuf {

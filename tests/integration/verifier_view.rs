@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,15 +16,7 @@ fn home() -> PathBuf {
 
 /// Run `ttc` with `args` (stdout and stderr piped), isolated from the user's config.
 fn ttc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ttc"))
-        .args(args)
-        .env_remove("OLLAMA_HOST")
-        .env_remove("TTC_CONFIG")
-        .env("HOME", home())
-        .env("XDG_CONFIG_HOME", home().join("config"))
-        .env("XDG_DATA_HOME", home().join("data"))
-        .output()
-        .unwrap()
+    super::isolated::command(&home()).args(args).output().unwrap()
 }
 
 fn fresh_dir(name: &str) -> PathBuf {
