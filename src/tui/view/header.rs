@@ -80,9 +80,26 @@ pub(super) fn draw_header(f: &mut Frame, area: Rect, app: &App) {
     let run_cfg = app.run().and_then(|r| r.tree.info.as_ref()).map(|i| &i.config);
     let mut l2 = Vec::new();
     l2.extend(kv(t, " strategy ", run_cfg.map_or(c.strategy, |r| r.strategy).to_string()));
-    l2.extend(kv(t, "  N ", c.n.to_string()));
-    l2.extend(kv(t, "  depth ", c.max_depth.to_string()));
-    l2.extend(kv(t, "  width ", c.width.to_string()));
+    // The knobs of the run's strategy and of the one the next run would use, not all of them:
+    // revisions spend chains × revisions, not N.
+    use crate::strategy::StrategyKind as S;
+    let kinds = [run_cfg.map_or(c.strategy, |r| r.strategy), c.strategy];
+    let any = |f: fn(S) -> bool| kinds.iter().any(|k| f(*k));
+    if any(|k| k != S::Revise) {
+        l2.extend(kv(t, "  N ", c.n.to_string()));
+    }
+    if any(|k| matches!(k, S::Beam | S::Lookahead | S::Dvts | S::Particles | S::Adaptive)) {
+        l2.extend(kv(t, "  depth ", c.max_depth.to_string()));
+    }
+    if any(|k| matches!(k, S::Beam | S::Lookahead | S::Dvts | S::Adaptive)) {
+        l2.extend(kv(t, "  width ", c.width.to_string()));
+    }
+    if any(|k| k == S::Lookahead) {
+        l2.extend(kv(t, "  lookahead ", c.lookahead.to_string()));
+    }
+    if any(|k| k == S::Revise) {
+        l2.extend(kv(t, "  chains ", format!("{} × {} revisions", c.chains, c.revisions)));
+    }
     l2.extend(kv(t, "  T ", format!("{:.1}", c.temperature)));
     if run_cfg.map_or(c.strategy, |r| r.strategy) == crate::strategy::StrategyKind::Particles {
         l2.extend(kv(t, "  weight T ", c.particles.temp.to_string()));
