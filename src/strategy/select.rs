@@ -98,12 +98,9 @@ pub fn select_seeded(
             SelectionRule::Majority,
             Some(format!("no candidate has a verifier score, so {r} fell back to majority")),
         ),
-        r if unscored > 0 => (
-            r,
-            Some(format!(
-                "{unscored} of {voting} answers have no verifier score and count for nothing in {r}"
-            )),
-        ),
+        r if unscored > 0 => {
+            (r, Some(format!("{unscored} of {voting} answers unscored: they count for nothing in {r}")))
+        }
         r => (r, None),
     };
     if dropped > 0 {
@@ -215,10 +212,7 @@ mod tests {
         let s = select(&cands, SelectionRule::Weighted, Aggregation::Last, None);
         assert_eq!(s.selected.as_deref(), Some("1.666"));
         let note = s.note.as_deref().unwrap();
-        assert!(
-            note.contains("2 of 3 answers have no verifier score") && note.contains("weighted"),
-            "{note}"
-        );
+        assert!(note.contains("2 of 3 answers unscored") && note.contains("weighted"), "{note}");
         // Majority counts them all; a fully scored run says nothing.
         assert!(select(&cands, SelectionRule::Majority, Aggregation::Last, None).note.is_none());
         cands[1].score = Some(0.2);
