@@ -104,9 +104,18 @@ fn progress(event: &Event) {
 fn progress_line(event: &Event) -> Option<String> {
     Some(match event {
         Event::RunStarted(info) => format!(
-            "ttc: {} with n={} on {} ({} at {}), verifier {}, aggregation {} ({})",
+            "ttc: {} with {} on {} ({} at {}), verifier {}, aggregation {} ({})",
             info.config.strategy,
-            info.config.n,
+            match info.config.strategy {
+                // Revisions spend chains × revisions; N is not theirs.
+                crate::strategy::StrategyKind::Revise => format!(
+                    "{} chains × {} revisions = {} samples",
+                    info.config.chains,
+                    info.config.revisions,
+                    info.config.chains.saturating_mul(info.config.revisions)
+                ),
+                _ => format!("n={}", info.config.n),
+            },
             shown(&info.problem.id),
             shown(&info.generator.model),
             shown(&info.generator.location),
