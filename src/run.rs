@@ -135,33 +135,35 @@ impl RunContext {
     }
 }
 
-/// Report a pool's hosts as `Hosts` events until the run ends.
+/// Report a pool's hosts as `Hosts` events until the run ends (the first state at once).
 fn forward_hosts(ctx: &RunContext) -> Option<JoinHandle<()>> {
-    let mut rx = ctx.generator.hosts()?;
-    let sink = ctx.sink.clone();
-    Some(tokio::spawn(async move {
-        let first = rx.borrow_and_update().clone();
-        sink.emit(Event::Hosts { hosts: first });
-        loop {
-            tokio::select! {
-                _ = sink.closed() => return,
-                changed = rx.changed() => {
-                    if changed.is_err() {
-                        return;
-                    }
-                    let hosts = rx.borrow_and_update().clone();
-                    sink.emit(Event::Hosts { hosts });
-                }
-            }
-        }
-    }))
+    let rx = ctx.generator.hosts()?;
+    Some(forward(rx, ctx.sink.clone(), true, |hosts| Event::Hosts { hosts: hosts.clone() }))
 }
 
 /// Report the backend's queue as `Load` events until the run ends.
 fn forward_load(ctx: &RunContext) -> Option<JoinHandle<()>> {
-    let mut rx = ctx.generator.load()?;
-    let sink = ctx.sink.clone();
-    Some(tokio::spawn(async move {
+    let rx = ctx.generator.load()?;
+    Some(forward(rx, ctx.sink.clone(), false, |l| Event::Load {
+        running: l.running,
+        queued: l.queued,
+        limit: l.limit,
+    }))
+}
+
+/// Emit `event(state)` for each change of `rx` (and for its state now when `now`) until the
+/// sink closes or the sender goes.
+fn forward<T: Send + Sync + 'static>(
+    mut rx: tokio::sync::watch::Receiver<T>,
+    sink: EventSink,
+    now: bool,
+    event: impl Fn(&T) -> Event + Send + 'static,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        if now {
+            let e = event(&rx.borrow_and_update());
+            sink.emit(e);
+        }
         loop {
             tokio::select! {
                 _ = sink.closed() => return,
@@ -169,10 +171,10 @@ fn forward_load(ctx: &RunContext) -> Option<JoinHandle<()>> {
                     if changed.is_err() {
                         return;
                     }
-                    let l = *rx.borrow_and_update();
-                    sink.emit(Event::Load { running: l.running, queued: l.queued, limit: l.limit });
+                    let e = event(&rx.borrow_and_update());
+                    sink.emit(e);
                 }
             }
         }
-    }))
+    })
 }
