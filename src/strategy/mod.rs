@@ -28,6 +28,8 @@ mod tests_consistency;
 #[cfg(test)]
 mod tests_groups;
 #[cfg(test)]
+mod tests_harness;
+#[cfg(test)]
 mod tests_panic;
 #[cfg(test)]
 mod tests_particles;

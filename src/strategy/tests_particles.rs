@@ -2,17 +2,15 @@
 //! fixed seed, the ESS threshold, finished particles keeping their weight, the weighted vote
 //! over the final population, failures, and live knobs at the step boundary.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use super::tests_harness::{commanding_verifier, gen, run_with, value_verifier};
 use crate::event::{Event, NodeId, ParticleCopy};
-use crate::problem::Problem;
-use crate::run::{start, SolvePrompt};
-use crate::scripted::{ScriptInput, ScriptedGenerator, ScriptedVerifier};
+use crate::scripted::ScriptedGenerator;
 use crate::spec::{ParticleSettings, ResampleKind};
 use crate::strategy::resample::{self, Rng, Scheme};
 use crate::strategy::{Command, RunConfig, SelectionRule, StrategyKind};
 use crate::tree::{NodeStatus, RunTree};
-use crate::verify::Verifier;
 
 fn cfg(n: usize, temp: f64, threshold: f64) -> RunConfig {
     RunConfig {
@@ -22,58 +20,6 @@ fn cfg(n: usize, temp: f64, threshold: f64) -> RunConfig {
         particles: ParticleSettings { temp, resample: ResampleKind::Systematic, ess_threshold: threshold },
         ..RunConfig::default()
     }
-}
-
-/// A generator writing `f(seed, prefix)`.
-fn gen(f: impl Fn(i64, &[String]) -> String + Send + Sync + 'static) -> Arc<ScriptedGenerator> {
-    Arc::new(ScriptedGenerator::new(move |i: &ScriptInput| f(i.seed, &i.prefix)))
-}
-
-/// The `v<value>` a step carries, as value/100; a step without one is left unscored.
-fn value(step: &str) -> Option<f64> {
-    let v = step.split_whitespace().find_map(|w| w.strip_prefix('v'))?;
-    Some(v.trim_end_matches('.').parse::<f64>().ok()? / 100.0)
-}
-
-fn value_verifier() -> Arc<ScriptedVerifier> {
-    Arc::new(ScriptedVerifier::new(|path: &[String]| value(path.last()?)))
-}
-
-type Holder = Arc<Mutex<Option<tokio::sync::mpsc::UnboundedSender<Command>>>>;
-
-/// A verifier that sends `commands` while it scores the first round, then scores like
-/// [`value_verifier`].
-fn commanding_verifier(commands: Vec<Command>) -> (Arc<ScriptedVerifier>, Holder) {
-    let holder: Holder = Arc::new(Mutex::new(None));
-    let sender = holder.clone();
-    let ver = ScriptedVerifier::new(move |path: &[String]| {
-        if let Some(tx) = sender.lock().unwrap().take() {
-            for c in &commands {
-                let _ = tx.send(c.clone());
-            }
-        }
-        value(path.last()?)
-    });
-    (Arc::new(ver), holder)
-}
-
-async fn run_with(
-    cfg: RunConfig,
-    gen: Arc<ScriptedGenerator>,
-    ver: Arc<dyn Verifier>,
-    holder: Option<Holder>,
-) -> (Vec<Event>, RunTree) {
-    let mut h = start(Problem::inline("Count.", Some("1".into())), cfg, gen, ver, SolvePrompt::bundled());
-    if let Some(holder) = holder {
-        *holder.lock().unwrap() = Some(h.commands.clone());
-    }
-    let mut events = Vec::new();
-    let mut tree = RunTree::new();
-    while let Some(e) = h.events.recv().await {
-        tree.apply(&e);
-        events.push(e);
-    }
-    (events, tree)
 }
 
 async fn run_to_end(cfg: RunConfig, gen: Arc<ScriptedGenerator>) -> (Vec<Event>, RunTree) {

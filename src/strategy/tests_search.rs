@@ -3,12 +3,12 @@
 //! run's seed, neutral unscored steps, completion at max depth, DVTS shares and live N, N < M.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use super::tests_harness::{commanding_verifier, gen, run_with, value, value_verifier};
 use crate::event::{Event, NodeId};
 use crate::problem::Problem;
-use crate::run::{start, SolvePrompt};
-use crate::scripted::{ScriptInput, ScriptedGenerator, ScriptedVerifier};
+use crate::scripted::ScriptedGenerator;
 use crate::strategy::engine::is_final_step;
 use crate::strategy::{Command, RunConfig, StrategyKind};
 use crate::tree::{NodeStatus, RunTree};
@@ -18,57 +18,6 @@ const SEARCH: [StrategyKind; 3] = [StrategyKind::Beam, StrategyKind::Lookahead, 
 
 fn cfg(strategy: StrategyKind, n: usize, width: usize) -> RunConfig {
     RunConfig { strategy, n, width, max_depth: 10, lookahead: 1, ..RunConfig::default() }
-}
-
-/// A generator writing `f(seed, prefix)`.
-fn gen(f: impl Fn(i64, &[String]) -> String + Send + Sync + 'static) -> Arc<ScriptedGenerator> {
-    Arc::new(ScriptedGenerator::new(move |i: &ScriptInput| f(i.seed, &i.prefix)))
-}
-
-/// The `v<value>` a step carries, as value/100; a step without one is left unscored.
-fn value(step: &str) -> Option<f64> {
-    let v = step.split_whitespace().find_map(|w| w.strip_prefix('v'))?;
-    Some(v.trim_end_matches('.').parse::<f64>().ok()? / 100.0)
-}
-
-fn value_verifier() -> Arc<ScriptedVerifier> {
-    Arc::new(ScriptedVerifier::new(|path: &[String]| value(path.last()?)))
-}
-
-/// Where a verifier finds the run's command sender once the run has started.
-type Holder = Arc<Mutex<Option<tokio::sync::mpsc::UnboundedSender<Command>>>>;
-
-/// A verifier that sends `command` while it scores the first round, then scores like
-/// [`value_verifier`].
-fn commanding_verifier(command: Command) -> (Arc<ScriptedVerifier>, Holder) {
-    let holder: Holder = Arc::new(Mutex::new(None));
-    let sender = holder.clone();
-    let ver = ScriptedVerifier::new(move |path: &[String]| {
-        if let Some(tx) = sender.lock().unwrap().take() {
-            let _ = tx.send(command.clone());
-        }
-        value(path.last()?)
-    });
-    (Arc::new(ver), holder)
-}
-
-async fn run_with(
-    cfg: RunConfig,
-    gen: Arc<ScriptedGenerator>,
-    ver: Arc<dyn Verifier>,
-    holder: Option<Holder>,
-) -> (Vec<Event>, RunTree) {
-    let mut h = start(Problem::inline("Count.", Some("1".into())), cfg, gen, ver, SolvePrompt::bundled());
-    if let Some(holder) = holder {
-        *holder.lock().unwrap() = Some(h.commands.clone());
-    }
-    let mut events = Vec::new();
-    let mut tree = RunTree::new();
-    while let Some(e) = h.events.recv().await {
-        tree.apply(&e);
-        events.push(e);
-    }
-    (events, tree)
 }
 
 async fn run_to_end(
@@ -349,7 +298,7 @@ fn two_step_script() -> Arc<ScriptedGenerator> {
 
 #[tokio::test]
 async fn raising_n_in_dvts_adds_subtrees() {
-    let (ver, holder) = commanding_verifier(Command::SetN(8));
+    let (ver, holder) = commanding_verifier(vec![Command::SetN(8)]);
     let (events, tree) = run_with(cfg(StrategyKind::Dvts, 4, 2), two_step_script(), ver, Some(holder)).await;
     assert_eq!(applied(&events), vec!["N = 8: 2 subtrees added (4 in all) from depth 2"]);
     assert_eq!(at_depth(&tree, 0), 8, "the new subtrees start from the root");
@@ -358,7 +307,7 @@ async fn raising_n_in_dvts_adds_subtrees() {
 
 #[tokio::test]
 async fn lowering_n_in_dvts_removes_subtrees() {
-    let (ver, holder) = commanding_verifier(Command::SetN(4));
+    let (ver, holder) = commanding_verifier(vec![Command::SetN(4)]);
     let (events, tree) = run_with(cfg(StrategyKind::Dvts, 8, 2), two_step_script(), ver, Some(holder)).await;
     assert_eq!(applied(&events), vec!["N = 4: 2 subtrees removed from depth 2"]);
     assert_eq!(finished(&events), 4);
@@ -374,7 +323,7 @@ async fn a_dvts_n_change_that_cannot_apply_is_refused() {
         (0, _) => format!("s{seed} d0 v90"),
         _ => "The answer is \\boxed{1}.".to_string(),
     });
-    let (ver, holder) = commanding_verifier(Command::SetN(2));
+    let (ver, holder) = commanding_verifier(vec![Command::SetN(2)]);
     let (events, _) = run_with(cfg(StrategyKind::Dvts, 4, 2), g, ver, Some(holder)).await;
     let a = applied(&events);
     assert_eq!(a.len(), 1);
@@ -390,7 +339,7 @@ async fn lowering_n_in_beam_search_stops_at_what_has_finished() {
         (0, _) => format!("s{seed} d0 v90"),
         _ => "The answer is \\boxed{1}.".to_string(),
     });
-    let (ver, holder) = commanding_verifier(Command::SetN(1));
+    let (ver, holder) = commanding_verifier(vec![Command::SetN(1)]);
     let (events, tree) = run_with(cfg(StrategyKind::Beam, 4, 2), g, ver, Some(holder)).await;
     assert_eq!(applied(&events), vec!["N = 2 (not 1: 2 solutions have finished already) from depth 2"]);
     assert_eq!(finished(&events), 2);
