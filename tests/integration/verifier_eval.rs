@@ -35,17 +35,17 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn fresh_dir(name: &str) -> PathBuf {
+pub(super) fn fresh_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("ttc-lab-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     d
 }
 
-fn s(p: &Path) -> &str {
+pub(super) fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-fn items(dir: &Path) -> Vec<Value> {
+pub(super) fn items(dir: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(dir.join("items.jsonl")).unwrap();
     text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }

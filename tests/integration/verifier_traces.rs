@@ -2,9 +2,9 @@
 //! labels, the outcome-level error accuracy, and the refusals (a missing path, neither or both
 //! inputs, a directory that holds ProcessBench scores).
 
-use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use super::verifier_eval::{fresh_dir, items, s};
 use serde_json::Value;
 
 const TRACES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/traces");
@@ -15,24 +15,9 @@ fn ttc(args: &[&str]) -> Output {
     super::isolated::command(&home).args(args).output().unwrap()
 }
 
-fn fresh_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ttc-lab-traces-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn items(dir: &Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(dir.join("items.jsonl")).unwrap();
-    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
 #[test]
 fn the_shipped_traces_become_outcome_labelled_items() {
-    let out = fresh_dir("eval");
+    let out = fresh_dir("traces-eval");
     let o = ttc(&["verifier", "eval", "--traces", TRACES, "--verifier", "arith", "--out", s(&out)]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
@@ -79,7 +64,7 @@ fn the_shipped_traces_become_outcome_labelled_items() {
 
 #[test]
 fn a_processbench_directory_refuses_traces_and_bad_inputs_are_refused() {
-    let out = fresh_dir("mix");
+    let out = fresh_dir("traces-mix");
     let o = ttc(&["verifier", "eval", "--processbench", FIXTURE, "--verifier", "arith", "--out", s(&out)]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = ttc(&["verifier", "eval", "--traces", TRACES, "--verifier", "arith", "--out", s(&out)]);
